@@ -1,0 +1,233 @@
+// Configuration: DEFAULT_* values and resolveConfig(env), which validates vars and tokens (DESIGN §2, §4b).
+
+/** Storage prefix of every R2 key: `<prefix>/<name>/<level>/...`. "db" matches Litestream's layout (DESIGN §2). */
+export const DEFAULT_PREFIX = 'db';
+
+/**
+ * Compaction interval of levels 1, 2, 3, ... in milliseconds: L1 every 1 min, L2 every 5 min, L3
+ * every hour (DESIGN §2). 1 min is also the cron minimum, so L1 runs on every tick.
+ */
+export const DEFAULT_LEVEL_INTERVALS_MS: readonly number[] = [60_000, 300_000, 3_600_000];
+
+/** How often a level-9 snapshot is written, in milliseconds (24 h): bounds restore work to one day of deltas. */
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 86_400_000;
+
+/** How long snapshots (and the levels they cover) are kept, in milliseconds (24 h): one day of point-in-time history. */
+export const DEFAULT_SNAPSHOT_RETENTION_MS = 86_400_000;
+
+/** How long an L0 file is kept after L1 covers it, in milliseconds (5 min): lets `changes` and cached plans finish. */
+export const DEFAULT_L0_RETENTION_MS = 300_000;
+
+/** Highest compaction level; 9 is reserved for snapshots (DESIGN §2). */
+export const MAX_COMPACTION_LEVELS = 8;
+
+/** Longest accepted prefix, in characters; R2 keys are limited to 1024 bytes and the rest needs room. */
+export const MAX_PREFIX_LENGTH = 256;
+
+/** Token scopes (DESIGN §4). */
+export const SCOPES = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Database names (DESIGN §2); the dots rule (no "..") is checked separately. */
+export const DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** True when `name` is a valid database name (DESIGN §2). */
+export function isValidDatabaseName(name: string): boolean {
+  return DATABASE_NAME_PATTERN.test(name) && !name.includes('..');
+}
+
+/** One API token (DESIGN §4b). `databases` is "*" or an explicit list of names. */
+export interface TokenSpec {
+  token: string;
+  scopes: Scope[];
+  databases: '*' | string[];
+}
+
+/** The vars resolveConfig reads; all optional strings, as the runtime delivers them. */
+export interface ConfigVars {
+  LTX_EDGE_ENV?: string;
+  LTX_EDGE_TOKENS?: string;
+  LTX_EDGE_PREFIX?: string;
+  LTX_EDGE_LEVELS?: string;
+  LTX_EDGE_SNAPSHOT_INTERVAL?: string;
+  LTX_EDGE_SNAPSHOT_RETENTION?: string;
+  LTX_EDGE_L0_RETENTION?: string;
+}
+
+/** Resolved, validated configuration. Durations are milliseconds. */
+export interface Config {
+  /** "development" only when LTX_EDGE_ENV says so; anything unset is production. */
+  environment: 'development' | 'production';
+  prefix: string;
+  /** Compaction interval per level: index 0 is level 1. Strictly increasing, at most 8. */
+  levelIntervalsMs: number[];
+  snapshotIntervalMs: number;
+  snapshotRetentionMs: number;
+  l0RetentionMs: number;
+  tokens: TokenSpec[];
+  /**
+   * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
+   * answers 503 NOT_CONFIGURED (production without tokens, DESIGN §4b).
+   */
+  notConfigured: string | null;
+}
+
+export type ConfigErrorCode =
+  | 'INVALID_ENV'
+  | 'INVALID_PREFIX'
+  | 'INVALID_DURATION'
+  | 'INVALID_LEVELS'
+  | 'INVALID_TOKENS';
+
+/** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
+export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  readonly variable: keyof ConfigVars;
+
+  constructor(code: ConfigErrorCode, variable: keyof ConfigVars, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.code = code;
+    this.variable = variable;
+  }
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:\d+(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+)(ms|s|m|h|d)/g;
+
+/**
+ * Parses a duration such as "500ms", "30s", "5m", "1h", "24h", "7d" or "1h30m" into milliseconds.
+ * "0" alone is accepted. Returns null for anything else (no signs, no fractions, no spaces).
+ */
+export function parseDuration(text: string): number | null {
+  if (text === '0') return 0;
+  if (!DURATION_PATTERN.test(text)) return null;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART)) {
+    total += Number(amount) * DURATION_UNITS_MS[unit];
+  }
+  return Number.isSafeInteger(total) ? total : null;
+}
+
+/** Resolves env vars into a validated Config; throws ConfigError on the first bad value. */
+export function resolveConfig(env: ConfigVars): Config {
+  const environment = resolveEnvironment(env.LTX_EDGE_ENV);
+  const tokens = parseTokens(env.LTX_EDGE_TOKENS);
+  const notConfigured =
+    environment === 'production' && tokens.length === 0
+      ? 'no API tokens configured: set the LTX_EDGE_TOKENS secret (DESIGN §4b)'
+      : null;
+  return {
+    environment,
+    prefix: parsePrefix(env.LTX_EDGE_PREFIX),
+    levelIntervalsMs: parseLevels(env.LTX_EDGE_LEVELS),
+    snapshotIntervalMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_INTERVAL', DEFAULT_SNAPSHOT_INTERVAL_MS, false),
+    snapshotRetentionMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_RETENTION', DEFAULT_SNAPSHOT_RETENTION_MS, false),
+    l0RetentionMs: durationVar(env, 'LTX_EDGE_L0_RETENTION', DEFAULT_L0_RETENTION_MS, true),
+    tokens,
+    notConfigured,
+  };
+}
+
+function isUnset(value: string | undefined): value is undefined {
+  return value === undefined || value.trim() === '';
+}
+
+function resolveEnvironment(value: string | undefined): Config['environment'] {
+  if (isUnset(value)) return 'production';
+  const v = value.trim();
+  if (v === 'development' || v === 'production') return v;
+  throw new ConfigError('INVALID_ENV', 'LTX_EDGE_ENV', `expected "development" or "production", got ${JSON.stringify(v)}`);
+}
+
+const PREFIX_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** A prefix is one or more "/"-separated segments; no empty, "." or ".." segments, no leading/trailing "/". */
+function parsePrefix(value: string | undefined): string {
+  if (isUnset(value)) return DEFAULT_PREFIX;
+  const prefix = value.trim();
+  const bad = (why: string): never => {
+    throw new ConfigError('INVALID_PREFIX', 'LTX_EDGE_PREFIX', `${JSON.stringify(prefix)}: ${why}`);
+  };
+  if (prefix.length > MAX_PREFIX_LENGTH) bad(`longer than ${MAX_PREFIX_LENGTH} characters`);
+  for (const segment of prefix.split('/')) {
+    if (segment === '') bad('empty path segment (leading, trailing or double "/")');
+    if (segment === '.' || segment === '..' || !PREFIX_SEGMENT.test(segment)) {
+      bad(`segment ${JSON.stringify(segment)} must match ${PREFIX_SEGMENT.source} and not be "." or ".."`);
+    }
+  }
+  return prefix;
+}
+
+function durationVar(env: ConfigVars, name: keyof ConfigVars, fallback: number, allowZero: boolean): number {
+  const raw = env[name];
+  if (isUnset(raw)) return fallback;
+  const ms = parseDuration(raw.trim());
+  if (ms === null) throw new ConfigError('INVALID_DURATION', name, `${JSON.stringify(raw)} is not a duration like "5m" or "24h"`);
+  if (ms === 0 && !allowZero) throw new ConfigError('INVALID_DURATION', name, 'must be greater than zero');
+  return ms;
+}
+
+/** "1m,5m,1h" → [60000, 300000, 3600000]: 1..8 positive, strictly increasing intervals. */
+function parseLevels(value: string | undefined): number[] {
+  if (isUnset(value)) return [...DEFAULT_LEVEL_INTERVALS_MS];
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length > MAX_COMPACTION_LEVELS) {
+    throw new ConfigError('INVALID_LEVELS', 'LTX_EDGE_LEVELS', `at most ${MAX_COMPACTION_LEVELS} levels, got ${parts.length}`);
+  }
+  const intervals: number[] = [];
+  for (const part of parts) {
+    const ms = parseDuration(part);
+    if (ms === null || ms === 0) {
+      throw new ConfigError('INVALID_LEVELS', 'LTX_EDGE_LEVELS', `${JSON.stringify(part)} is not a positive duration`);
+    }
+    const previous = intervals[intervals.length - 1];
+    if (previous !== undefined && ms <= previous) {
+      throw new ConfigError('INVALID_LEVELS', 'LTX_EDGE_LEVELS', 'intervals must strictly increase with the level');
+    }
+    intervals.push(ms);
+  }
+  return intervals;
+}
+
+/** Parses LTX_EDGE_TOKENS: a JSON array of {token, scopes, databases} (DESIGN §4b). Unset → []. */
+function parseTokens(value: string | undefined): TokenSpec[] {
+  if (isUnset(value)) return [];
+  const bad = (why: string): never => {
+    // Never echo token values: the message may end up in logs or a 503 body.
+    throw new ConfigError('INVALID_TOKENS', 'LTX_EDGE_TOKENS', why);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return bad('not valid JSON');
+  }
+  if (!Array.isArray(parsed)) return bad('expected a JSON array of {token, scopes, databases}');
+  const seen = new Set<string>();
+  return parsed.map((entry: unknown, i): TokenSpec => {
+    const at = `entry ${i}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return bad(`${at}: expected an object`);
+    const { token, scopes, databases } = entry as Record<string, unknown>;
+    if (typeof token !== 'string' || token === '' || /\s/.test(token)) return bad(`${at}: token must be a non-empty string without whitespace`);
+    if (seen.has(token)) return bad(`${at}: duplicate token`);
+    seen.add(token);
+    if (!Array.isArray(scopes) || scopes.length === 0) return bad(`${at}: scopes must be a non-empty array`);
+    for (const scope of scopes) {
+      if (!(SCOPES as readonly unknown[]).includes(scope)) return bad(`${at}: unknown scope ${JSON.stringify(scope)}`);
+    }
+    let dbs: TokenSpec['databases'];
+    if (databases === '*') {
+      dbs = '*';
+    } else if (Array.isArray(databases) && databases.length > 0) {
+      for (const name of databases) {
+        if (typeof name !== 'string' || !isValidDatabaseName(name)) return bad(`${at}: invalid database name ${JSON.stringify(name)}`);
+      }
+      dbs = [...new Set(databases as string[])];
+    } else {
+      return bad(`${at}: databases must be "*" or a non-empty array of names`);
+    }
+    return { token, scopes: [...new Set(scopes as Scope[])], databases: dbs };
+  });
+}

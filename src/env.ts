@@ -1,0 +1,20 @@
+// The Worker's bindings and vars (wrangler.toml, .dev.vars, secrets) and the hono app's context type.
+import type { Config, ConfigVars } from './config.ts';
+import type { DatabaseDO } from './durable/database.ts';
+
+/** Everything the runtime hands the Worker and the Durable Object as `env`. */
+export interface Env extends ConfigVars {
+  /** R2 bucket holding the LTX files, keyed as in DESIGN §2. */
+  LTX_BUCKET: R2Bucket;
+  /** One SQLite-backed DatabaseDO per database name. */
+  DATABASE: DurableObjectNamespace<DatabaseDO>;
+}
+
+/** hono generics for every sub-app: bindings plus what middleware puts on the context. */
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    /** Resolved configuration, set by the config gate for every route except /v1/health. */
+    config: Config;
+  };
+};

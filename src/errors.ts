@@ -1,0 +1,113 @@
+// API error codes → HTTP status in one table, the ApiError type, and hono's onError/notFound (DESIGN §4).
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { LTXError } from './ltx/errors.ts';
+
+/** Every code the API answers with, and its HTTP status. The only place statuses are decided. */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  INVALID_NAME: 400, // database name outside DESIGN §2's pattern
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  POSITION_MISMATCH: 409, // pushed LTX is not contiguous with the head; details.pos
+  CONFLICT: 409, // page-set write with base ≠ head; details.pos
+  NOT_YET_AVAILABLE: 409, // min_txid not reached within the wait
+  PAGE_SIZE_MISMATCH: 409,
+  TXID_NOT_AVAILABLE: 410, // older than retention
+  RANGE_NOT_SATISFIABLE: 416,
+  INVALID_LTX: 422, // the codec rejected the file; details.ltxCode carries its LTXErrorCode
+  INTERNAL: 500,
+  NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Optional structured context of an error, e.g. `{ pos }` or `{ ltxCode }`. */
+export type ErrorDetails = Record<string, unknown>;
+
+/** The JSON error shape of DESIGN §4. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: ErrorDetails };
+}
+
+/** An error meant for the client: thrown anywhere in a route, answered by onError. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** Builds the JSON error body; `details` is omitted when absent. */
+export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** A complete JSON error Response with the status of `code`. */
+export function errorResponse(code: ErrorCode, message: string, details?: ErrorDetails, headers?: HeadersInit): Response {
+  return jsonError(ERROR_STATUS[code], code, message, details, headers);
+}
+
+function jsonError(status: number, code: ErrorCode, message: string, details?: ErrorDetails, headers?: HeadersInit): Response {
+  const h = new Headers(headers);
+  h.set('content-type', 'application/json; charset=UTF-8');
+  return new Response(JSON.stringify(errorBody(code, message, details)), { status, headers: h });
+}
+
+/** Wraps a codec rejection as 422 INVALID_LTX (details.ltxCode = the codec code). */
+export function invalidLtx(err: LTXError): ApiError {
+  return new ApiError('INVALID_LTX', err.message, { ltxCode: err.code });
+}
+
+/** Codes for bare statuses raised by hono middleware as HTTPException; other statuses get a generic code. */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  416: 'RANGE_NOT_SATISFIABLE',
+};
+
+/**
+ * hono onError: ApiError → its status; malformed JSON → 400 BAD_REQUEST; LTXError → 422 INVALID_LTX;
+ * HTTPException → its own status; anything else → 500 INTERNAL, logged, with no internals in the body.
+ */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) return errorResponse(err.code, err.message, err.details);
+  // Request.json() rejects with a SyntaxError on a malformed body; JSON.parse on our own data never should.
+  if (err instanceof SyntaxError) return errorResponse('BAD_REQUEST', `malformed JSON body: ${err.message}`);
+  // A codec rejection that escaped a route is about the client's bytes, except a broken API call (our bug).
+  if (err instanceof LTXError && err.code !== 'LTX_INVALID_ARGUMENT') return errorResponse('INVALID_LTX', err.message, { ltxCode: err.code });
+  if (err instanceof HTTPException && err.status < 500) {
+    // Keep headers the middleware set (e.g. WWW-Authenticate), not its body.
+    const headers = new Headers(err.res?.headers);
+    headers.delete('content-type');
+    headers.delete('content-length');
+    const code = HTTP_EXCEPTION_CODES[err.status] ?? 'BAD_REQUEST';
+    return jsonError(err.status, code, err.message || 'request rejected', undefined, headers);
+  }
+  console.error(`INTERNAL ${c.req.method} ${new URL(c.req.url).pathname}:`, err);
+  const status = err instanceof HTTPException ? err.status : 500;
+  return jsonError(status, 'INTERNAL', 'internal error');
+}
+
+/** hono notFound: 404 NOT_FOUND as JSON. */
+export function notFound(c: Context): Response {
+  return errorResponse('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+}

@@ -1,0 +1,32 @@
+// Worker entry: fetch (the hono app), scheduled (cron: compaction and retention), and the DO class.
+import { app } from './app.ts';
+import { ConfigError, resolveConfig } from './config.ts';
+import { DatabaseDO } from './durable/database.ts';
+import type { Env } from './env.ts';
+
+export { DatabaseDO };
+
+/** Cron tick. For now it only validates config and logs; compaction and retention come later. */
+async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  // workerd passes epoch ms; the Vitest plugin's loopback `exports.default.scheduled()` hands over the
+  // caller's options as they are (a Date, or nothing), so accept any of those.
+  const at = Number(controller.scheduledTime ?? Date.now());
+  const tick = `cron ${JSON.stringify(controller.cron)} at ${new Date(Number.isFinite(at) ? at : Date.now()).toISOString()}`;
+  try {
+    const config = resolveConfig(env);
+    if (config.notConfigured !== null) {
+      console.warn(`ltx-edge scheduled: ${tick}: skipped, not configured: ${config.notConfigured}`);
+      return;
+    }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`ltx-edge scheduled: ${tick}: skipped, ${err.code}: ${err.message}`);
+    return;
+  }
+  console.log(`ltx-edge scheduled: ${tick}: nothing to do yet`);
+}
+
+export default {
+  fetch: app.fetch,
+  scheduled,
+} satisfies ExportedHandler<Env>;

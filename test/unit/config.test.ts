@@ -1,0 +1,163 @@
+// resolveConfig: defaults, good values, and every bad value → its ConfigError code.
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  DEFAULT_L0_RETENTION_MS,
+  DEFAULT_LEVEL_INTERVALS_MS,
+  DEFAULT_PREFIX,
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+  DEFAULT_SNAPSHOT_RETENTION_MS,
+  parseDuration,
+  resolveConfig,
+} from '../../src/config.ts';
+import type { ConfigErrorCode, ConfigVars } from '../../src/config.ts';
+
+const DEV_TOKENS = JSON.stringify([{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }]);
+
+function codeOf(vars: ConfigVars): ConfigErrorCode | 'none' {
+  try {
+    resolveConfig(vars);
+    return 'none';
+  } catch (err) {
+    if (err instanceof ConfigError) return err.code;
+    throw err;
+  }
+}
+
+describe('parseDuration', () => {
+  it.each([
+    ['0', 0],
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['1m', 60_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['1h30m', 5_400_000],
+  ])('%s → %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '5', '-5m', '1.5h', '5 m', 'm', '5mins', '1w', ' 5m', '99999999999999999d'])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
+});
+
+describe('resolveConfig', () => {
+  it('uses the DESIGN §2 defaults when nothing is set (and refuses to serve in production)', () => {
+    const config = resolveConfig({});
+    expect(config).toEqual({
+      environment: 'production',
+      prefix: DEFAULT_PREFIX,
+      levelIntervalsMs: [...DEFAULT_LEVEL_INTERVALS_MS],
+      snapshotIntervalMs: DEFAULT_SNAPSHOT_INTERVAL_MS,
+      snapshotRetentionMs: DEFAULT_SNAPSHOT_RETENTION_MS,
+      l0RetentionMs: DEFAULT_L0_RETENTION_MS,
+      tokens: [],
+      notConfigured: expect.any(String),
+    });
+    expect(DEFAULT_PREFIX).toBe('db');
+    expect(DEFAULT_LEVEL_INTERVALS_MS).toEqual([60_000, 300_000, 3_600_000]);
+  });
+
+  it('parses the wrangler.toml vars and the .dev.vars token', () => {
+    const config = resolveConfig({
+      LTX_EDGE_ENV: 'development',
+      LTX_EDGE_TOKENS: DEV_TOKENS,
+      LTX_EDGE_PREFIX: 'db',
+      LTX_EDGE_LEVELS: '1m,5m,1h',
+      LTX_EDGE_SNAPSHOT_INTERVAL: '24h',
+      LTX_EDGE_SNAPSHOT_RETENTION: '24h',
+      LTX_EDGE_L0_RETENTION: '5m',
+    });
+    expect(config).toEqual({
+      environment: 'development',
+      prefix: 'db',
+      levelIntervalsMs: [60_000, 300_000, 3_600_000],
+      snapshotIntervalMs: 86_400_000,
+      snapshotRetentionMs: 86_400_000,
+      l0RetentionMs: 300_000,
+      tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
+      notConfigured: null,
+    });
+  });
+
+  it('serves in production once tokens exist', () => {
+    const config = resolveConfig({ LTX_EDGE_TOKENS: DEV_TOKENS });
+    expect(config.environment).toBe('production');
+    expect(config.notConfigured).toBeNull();
+  });
+
+  it('serves in development without tokens, and refuses in production with an empty list', () => {
+    expect(resolveConfig({ LTX_EDGE_ENV: 'development' }).notConfigured).toBeNull();
+    expect(resolveConfig({ LTX_EDGE_TOKENS: '[]' }).notConfigured).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ['nested prefix', { LTX_EDGE_PREFIX: 'tenants/acme_1/db' }, { prefix: 'tenants/acme_1/db' }],
+    ['one level', { LTX_EDGE_LEVELS: '10m' }, { levelIntervalsMs: [600_000] }],
+    ['eight levels', { LTX_EDGE_LEVELS: '1m,2m,3m,4m,5m,6m,7m,8m' }, { levelIntervalsMs: [1, 2, 3, 4, 5, 6, 7, 8].map((m) => m * 60_000) }],
+    ['levels with spaces', { LTX_EDGE_LEVELS: '1m, 5m, 1h' }, { levelIntervalsMs: [60_000, 300_000, 3_600_000] }],
+    ['L0 kept zero', { LTX_EDGE_L0_RETENTION: '0' }, { l0RetentionMs: 0 }],
+    ['blank var means default', { LTX_EDGE_PREFIX: '  ' }, { prefix: 'db' }],
+    [
+      'token limited to names, scopes deduplicated',
+      { LTX_EDGE_TOKENS: JSON.stringify([{ token: 't1', scopes: ['read', 'read'], databases: ['orders', 'a.b-c_d'] }]) },
+      { tokens: [{ token: 't1', scopes: ['read'], databases: ['orders', 'a.b-c_d'] }] },
+    ],
+  ])('%s', (_name, vars: ConfigVars, expected) => {
+    expect(resolveConfig(vars)).toMatchObject(expected);
+  });
+
+  const token = (t: Record<string, unknown>) => JSON.stringify([{ token: 'ok', scopes: ['read'], databases: '*', ...t }]);
+
+  it.each<[string, ConfigVars, ConfigErrorCode]>([
+    ['unknown environment', { LTX_EDGE_ENV: 'dev' }, 'INVALID_ENV'],
+    ['prefix with leading slash', { LTX_EDGE_PREFIX: '/db' }, 'INVALID_PREFIX'],
+    ['prefix with trailing slash', { LTX_EDGE_PREFIX: 'db/' }, 'INVALID_PREFIX'],
+    ['prefix with double slash', { LTX_EDGE_PREFIX: 'a//b' }, 'INVALID_PREFIX'],
+    ['prefix with ..', { LTX_EDGE_PREFIX: 'a/../b' }, 'INVALID_PREFIX'],
+    ['prefix with .', { LTX_EDGE_PREFIX: './db' }, 'INVALID_PREFIX'],
+    ['prefix with space', { LTX_EDGE_PREFIX: 'my db' }, 'INVALID_PREFIX'],
+    ['prefix too long', { LTX_EDGE_PREFIX: 'a'.repeat(257) }, 'INVALID_PREFIX'],
+    ['snapshot interval not a duration', { LTX_EDGE_SNAPSHOT_INTERVAL: 'daily' }, 'INVALID_DURATION'],
+    ['snapshot interval zero', { LTX_EDGE_SNAPSHOT_INTERVAL: '0' }, 'INVALID_DURATION'],
+    ['snapshot retention negative', { LTX_EDGE_SNAPSHOT_RETENTION: '-1h' }, 'INVALID_DURATION'],
+    ['L0 retention without unit', { LTX_EDGE_L0_RETENTION: '300' }, 'INVALID_DURATION'],
+    ['levels not durations', { LTX_EDGE_LEVELS: '1m,five' }, 'INVALID_LEVELS'],
+    ['levels with empty entry', { LTX_EDGE_LEVELS: '1m,,1h' }, 'INVALID_LEVELS'],
+    ['levels not increasing', { LTX_EDGE_LEVELS: '5m,1m' }, 'INVALID_LEVELS'],
+    ['levels equal', { LTX_EDGE_LEVELS: '5m,5m' }, 'INVALID_LEVELS'],
+    ['level zero', { LTX_EDGE_LEVELS: '0,1m' }, 'INVALID_LEVELS'],
+    ['nine levels', { LTX_EDGE_LEVELS: '1m,2m,3m,4m,5m,6m,7m,8m,9m' }, 'INVALID_LEVELS'],
+    ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
+    ['tokens not an array', { LTX_EDGE_TOKENS: '{"token":"x"}' }, 'INVALID_TOKENS'],
+    ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],
+    ['token empty', { LTX_EDGE_TOKENS: token({ token: '' }) }, 'INVALID_TOKENS'],
+    ['token with whitespace', { LTX_EDGE_TOKENS: token({ token: 'a b' }) }, 'INVALID_TOKENS'],
+    ['token duplicated', { LTX_EDGE_TOKENS: JSON.stringify([{ token: 'x', scopes: ['read'], databases: '*' }, { token: 'x', scopes: ['admin'], databases: '*' }]) }, 'INVALID_TOKENS'],
+    ['scopes missing', { LTX_EDGE_TOKENS: token({ scopes: undefined }) }, 'INVALID_TOKENS'],
+    ['scopes empty', { LTX_EDGE_TOKENS: token({ scopes: [] }) }, 'INVALID_TOKENS'],
+    ['scope unknown', { LTX_EDGE_TOKENS: token({ scopes: ['read', 'root'] }) }, 'INVALID_TOKENS'],
+    ['databases missing', { LTX_EDGE_TOKENS: token({ databases: undefined }) }, 'INVALID_TOKENS'],
+    ['databases empty', { LTX_EDGE_TOKENS: token({ databases: [] }) }, 'INVALID_TOKENS'],
+    ['databases other string', { LTX_EDGE_TOKENS: token({ databases: 'orders' }) }, 'INVALID_TOKENS'],
+    ['database name invalid', { LTX_EDGE_TOKENS: token({ databases: ['Orders'] }) }, 'INVALID_TOKENS'],
+    ['database name with ..', { LTX_EDGE_TOKENS: token({ databases: ['a..b'] }) }, 'INVALID_TOKENS'],
+  ])('%s → %s', (_name, vars, code) => {
+    expect(codeOf(vars)).toBe(code);
+  });
+
+  it('names the variable and never echoes token values', () => {
+    const secret = 'super-secret-value';
+    try {
+      resolveConfig({ LTX_EDGE_TOKENS: JSON.stringify([{ token: secret, scopes: ['nope'], databases: '*' }]) });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe('LTX_EDGE_TOKENS');
+      expect((err as ConfigError).message).not.toContain(secret);
+    }
+  });
+});

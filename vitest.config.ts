@@ -1,0 +1,29 @@
+// Vitest: "unit" runs test/unit in Node; "workers" runs test/workers inside workerd via @cloudflare/vitest-plugin.
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Generous for CI on 2 cores: the workers project boots workerd and bundles the Worker first.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest({
+            // Bindings, vars, DO migrations and compatibility date come from wrangler.toml (+ .dev.vars).
+            wrangler: { configPath: './wrangler.toml' },
+            // Never reach Cloudflare's API: tests must run offline.
+            remoteBindings: false,
+          }),
+        ],
+        test: { name: 'workers', include: ['test/workers/**/*.test.ts'] },
+      },
+    ],
+  },
+});

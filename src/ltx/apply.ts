@@ -1,0 +1,107 @@
+// Apply a chain of LTX files (snapshot first) to a database, tracking its true rolling checksum.
+
+import { pageChecksum } from './checksum.ts';
+import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, lockPgno } from './constants.ts';
+import type { DecoderLimits } from './decoder.ts';
+import { fail } from './errors.ts';
+import { type Header, tracksChecksums } from './header.ts';
+import { type ByteSource, PageReader } from './page-reader.ts';
+
+/** Where applied pages go: a file, memory, a DO's storage. Pages arrive before the file is fully verified. */
+export interface PageSink {
+  writePage(pgno: number, data: Uint8Array): void | Promise<void>;
+  /** Sets the database size in pages; growing fills with zeros. */
+  setCommit(pages: number, pageSize: number): void | Promise<void>;
+}
+
+/**
+ * The position and per-page checksums of a database, enough to verify the next file's pre-apply
+ * checksum and compute the true post-apply checksum of files that carry none (Litestream's).
+ */
+export class DatabaseState {
+  pageSize = 0;
+  commit = 0;
+  txid = 0n;
+  checksum = EMPTY_DB_CHECKSUM;
+  private sums = new BigUint64Array(0); // index pgno-1; 0 = page never written (zeros)
+
+  /** Checksum of page `pgno` as it stands (zero page if never written). */
+  pageChecksumOf(pgno: number): bigint {
+    const s = pgno <= this.sums.length ? this.sums[pgno - 1] : 0n;
+    return s !== 0n ? s : pageChecksum(pgno, this.zeroPage());
+  }
+
+  setPage(pgno: number, sum: bigint): void {
+    if (pgno > this.sums.length) {
+      const next = new BigUint64Array(Math.max(pgno, this.sums.length * 2));
+      next.set(this.sums);
+      this.sums = next;
+    }
+    this.sums[pgno - 1] = sum;
+  }
+
+  clearFrom(pgno: number): void {
+    if (pgno <= this.sums.length) this.sums.fill(0n, pgno - 1);
+  }
+
+  private zero: Uint8Array | undefined;
+  private zeroPage(): Uint8Array {
+    if (!this.zero || this.zero.length !== this.pageSize) this.zero = new Uint8Array(this.pageSize);
+    return this.zero;
+  }
+}
+
+/**
+ * Applies one file to `state` and `sink`: contiguity (MinTXID = TXID+1), page size, pre-apply
+ * checksum when the file tracks them, and the post-apply checksum against the pages. Returns the header.
+ */
+export async function applyLTX(
+  state: DatabaseState,
+  source: ByteSource,
+  sink: PageSink,
+  limits: Partial<DecoderLimits> = {},
+): Promise<Header> {
+  const reader = new PageReader(source, limits);
+  const h = await reader.open();
+  if (h.minTXID !== state.txid + 1n) {
+    fail('LTX_NOT_CONTIGUOUS', `file ${h.minTXID}-${h.maxTXID} does not follow TXID ${state.txid}`);
+  }
+  if (state.txid !== 0n && h.pageSize !== state.pageSize) {
+    fail('LTX_PAGE_SIZE_MISMATCH', `page size ${h.pageSize}, database has ${state.pageSize}`);
+  }
+  if (tracksChecksums(h) && state.txid !== 0n && h.preApplyChecksum !== state.checksum) {
+    fail('LTX_PRE_APPLY_MISMATCH', 'pre-apply checksum does not match the database');
+  }
+  const lock = lockPgno(h.pageSize);
+  const oldCommit = state.txid === 0n ? 0 : state.commit;
+  state.pageSize = h.pageSize;
+  state.clearFrom(oldCommit + 1); // whatever lay past the old end is gone: pages there start as zeros
+  let sum = state.checksum;
+  let grownTo = oldCommit; // pages past the old end are accounted up to here
+  const growTo = (pgno: number): void => {
+    for (let g = grownTo + 1; g < pgno; g++) if (g !== lock) sum ^= state.pageChecksumOf(g);
+    grownTo = Math.max(grownTo, pgno);
+  };
+  for (let p = await reader.next(); p; p = await reader.next()) {
+    const c = pageChecksum(p.pgno, p.data);
+    if (p.pgno <= oldCommit) sum ^= state.pageChecksumOf(p.pgno);
+    else growTo(p.pgno);
+    sum ^= c;
+    state.setPage(p.pgno, c);
+    await sink.writePage(p.pgno, p.data);
+  }
+  growTo(h.commit + 1); // unwritten pages of a grown database are zeros
+  for (let pgno = h.commit + 1; pgno <= oldCommit; pgno++) {
+    if (pgno !== lock) sum ^= state.pageChecksumOf(pgno); // a shrink drops these
+  }
+  const post = CHECKSUM_FLAG | sum;
+  if (tracksChecksums(h) && reader.summary.trailer.postApplyChecksum !== post) {
+    fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the database after apply');
+  }
+  await sink.setCommit(h.commit, h.pageSize);
+  state.clearFrom(h.commit + 1);
+  state.commit = h.commit;
+  state.txid = h.maxTXID;
+  state.checksum = post;
+  return h;
+}

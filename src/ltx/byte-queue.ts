@@ -1,0 +1,63 @@
+// A FIFO of byte chunks for streaming decoders: random peeks and zero-copy reads when a run sits in one chunk.
+
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private head = 0; // index of the first live chunk
+  private headOffset = 0; // bytes of chunks[head] already consumed
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  /** The byte `i` positions past the read position (i < length). */
+  byteAt(i: number): number {
+    let at = i + this.headOffset;
+    for (let c = this.head; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c];
+      if (at < chunk.length) return chunk[at];
+      at -= chunk.length;
+    }
+    throw new RangeError('ByteQueue.byteAt past the end');
+  }
+
+  /** Consumes `n` bytes (n ≤ length). A view into one chunk when possible, else a fresh copy. */
+  read(n: number): Uint8Array {
+    if (n > this.size) throw new RangeError('ByteQueue.read past the end');
+    const first = this.chunks[this.head];
+    if (first !== undefined && first.length - this.headOffset >= n) {
+      const out = first.subarray(this.headOffset, this.headOffset + n);
+      this.skip(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[this.head];
+      const take = Math.min(n - filled, chunk.length - this.headOffset);
+      out.set(chunk.subarray(this.headOffset, this.headOffset + take), filled);
+      filled += take;
+      this.skip(take);
+    }
+    return out;
+  }
+
+  private skip(n: number): void {
+    this.size -= n;
+    this.headOffset += n;
+    while (this.head < this.chunks.length && this.headOffset >= this.chunks[this.head].length) {
+      this.headOffset -= this.chunks[this.head].length;
+      this.head++;
+    }
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+// Streaming k-way merge of contiguous LTX files into one block-format file (ltx-format.md §11).
+
+import { HEADER_FLAG_NO_CHECKSUM } from './constants.ts';
+import type { DecodedPage, DecoderLimits } from './decoder.ts';
+import { LTXEncoder } from './encoder.ts';
+import { fail } from './errors.ts';
+import { type Header, isSnapshot, tracksChecksums } from './header.ts';
+import { type ByteSource, PageReader } from './page-reader.ts';
+
+export interface CompactOptions {
+  /** Output header flags; default: the first input's. A checksum-tracking output needs tracking inputs. */
+  headerFlags?: number;
+  /** Allow gaps between inputs (the reference's AllowNonContiguousTXIDs). Default false. */
+  allowGaps?: boolean;
+  limits?: Partial<DecoderLimits>;
+}
+
+/** `IsContiguous`: the next file may overlap the previous one but must reach past it, with no gap. */
+export function isContiguous(prevMax: bigint, min: bigint, max: bigint): boolean {
+  return min <= prevMax + 1n && max > prevMax;
+}
+
+/** The merged header the reference compactor writes for these inputs. */
+export function compactedHeader(headers: readonly Header[], flags: number): Header {
+  const first = headers[0];
+  const last = headers[headers.length - 1];
+  const tracked = (flags & HEADER_FLAG_NO_CHECKSUM) === 0;
+  return {
+    flags,
+    pageSize: first.pageSize,
+    commit: last.commit,
+    minTXID: first.minTXID,
+    maxTXID: last.maxTXID,
+    timestamp: last.timestamp,
+    preApplyChecksum: tracked && !isSnapshot(first) ? first.preApplyChecksum : 0n,
+    walOffset: 0n,
+    walSize: 0n,
+    walSalt1: 0,
+    walSalt2: 0,
+    nodeID: 0n,
+  };
+}
+
+/**
+ * Merges `inputs` (oldest first) page by page: for each pgno the latest input wins, pages beyond the
+ * final commit are dropped. Yields the output file as chunks; every input is fully verified before
+ * the output's trailer is produced, so a bad input fails the stream before it completes.
+ */
+export async function* compactLTX(inputs: readonly ByteSource[], opts: CompactOptions = {}): AsyncGenerator<Uint8Array> {
+  if (inputs.length === 0) fail('LTX_INVALID_ARGUMENT', 'nothing to compact');
+  const readers = inputs.map((src) => new PageReader(src, opts.limits));
+  const headers: Header[] = [];
+  for (const r of readers) headers.push(await r.open());
+  checkInputs(headers, opts.allowGaps ?? false);
+  const flags = opts.headerFlags ?? headers[0].flags;
+  const header = compactedHeader(headers, flags);
+  const tracked = tracksChecksums(header);
+  if (tracked && !headers.every(tracksChecksums)) {
+    fail('LTX_INVALID_ARGUMENT', 'a checksum-tracking output needs checksum-tracking inputs');
+  }
+
+  const enc = new LTXEncoder(header);
+  yield enc.start();
+  const heap = new PageHeap();
+  for (let i = 0; i < readers.length; i++) {
+    const p = await readers[i].next();
+    if (p) heap.push(p, i);
+  }
+  while (heap.size > 0) {
+    const pgno = heap.topPgno();
+    let winner: DecodedPage | undefined;
+    // Pop every input's copy of this page; the highest input index (newest) is popped last.
+    while (heap.size > 0 && heap.topPgno() === pgno) {
+      const [page, i] = heap.pop();
+      winner = page;
+      const p = await readers[i].next();
+      if (p) heap.push(p, i);
+    }
+    if (pgno <= header.commit) yield enc.encodePage(pgno, winner!.data);
+  }
+  const last = readers[readers.length - 1].summary.trailer;
+  yield enc.finish(tracked ? last.postApplyChecksum : undefined);
+}
+
+function checkInputs(headers: readonly Header[], allowGaps: boolean): void {
+  for (let i = 1; i < headers.length; i++) {
+    const prev = headers[i - 1];
+    const cur = headers[i];
+    if (cur.pageSize !== prev.pageSize) {
+      fail('LTX_PAGE_SIZE_MISMATCH', `input ${i} has page size ${cur.pageSize}, expected ${prev.pageSize}`);
+    }
+    const ok = allowGaps ? cur.maxTXID > prev.maxTXID : isContiguous(prev.maxTXID, cur.minTXID, cur.maxTXID);
+    if (!ok) fail('LTX_NOT_CONTIGUOUS', `input ${i} (${cur.minTXID}-${cur.maxTXID}) does not follow ${prev.maxTXID}`);
+  }
+}
+
+/** Min-heap of each input's current page, by pgno, ties broken by input index (older first). */
+class PageHeap {
+  private readonly pages: DecodedPage[] = [];
+  private readonly inputs: number[] = [];
+
+  get size(): number {
+    return this.pages.length;
+  }
+
+  topPgno(): number {
+    return this.pages[0].pgno;
+  }
+
+  push(page: DecodedPage, input: number): void {
+    this.pages.push(page);
+    this.inputs.push(input);
+    this.up(this.pages.length - 1);
+  }
+
+  pop(): [DecodedPage, number] {
+    const top: [DecodedPage, number] = [this.pages[0], this.inputs[0]];
+    const lastPage = this.pages.pop()!;
+    const lastInput = this.inputs.pop()!;
+    if (this.pages.length > 0) {
+      this.pages[0] = lastPage;
+      this.inputs[0] = lastInput;
+      this.down(0);
+    }
+    return top;
+  }
+
+  private less(a: number, b: number): boolean {
+    const pa = this.pages[a].pgno;
+    const pb = this.pages[b].pgno;
+    return pa < pb || (pa === pb && this.inputs[a] < this.inputs[b]);
+  }
+
+  private swap(a: number, b: number): void {
+    [this.pages[a], this.pages[b]] = [this.pages[b], this.pages[a]];
+    [this.inputs[a], this.inputs[b]] = [this.inputs[b], this.inputs[a]];
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.pages.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.less(l, m)) m = l;
+      if (r < n && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+}

@@ -1,0 +1,297 @@
+// Strict streaming LTX decoder: byte chunks in, verified pages out; file checksum and trailer checked at the end.
+
+import { ByteQueue } from './byte-queue.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { pageChecksum } from './checksum.ts';
+import {
+  CHECKSUM_FLAG,
+  EMPTY_DB_CHECKSUM,
+  HEADER_SIZE,
+  INDEX_LENGTH_FIELD_SIZE,
+  MAX_PAGE_SIZE,
+  PAGE_HEADER_FLAG_SIZE,
+  PAGE_HEADER_SIZE,
+  PAGE_SIZE_FIELD_SIZE,
+  TRAILER_SIZE,
+  lockPgno,
+} from './constants.ts';
+import { CRC64 } from './crc64.ts';
+import { fail } from './errors.ts';
+import { type Header, decodeHeader, isSnapshot, tracksChecksums } from './header.ts';
+import { decodeLZ4Frame, lz4FrameLength } from './lz4-frame.ts';
+import { checkPageHeader, decodeBlockPayload, maxBlockPayload, maxLegacyFrame } from './page-frame.ts';
+import { DEFAULT_MAX_INDEX_BYTES, type Trailer } from './page-index.ts';
+
+/** Bounds that keep a hostile file from making the decoder allocate or loop without end. */
+export interface DecoderLimits {
+  /** Largest page size accepted (bytes). Default 65536, the format's own maximum. */
+  maxPageSize: number;
+  /** Most page frames in one file. Default 2^24 (64 GiB of 4 KiB pages). */
+  maxPages: number;
+  /** Most page-index bytes held to check the index against the frames. Default 64 MiB. */
+  maxIndexBytes: number;
+  /** Most decompressed page bytes in one file. Default 64 GiB. */
+  maxDecompressedBytes: number;
+}
+
+export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
+  maxPageSize: MAX_PAGE_SIZE,
+  maxPages: 1 << 24,
+  maxIndexBytes: DEFAULT_MAX_INDEX_BYTES,
+  maxDecompressedBytes: 64 * 1024 ** 3,
+};
+
+/** A page as it came out of the file, with its frame's place for the page index. */
+export interface DecodedPage {
+  pgno: number;
+  data: Uint8Array;
+  /** Absolute offset of the frame's page header. */
+  offset: number;
+  /** Whole frame size in bytes. */
+  size: number;
+  /** True for a legacy (LZ4 frame) page. */
+  legacy: boolean;
+}
+
+export interface DecodeResult {
+  header: Header;
+  trailer: Trailer;
+  pageCount: number;
+  /** Total file size in bytes. */
+  size: number;
+}
+
+type Phase = 'header' | 'pageHeader' | 'blockSize' | 'blockPayload' | 'legacyFrame' | 'index' | 'tail' | 'done';
+
+/**
+ * Push chunks with `push()`, which returns the pages they completed, then call `end()`.
+ * Only LTXError escapes. Memory: one frame plus the expected page index (bounded by the limits).
+ */
+export class LTXDecoder {
+  private readonly limits: DecoderLimits;
+  private readonly q = new ByteQueue();
+  private readonly crc = new CRC64();
+  private phase: Phase = 'header';
+  private h: Header | undefined;
+  private lock = 0;
+  private snapshot = false;
+  private tracked = false;
+  private pos = 0; // bytes consumed so far
+  private prevPgno = 0;
+  private pageCount = 0;
+  private pagesChecksum = EMPTY_DB_CHECKSUM;
+  // The current frame between its header and its payload.
+  private framePgno = 0;
+  private frameOffset = 0;
+  private frameHead: Uint8Array = new Uint8Array(PAGE_HEADER_SIZE + PAGE_SIZE_FIELD_SIZE);
+  private blockSize = 0;
+  // The index bytes the frames imply, compared with the file's own index as it streams by.
+  private expectedIndex = new ByteWriter();
+  private indexMatched = 0;
+  private trailer: Trailer | undefined;
+
+  constructor(limits: Partial<DecoderLimits> = {}) {
+    this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
+  }
+
+  /** The header, once the first 100 bytes have been pushed. */
+  get header(): Header | undefined {
+    return this.h;
+  }
+
+  push(chunk: Uint8Array): DecodedPage[] {
+    if (this.phase === 'done' && chunk.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+    this.q.push(chunk);
+    const pages: DecodedPage[] = [];
+    while (this.step(pages));
+    return pages;
+  }
+
+  /** Declares the end of input; throws unless a whole, valid file was pushed. */
+  end(): DecodeResult {
+    if (this.phase !== 'done' || !this.h || !this.trailer) fail('LTX_TRUNCATED', `file ends early (${this.phase})`);
+    return { header: this.h, trailer: this.trailer, pageCount: this.pageCount, size: this.pos };
+  }
+
+  private take(n: number): Uint8Array {
+    this.pos += n;
+    return this.q.read(n);
+  }
+
+  /** Advances one structural step if the bytes for it are there; false when it needs more input. */
+  private step(out: DecodedPage[]): boolean {
+    const q = this.q;
+    switch (this.phase) {
+      case 'header': {
+        if (q.length < HEADER_SIZE) return false;
+        const bytes = this.take(HEADER_SIZE);
+        const h = decodeHeader(bytes);
+        if (h.pageSize > this.limits.maxPageSize) fail('LTX_LIMIT_EXCEEDED', `page size ${h.pageSize} over the limit`);
+        this.crc.update(bytes);
+        this.h = h;
+        this.lock = lockPgno(h.pageSize);
+        this.snapshot = isSnapshot(h);
+        this.tracked = tracksChecksums(h);
+        this.phase = 'pageHeader';
+        return true;
+      }
+      case 'pageHeader': {
+        if (q.length < PAGE_HEADER_SIZE) return false;
+        this.frameOffset = this.pos;
+        const head = this.take(PAGE_HEADER_SIZE);
+        this.frameHead.set(head);
+        const pgno = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+        const flags = (head[4] << 8) | head[5];
+        if (pgno === 0 && flags === 0) return this.endOfPages();
+        checkPageHeader(pgno, flags);
+        this.checkPageOrder(pgno);
+        this.framePgno = pgno;
+        this.phase = flags & PAGE_HEADER_FLAG_SIZE ? 'blockSize' : 'legacyFrame';
+        return true;
+      }
+      case 'blockSize': {
+        if (q.length < PAGE_SIZE_FIELD_SIZE) return false;
+        const b = this.take(PAGE_SIZE_FIELD_SIZE);
+        this.frameHead.set(b, PAGE_HEADER_SIZE);
+        const n = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+        if (n === 0 || n > maxBlockPayload(this.h!.pageSize)) fail('LTX_BAD_PAGE_DATA', `bad compressed size ${n}`);
+        this.blockSize = n;
+        this.phase = 'blockPayload';
+        return true;
+      }
+      case 'blockPayload': {
+        if (q.length < this.blockSize) return false;
+        const data = new Uint8Array(this.h!.pageSize);
+        decodeBlockPayload(this.take(this.blockSize), data);
+        this.crc.update(this.frameHead, 0, PAGE_HEADER_SIZE + PAGE_SIZE_FIELD_SIZE);
+        out.push(this.acceptPage(data, false));
+        return true;
+      }
+      case 'legacyFrame': {
+        const len = lz4FrameLength((i) => q.byteAt(i), q.length, maxLegacyFrame(this.h!.pageSize));
+        if (len < 0) return false;
+        const data = new Uint8Array(this.h!.pageSize);
+        decodeLZ4Frame(this.take(len), data);
+        this.crc.update(this.frameHead, 0, PAGE_HEADER_SIZE);
+        out.push(this.acceptPage(data, true));
+        return true;
+      }
+      case 'index':
+        return this.stepIndex();
+      case 'tail': {
+        if (q.length < INDEX_LENGTH_FIELD_SIZE + TRAILER_SIZE) return false;
+        this.finishTail(this.take(INDEX_LENGTH_FIELD_SIZE + TRAILER_SIZE));
+        if (q.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+        return false;
+      }
+      case 'done':
+        if (q.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+        return false;
+    }
+  }
+
+  private checkPageOrder(pgno: number): void {
+    const h = this.h!;
+    if (++this.pageCount > this.limits.maxPages) fail('LTX_LIMIT_EXCEEDED', 'too many pages');
+    if ((this.pageCount * h.pageSize) > this.limits.maxDecompressedBytes) {
+      fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
+    }
+    if (pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${pgno} is beyond commit ${h.commit}`);
+    if (pgno === this.lock) fail('LTX_LOCK_PAGE', `lock page ${pgno} present`);
+    if (this.snapshot) {
+      const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
+      if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
+    } else if (pgno <= this.prevPgno) {
+      fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
+    }
+  }
+
+  private acceptPage(data: Uint8Array, legacy: boolean): DecodedPage {
+    const pgno = this.framePgno;
+    this.crc.update(data);
+    if (this.snapshot && this.tracked) this.pagesChecksum ^= pageChecksum(pgno, data);
+    const size = this.pos - this.frameOffset;
+    const idx = this.expectedIndex;
+    idx.uvarint(pgno);
+    idx.uvarint(this.frameOffset);
+    idx.uvarint(size);
+    if (idx.length >= this.limits.maxIndexBytes) fail('LTX_LIMIT_EXCEEDED', 'page index over the limit');
+    this.prevPgno = pgno;
+    this.phase = 'pageHeader';
+    return { pgno, data, offset: this.frameOffset, size, legacy };
+  }
+
+  private endOfPages(): boolean {
+    const h = this.h!;
+    this.crc.update(this.frameHead, 0, PAGE_HEADER_SIZE);
+    if (this.snapshot) {
+      const last = h.commit === this.lock ? h.commit - 1 : h.commit;
+      if (this.prevPgno !== last) fail('LTX_SNAPSHOT_INCOMPLETE', `snapshot ends at page ${this.prevPgno}, commit ${h.commit}`);
+    }
+    this.expectedIndex.byte(0);
+    this.phase = 'index';
+    return true;
+  }
+
+  /** Compares the file's index bytes with the ones the frames imply, without buffering them. */
+  private stepIndex(): boolean {
+    const expected = this.expectedIndex;
+    const n = Math.min(this.q.length, expected.length - this.indexMatched);
+    if (n === 0) return false;
+    const got = this.take(n);
+    for (let i = 0; i < n; i++) {
+      if (got[i] !== expected.at(this.indexMatched + i)) fail('LTX_BAD_INDEX', 'page index disagrees with the page frames');
+    }
+    this.crc.update(got);
+    this.indexMatched += n;
+    if (this.indexMatched === expected.length) this.phase = 'tail';
+    return true;
+  }
+
+  private finishTail(b: Uint8Array): void {
+    const h = this.h!;
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    if (v.getBigUint64(0) !== BigInt(this.expectedIndex.length)) fail('LTX_BAD_INDEX', 'wrong page index length');
+    const postApplyChecksum = v.getBigUint64(8);
+    const fileChecksum = v.getBigUint64(16);
+    this.crc.update(b, 0, 16);
+    if ((CHECKSUM_FLAG | this.crc.digest()) !== fileChecksum) fail('LTX_FILE_CHECKSUM_MISMATCH', 'file checksum mismatch');
+    if (!this.tracked) {
+      if (postApplyChecksum !== 0n) fail('LTX_BAD_TRAILER', 'post-apply checksum must be 0 with NoChecksum');
+      if (h.commit === 0) fail('LTX_BAD_TRAILER', 'a NoChecksum file cannot have commit 0');
+    } else {
+      if ((postApplyChecksum & CHECKSUM_FLAG) === 0n) fail('LTX_BAD_TRAILER', 'invalid post-apply checksum format');
+      if (h.commit === 0 && postApplyChecksum !== EMPTY_DB_CHECKSUM) {
+        fail('LTX_POST_APPLY_MISMATCH', 'an empty database has checksum 8000000000000000');
+      }
+      if (this.snapshot && postApplyChecksum !== (CHECKSUM_FLAG | this.pagesChecksum)) {
+        fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
+      }
+    }
+    this.trailer = { postApplyChecksum, fileChecksum };
+    this.expectedIndex = new ByteWriter(0);
+    this.phase = 'done';
+  }
+}
+
+/** Decodes a whole in-memory file; pages are returned in file order. */
+export function decodeLTX(
+  bytes: Uint8Array,
+  limits: Partial<DecoderLimits> = { maxDecompressedBytes: 1024 ** 3 },
+): DecodeResult & { pages: DecodedPage[] } {
+  const dec = new LTXDecoder(limits);
+  const pages = dec.push(bytes);
+  return { ...dec.end(), pages };
+}
+
+/** Decodes a stream of chunks, yielding pages as they are verified-so-far; throws at the end if the file is bad. */
+export async function* decodeLTXStream(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  limits: Partial<DecoderLimits> = {},
+  onEnd?: (result: DecodeResult) => void,
+): AsyncGenerator<DecodedPage> {
+  const dec = new LTXDecoder(limits);
+  for await (const chunk of chunks) yield* dec.push(chunk);
+  const result = dec.end();
+  onEnd?.(result);
+}

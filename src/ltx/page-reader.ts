@@ -1,0 +1,58 @@
+// Pull-style page iteration over an LTX byte stream: header first, then one verified-so-far page at a time.
+
+import { type DecodeResult, type DecodedPage, type DecoderLimits, LTXDecoder } from './decoder.ts';
+import { fail } from './errors.ts';
+import type { Header } from './header.ts';
+
+/** Anything that yields the bytes of one LTX file in order. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * Reads one file lazily: `open()` pulls until the header is known, `next()` returns pages in file
+ * order and, after the last one, `undefined` once the whole file (index, trailer, checksum) verified.
+ */
+export class PageReader {
+  private readonly dec: LTXDecoder;
+  private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  private pending: DecodedPage[] = [];
+  private at = 0;
+  private result: DecodeResult | undefined;
+
+  constructor(source: ByteSource, limits: Partial<DecoderLimits> = {}) {
+    this.dec = new LTXDecoder(limits);
+    this.it =
+      Symbol.asyncIterator in source
+        ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+        : (source as Iterable<Uint8Array>)[Symbol.iterator]();
+  }
+
+  /** The header; pulls input until the first 100 bytes are in. */
+  async open(): Promise<Header> {
+    while (!this.dec.header) {
+      if (!(await this.pull())) break;
+    }
+    return this.dec.header ?? fail('LTX_TRUNCATED', 'file ends inside the header');
+  }
+
+  /** The next page, or undefined after the last page of a fully verified file. */
+  async next(): Promise<DecodedPage | undefined> {
+    for (;;) {
+      if (this.at < this.pending.length) return this.pending[this.at++];
+      if (this.result) return undefined;
+      if (!(await this.pull())) this.result = this.dec.end();
+    }
+  }
+
+  /** What the decoder verified; available once `next()` has returned undefined. */
+  get summary(): DecodeResult {
+    return this.result ?? fail('LTX_INVALID_ARGUMENT', 'file not read to the end yet');
+  }
+
+  private async pull(): Promise<boolean> {
+    const r = await this.it.next();
+    if (r.done) return false;
+    this.pending = this.dec.push(r.value);
+    this.at = 0;
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+// The LTX codec's public surface: pure, no Workers imports (see ltx-format.md beside the repo).
+
+export { DatabaseState, type PageSink, applyLTX } from './apply.ts';
+export { databaseChecksum, formatHex64, pageChecksum, parseHex64, updateChecksum } from './checksum.ts';
+export { type CompactOptions, compactLTX, compactedHeader, isContiguous } from './compactor.ts';
+export * from './constants.ts';
+export { CRC64, crc64 } from './crc64.ts';
+export {
+  DEFAULT_DECODER_LIMITS,
+  type DecodeResult,
+  type DecodedPage,
+  type DecoderLimits,
+  LTXDecoder,
+  decodeLTX,
+  decodeLTXStream,
+} from './decoder.ts';
+export { type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } from './encoder.ts';
+export { LTX_ERROR_CODES, LTXError, type LTXErrorCode } from './errors.ts';
+export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
+export { MemoryDatabase } from './memory-database.ts';
+export { decodePageFrame } from './page-frame.ts';
+export {
+  type PageIndex,
+  type PageIndexFromTail,
+  type Trailer,
+  decodePageIndex,
+  decodePageIndexFromTail,
+  findPage,
+  pageIndexProbeRange,
+} from './page-index.ts';
+export { type ByteSource, PageReader } from './page-reader.ts';

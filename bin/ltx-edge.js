@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-console.log("hi", process.version)
+// The ltx-edge executable: Node 24 runs the TypeScript sources directly (type stripping), no build step.
+import { main } from '../src/cli/main.ts';
+
+process.exitCode = await main(process.argv.slice(2));

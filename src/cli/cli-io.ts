@@ -24,9 +24,18 @@ function writer(stream: NodeJS.WriteStream): (text: string) => Promise<void> {
     });
 }
 
-/** The real process streams. */
+/** The real process streams. A reader that goes away (`ltx inspect x.ltx | head`) ends the process quietly. */
 export function processIO(): CliIO {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listeners('error').includes(exitOnEPIPE)) continue;
+    stream.on('error', exitOnEPIPE);
+  }
   return { out: writer(process.stdout), err: writer(process.stderr) };
+}
+
+function exitOnEPIPE(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
 }
 
 /** One JSON value on stdout, pretty-printed, newline-terminated. */

@@ -4,7 +4,7 @@ import { createReadStream, ftruncateSync, writeSync } from 'node:fs';
 import type { PageSink } from '../ltx/index.ts';
 
 /** Read size for LTX files: large enough to keep syscalls rare, small enough to never matter for memory. */
-export const READ_CHUNK_BYTES = 1 << 20;
+export const READ_CHUNK_BYTES = 1 << 16;
 
 /**
  * Streams `file` to `fn` as byte chunks and closes it afterwards, even when `fn` stops early.

@@ -1,0 +1,37 @@
+// Runs the real `ltx-edge` executable (bin/ltx-edge.js) as a child process, as a user would.
+
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
+export const CLI_PATH = path.join(REPO_DIR, 'bin/ltx-edge.js');
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with Node 24 (vitest's own node: the `node` npm package) so .ts sources load directly. */
+export function runCLI(args: readonly string[], options: { cwd?: string } = {}): CliRun {
+  const r = spawnSync(process.execPath, [CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_DIR,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the CLI and parses its stdout as JSON. */
+export function runCLIJSON<T = unknown>(args: readonly string[], options: { cwd?: string } = {}): CliRun & { json: T } {
+  const r = runCLI(args, options);
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.status}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+  return { ...r, json };
+}

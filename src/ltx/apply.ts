@@ -1,6 +1,6 @@
 // Apply a chain of LTX files (snapshot first) to a database, tracking its true rolling checksum.
 
-import { pageChecksum } from './checksum.ts';
+import { pageChecksum, pageChecksumLinear } from './checksum.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, lockPgno } from './constants.ts';
 import type { DecoderLimits } from './decoder.ts';
 import { fail } from './errors.ts';
@@ -83,7 +83,7 @@ export async function applyLTX(
     grownTo = Math.max(grownTo, pgno);
   };
   for (let p = await reader.next(); p; p = await reader.next()) {
-    const c = pageChecksum(p.pgno, p.data);
+    const c = pageChecksumLinear(p.pgno, p.crc);
     if (p.pgno <= oldCommit) sum ^= state.pageChecksumOf(p.pgno);
     else growTo(p.pgno);
     sum ^= c;

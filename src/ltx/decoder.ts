@@ -2,7 +2,7 @@
 
 import { ByteQueue } from './byte-queue.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { pageChecksum } from './checksum.ts';
+import { pageChecksumLinear } from './checksum.ts';
 import {
   CHECKSUM_FLAG,
   EMPTY_DB_CHECKSUM,
@@ -15,7 +15,7 @@ import {
   TRAILER_SIZE,
   lockPgno,
 } from './constants.ts';
-import { CRC64 } from './crc64.ts';
+import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
 import { fail } from './errors.ts';
 import { type Header, decodeHeader, isSnapshot, tracksChecksums } from './header.ts';
 import { decodeLZ4Frame, lz4FrameLength } from './lz4-frame.ts';
@@ -51,6 +51,8 @@ export interface DecodedPage {
   size: number;
   /** True for a legacy (LZ4 frame) page. */
   legacy: boolean;
+  /** The data's linear CRC part: `pageChecksumLinear(pgno, crc)` is the page checksum without another pass. */
+  crc: CRCLinear;
 }
 
 export interface DecodeResult {
@@ -208,8 +210,9 @@ export class LTXDecoder {
 
   private acceptPage(data: Uint8Array, legacy: boolean): DecodedPage {
     const pgno = this.framePgno;
-    this.crc.update(data);
-    if (this.snapshot && this.tracked) this.pagesChecksum ^= pageChecksum(pgno, data);
+    const lin = crcLinear(data);
+    this.crc.appendLinear(lin);
+    if (this.snapshot && this.tracked) this.pagesChecksum ^= pageChecksumLinear(pgno, lin);
     const size = this.pos - this.frameOffset;
     const idx = this.expectedIndex;
     idx.uvarint(pgno);
@@ -218,7 +221,7 @@ export class LTXDecoder {
     if (idx.length >= this.limits.maxIndexBytes) fail('LTX_LIMIT_EXCEEDED', 'page index over the limit');
     this.prevPgno = pgno;
     this.phase = 'pageHeader';
-    return { pgno, data, offset: this.frameOffset, size, legacy };
+    return { pgno, data, offset: this.frameOffset, size, legacy, crc: lin };
   }
 
   private endOfPages(): boolean {

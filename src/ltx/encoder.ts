@@ -1,8 +1,8 @@
 // Streaming LTX encoder: header, pages in, byte chunks out, in the current block format (ltx-format.md §9).
 
-import { pageChecksum } from './checksum.ts';
+import { pageChecksumLinear } from './checksum.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, HEADER_SIZE, PAGE_HEADER_SIZE, lockPgno } from './constants.ts';
-import { CRC64 } from './crc64.ts';
+import { CRC64, crcLinear } from './crc64.ts';
 import { fail } from './errors.ts';
 import { type Header, encodeHeader, isSnapshot, tracksChecksums } from './header.ts';
 import { LZ4BlockCompressor } from './lz4-block.ts';
@@ -59,12 +59,13 @@ export class LTXEncoder {
     if (this.snapshot) {
       const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
       if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
-      if (tracksChecksums(h)) this.pagesChecksum ^= pageChecksum(pgno, data);
     } else if (pgno <= this.prevPgno) {
       fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
     }
     const frame = encodePageFrame(pgno, data, this.compressor, this.scratch);
-    this.crc.update(frame, 0, BLOCK_FRAME_OVERHEAD).update(data);
+    const lin = crcLinear(data);
+    this.crc.update(frame, 0, BLOCK_FRAME_OVERHEAD).appendLinear(lin);
+    if (this.snapshot && tracksChecksums(h)) this.pagesChecksum ^= pageChecksumLinear(pgno, lin);
     this.pgnos.push(pgno);
     this.offsets.push(this.offset);
     this.sizes.push(frame.length);

@@ -31,7 +31,7 @@ function join(...parts: Uint8Array[]): Uint8Array {
 }
 
 function mutate(r: Prng, src: Uint8Array): Uint8Array {
-  let b = src.slice();
+  let b: Uint8Array = src.slice();
   for (let n = 1 + r.int(3); n > 0; n--) {
     const at = r.int(Math.max(1, b.length));
     switch (r.int(8)) {

@@ -28,7 +28,7 @@ function snapshotSpec(commit: number, override: Partial<FileSpec> = {}): FileSpe
   };
 }
 
-function incrementalSpec(pgnos: number[], override: Partial<FileSpec> & { header?: Partial<Header> } = {}): FileSpec {
+function incrementalSpec(pgnos: number[], override: Omit<Partial<FileSpec>, 'header'> & { header?: Partial<Header> } = {}): FileSpec {
   const { header, ...rest } = override;
   return {
     header: makeHeader({

@@ -5,6 +5,7 @@ import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, lockPgno } from './constants.ts';
 import type { DecoderLimits } from './decoder.ts';
 import { fail } from './errors.ts';
 import { type Header, tracksChecksums } from './header.ts';
+import type { Trailer } from './page-index.ts';
 import { type ByteSource, PageReader } from './page-reader.ts';
 
 /** Where applied pages go: a file, memory, a DO's storage. Pages arrive before the file is fully verified. */
@@ -53,14 +54,14 @@ export class DatabaseState {
 
 /**
  * Applies one file to `state` and `sink`: contiguity (MinTXID = TXID+1), page size, pre-apply
- * checksum when the file tracks them, and the post-apply checksum against the pages. Returns the header.
+ * checksum when the file tracks them, and the post-apply checksum against the pages.
  */
 export async function applyLTX(
   state: DatabaseState,
   source: ByteSource,
   sink: PageSink,
   limits: Partial<DecoderLimits> = {},
-): Promise<Header> {
+): Promise<{ header: Header; trailer: Trailer }> {
   const reader = new PageReader(source, limits);
   const h = await reader.open();
   if (h.minTXID !== state.txid + 1n) {
@@ -103,5 +104,5 @@ export async function applyLTX(
   state.commit = h.commit;
   state.txid = h.maxTXID;
   state.checksum = post;
-  return h;
+  return { header: h, trailer: reader.summary.trailer };
 }

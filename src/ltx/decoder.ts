@@ -101,11 +101,30 @@ export class LTXDecoder {
     return this.h;
   }
 
-  push(chunk: Uint8Array): DecodedPage[] {
+  /** Queues a chunk without decoding it; pair with `nextPage()` to bound memory to one page at a time. */
+  write(chunk: Uint8Array): void {
     if (this.phase === 'done' && chunk.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
     this.q.push(chunk);
+  }
+
+  /** Parses the header once its 100 bytes are queued, without decoding any page. */
+  readHeader(): Header | undefined {
+    if (this.phase === 'header') this.step([]);
+    return this.h;
+  }
+
+  /** Decodes up to the next page; undefined when the queued bytes hold no further whole page. */
+  nextPage(): DecodedPage | undefined {
+    const out: DecodedPage[] = [];
+    while (out.length === 0 && this.step(out));
+    return out[0];
+  }
+
+  /** Queues a chunk and returns every page it completes (LZ4 can expand a chunk ~255×: prefer nextPage). */
+  push(chunk: Uint8Array): DecodedPage[] {
+    this.write(chunk);
     const pages: DecodedPage[] = [];
-    while (this.step(pages));
+    for (let p = this.nextPage(); p; p = this.nextPage()) pages.push(p);
     return pages;
   }
 
@@ -294,7 +313,10 @@ export async function* decodeLTXStream(
   onEnd?: (result: DecodeResult) => void,
 ): AsyncGenerator<DecodedPage> {
   const dec = new LTXDecoder(limits);
-  for await (const chunk of chunks) yield* dec.push(chunk);
+  for await (const chunk of chunks) {
+    dec.write(chunk);
+    for (let p = dec.nextPage(); p; p = dec.nextPage()) yield p;
+  }
   const result = dec.end();
   onEnd?.(result);
 }

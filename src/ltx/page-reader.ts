@@ -14,8 +14,6 @@ export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 export class PageReader {
   private readonly dec: LTXDecoder;
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  private pending: DecodedPage[] = [];
-  private at = 0;
   private result: DecodeResult | undefined;
 
   constructor(source: ByteSource, limits: Partial<DecoderLimits> = {}) {
@@ -28,17 +26,19 @@ export class PageReader {
 
   /** The header; pulls input until the first 100 bytes are in. */
   async open(): Promise<Header> {
-    while (!this.dec.header) {
-      if (!(await this.pull())) break;
+    for (;;) {
+      const h = this.dec.readHeader();
+      if (h) return h;
+      if (!(await this.pull())) return fail('LTX_TRUNCATED', 'file ends inside the header');
     }
-    return this.dec.header ?? fail('LTX_TRUNCATED', 'file ends inside the header');
   }
 
   /** The next page, or undefined after the last page of a fully verified file. */
   async next(): Promise<DecodedPage | undefined> {
     for (;;) {
-      if (this.at < this.pending.length) return this.pending[this.at++];
       if (this.result) return undefined;
+      const page = this.dec.nextPage();
+      if (page) return page;
       if (!(await this.pull())) this.result = this.dec.end();
     }
   }
@@ -51,8 +51,7 @@ export class PageReader {
   private async pull(): Promise<boolean> {
     const r = await this.it.next();
     if (r.done) return false;
-    this.pending = this.dec.push(r.value);
-    this.at = 0;
+    this.dec.write(r.value);
     return true;
   }
 }

@@ -1,5 +1,5 @@
 // The Worker's bindings and vars (wrangler.toml, .dev.vars, secrets) and the hono app's context type.
-import type { Config, ConfigVars } from './config.ts';
+import type { Config, ConfigVars, TokenSpec } from './config.ts';
 import type { DatabaseDO } from './durable/database.ts';
 
 /** Everything the runtime hands the Worker and the Durable Object as `env`. */
@@ -16,5 +16,7 @@ export type AppEnv = {
   Variables: {
     /** Resolved configuration, set by the config gate for every route except /v1/health. */
     config: Config;
+    /** The authenticated token, set by requireScope (auth.ts) on routes that need one. */
+    token: TokenSpec;
   };
 };

@@ -1,7 +1,8 @@
 // Apply a chain of LTX files (snapshot first) to a database, tracking its true rolling checksum.
 
-import { pageChecksum, pageChecksumLinear } from './checksum.ts';
+import { pageChecksumLinear } from './checksum.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, lockPgno } from './constants.ts';
+import { type CRCLinear, crcLinear } from './crc64.ts';
 import type { DecoderLimits } from './decoder.ts';
 import { fail } from './errors.ts';
 import { type Header, tracksChecksums } from './header.ts';
@@ -16,23 +17,26 @@ export interface PageSink {
 }
 
 /**
- * The position and per-page checksums of a database, enough to verify the next file's pre-apply
- * checksum and compute the true post-apply checksum of files that carry none (Litestream's).
+ * Where a database's per-page checksums live: memory here, SQLite in the Durable Object.
+ * `undefined` means the page was never written (a zero page).
  */
-export class DatabaseState {
-  pageSize = 0;
-  commit = 0;
-  txid = 0n;
-  checksum = EMPTY_DB_CHECKSUM;
-  private sums = new BigUint64Array(0); // index pgno-1; 0 = page never written (zeros)
+export interface PageChecksumStore {
+  get(pgno: number): bigint | undefined;
+  set(pgno: number, sum: bigint): void;
+  /** Forgets pages pgno, pgno+1, … (past a shrink, or past the old end before growth). */
+  clearFrom(pgno: number): void;
+}
 
-  /** Checksum of page `pgno` as it stands (zero page if never written). */
-  pageChecksumOf(pgno: number): bigint {
+/** Page checksums in a growable BigUint64Array (index pgno-1; 0 = never written). */
+export class MemoryPageChecksums implements PageChecksumStore {
+  private sums = new BigUint64Array(0);
+
+  get(pgno: number): bigint | undefined {
     const s = pgno <= this.sums.length ? this.sums[pgno - 1] : 0n;
-    return s !== 0n ? s : pageChecksum(pgno, this.zeroPage());
+    return s === 0n ? undefined : s;
   }
 
-  setPage(pgno: number, sum: bigint): void {
+  set(pgno: number, sum: bigint): void {
     if (pgno > this.sums.length) {
       const next = new BigUint64Array(Math.max(pgno, this.sums.length * 2));
       next.set(this.sums);
@@ -44,11 +48,30 @@ export class DatabaseState {
   clearFrom(pgno: number): void {
     if (pgno <= this.sums.length) this.sums.fill(0n, pgno - 1);
   }
+}
 
-  private zero: Uint8Array | undefined;
-  private zeroPage(): Uint8Array {
-    if (!this.zero || this.zero.length !== this.pageSize) this.zero = new Uint8Array(this.pageSize);
-    return this.zero;
+/**
+ * The position and per-page checksums of a database, enough to verify the next file's pre-apply
+ * checksum and compute the true post-apply checksum of files that carry none (Litestream's).
+ */
+export class DatabaseState {
+  pageSize = 0;
+  commit = 0;
+  txid = 0n;
+  checksum = EMPTY_DB_CHECKSUM;
+  readonly sums: PageChecksumStore;
+  private zero: CRCLinear | undefined;
+
+  constructor(sums: PageChecksumStore = new MemoryPageChecksums()) {
+    this.sums = sums;
+  }
+
+  /** Checksum of page `pgno` as it stands (a zero page if never written). */
+  pageChecksumOf(pgno: number): bigint {
+    const s = this.sums.get(pgno);
+    if (s !== undefined) return s;
+    if (this.zero?.length !== this.pageSize) this.zero = crcLinear(new Uint8Array(this.pageSize));
+    return pageChecksumLinear(pgno, this.zero);
   }
 }
 
@@ -76,7 +99,7 @@ export async function applyLTX(
   const lock = lockPgno(h.pageSize);
   const oldCommit = state.txid === 0n ? 0 : state.commit;
   state.pageSize = h.pageSize;
-  state.clearFrom(oldCommit + 1); // whatever lay past the old end is gone: pages there start as zeros
+  state.sums.clearFrom(oldCommit + 1); // whatever lay past the old end is gone: pages there start as zeros
   let sum = state.checksum;
   let grownTo = oldCommit; // pages past the old end are accounted up to here
   const growTo = (pgno: number): void => {
@@ -88,7 +111,7 @@ export async function applyLTX(
     if (p.pgno <= oldCommit) sum ^= state.pageChecksumOf(p.pgno);
     else growTo(p.pgno);
     sum ^= c;
-    state.setPage(p.pgno, c);
+    state.sums.set(p.pgno, c);
     await sink.writePage(p.pgno, p.data);
   }
   growTo(h.commit + 1); // unwritten pages of a grown database are zeros
@@ -100,7 +123,7 @@ export async function applyLTX(
     fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the database after apply');
   }
   await sink.setCommit(h.commit, h.pageSize);
-  state.clearFrom(h.commit + 1);
+  state.sums.clearFrom(h.commit + 1);
   state.commit = h.commit;
   state.txid = h.maxTXID;
   state.checksum = post;

@@ -96,36 +96,66 @@ export async function applyLTX(
   if (tracksChecksums(h) && state.txid !== 0n && h.preApplyChecksum !== state.checksum) {
     fail('LTX_PRE_APPLY_MISMATCH', 'pre-apply checksum does not match the database');
   }
-  const lock = lockPgno(h.pageSize);
-  const oldCommit = state.txid === 0n ? 0 : state.commit;
-  state.pageSize = h.pageSize;
-  state.sums.clearFrom(oldCommit + 1); // whatever lay past the old end is gone: pages there start as zeros
-  let sum = state.checksum;
-  let grownTo = oldCommit; // pages past the old end are accounted up to here
-  const growTo = (pgno: number): void => {
-    for (let g = grownTo + 1; g < pgno; g++) if (g !== lock) sum ^= state.pageChecksumOf(g);
-    grownTo = Math.max(grownTo, pgno);
-  };
+  const update = new ChecksumUpdate(state, h);
   for (let p = await reader.next(); p; p = await reader.next()) {
-    const c = pageChecksumLinear(p.pgno, p.crc);
-    if (p.pgno <= oldCommit) sum ^= state.pageChecksumOf(p.pgno);
-    else growTo(p.pgno);
-    sum ^= c;
-    state.sums.set(p.pgno, c);
+    update.page(p.pgno, p.crc);
     await sink.writePage(p.pgno, p.data);
   }
-  growTo(h.commit + 1); // unwritten pages of a grown database are zeros
-  for (let pgno = h.commit + 1; pgno <= oldCommit; pgno++) {
-    if (pgno !== lock) sum ^= state.pageChecksumOf(pgno); // a shrink drops these
-  }
-  const post = CHECKSUM_FLAG | sum;
+  const post = update.finish();
   if (tracksChecksums(h) && reader.summary.trailer.postApplyChecksum !== post) {
     fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the database after apply');
   }
   await sink.setCommit(h.commit, h.pageSize);
-  state.sums.clearFrom(h.commit + 1);
+  state.pageSize = h.pageSize;
   state.commit = h.commit;
   state.txid = h.maxTXID;
   state.checksum = post;
   return { header: h, trailer: reader.summary.trailer };
+}
+
+/**
+ * The rolling checksum through one file's pages (ascending): each page's old checksum out and new
+ * one in, pages past the old end start as zeros, a shrink drops the pages past the new commit.
+ * Writes the new page checksums to `state.sums`; `finish()` returns the post-apply checksum.
+ */
+export class ChecksumUpdate {
+  private readonly state: DatabaseState;
+  private readonly commit: number;
+  private readonly lock: number;
+  private readonly oldCommit: number;
+  private sum: bigint;
+  private grownTo: number; // pages past the old end are accounted up to here
+
+  constructor(state: DatabaseState, h: Header) {
+    this.state = state;
+    this.commit = h.commit;
+    this.lock = lockPgno(h.pageSize);
+    this.oldCommit = state.txid === 0n ? 0 : state.commit;
+    this.grownTo = this.oldCommit;
+    this.sum = state.checksum;
+    state.pageSize = h.pageSize;
+    state.sums.clearFrom(this.oldCommit + 1); // whatever lay past the old end is gone
+  }
+
+  page(pgno: number, crc: CRCLinear): void {
+    const c = pageChecksumLinear(pgno, crc);
+    if (pgno <= this.oldCommit) this.sum ^= this.state.pageChecksumOf(pgno);
+    else this.growTo(pgno);
+    this.sum ^= c;
+    this.state.sums.set(pgno, c);
+  }
+
+  finish(): bigint {
+    this.growTo(this.commit + 1); // unwritten pages of a grown database are zeros
+    for (let pgno = this.commit + 1; pgno <= this.oldCommit; pgno++) {
+      if (pgno !== this.lock) this.sum ^= this.state.pageChecksumOf(pgno); // a shrink drops these
+    }
+    this.state.sums.clearFrom(this.commit + 1);
+    return CHECKSUM_FLAG | this.sum;
+  }
+
+  private growTo(pgno: number): void {
+    for (let g = this.grownTo + 1; g < pgno; g++) if (g !== this.lock) this.sum ^= this.state.pageChecksumOf(g);
+    this.grownTo = Math.max(this.grownTo, pgno);
+  }
 }

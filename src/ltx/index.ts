@@ -1,6 +1,6 @@
 // The LTX codec's public surface: pure, no Workers imports (see ltx-format.md beside the repo).
 
-export { DatabaseState, MemoryPageChecksums, type PageChecksumStore, type PageSink, applyLTX } from './apply.ts';
+export { ChecksumUpdate, DatabaseState, MemoryPageChecksums, type PageChecksumStore, type PageSink, applyLTX } from './apply.ts';
 export { databaseChecksum, formatHex64, pageChecksum, parseHex64, updateChecksum } from './checksum.ts';
 export { type CompactOptions, compactLTX, compactedHeader, isContiguous } from './compactor.ts';
 export * from './constants.ts';

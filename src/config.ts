@@ -32,6 +32,9 @@ export type Scope = (typeof SCOPES)[number];
 export const DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** True when `name` is a valid database name (DESIGN §2). */
+/** A token's database entry: a name, or a glob where `*` matches any run of name characters. */
+const DATABASE_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
+
 export function isValidDatabaseName(name: string): boolean {
   return DATABASE_NAME_PATTERN.test(name) && !name.includes('..');
 }
@@ -222,7 +225,7 @@ function parseTokens(value: string | undefined): TokenSpec[] {
       dbs = '*';
     } else if (Array.isArray(databases) && databases.length > 0) {
       for (const name of databases) {
-        if (typeof name !== 'string' || !isValidDatabaseName(name)) return bad(`${at}: invalid database name ${JSON.stringify(name)}`);
+        if (typeof name !== 'string' || !DATABASE_PATTERN.test(name) || name.includes('..')) return bad(`${at}: invalid database name or pattern ${JSON.stringify(name)}`);
       }
       dbs = [...new Set(databases as string[])];
     } else {

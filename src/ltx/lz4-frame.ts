@@ -1,7 +1,7 @@
 // Reader for the LZ4 frame that holds one page in legacy v3 "frame" LTX files (ltx-format.md §3).
 
 import { fail } from './errors.ts';
-import { decompressBlockAt } from './lz4-block.ts';
+import { decompressBlock } from './lz4-block.ts';
 import { xxh32 } from './xxh32.ts';
 
 /** LZ4 frame magic number, stored little-endian as `04 22 4D 18`. */
@@ -166,7 +166,11 @@ export function decodeLZ4Frame(frame: Uint8Array, dst: Uint8Array): void {
       dst.set(frame.subarray(pos, blockEnd), d);
       d += blockSize;
     } else {
-      d = decompressBlockAt(frame, pos, blockEnd, dst, d, dstEnd, independent ? d : 0);
+      // Independent blocks see only their own output; linked ones may reach into earlier blocks.
+      const block = frame.subarray(pos, blockEnd);
+      d += independent
+        ? decompressBlock(block, dst.subarray(d, dstEnd))
+        : decompressBlock(block, dst.subarray(0, dstEnd), d);
     }
     pos = blockEnd + (blockChecksums ? 4 : 0);
   }

@@ -1,6 +1,7 @@
 // Vitest: "unit" runs test/unit in Node; "workers" runs test/workers inside workerd via @cloudflare/vitest-plugin.
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { loadVectorBundle } from './test/helpers/vector-bundle.ts';
 
 export default defineConfig({
   test: {
@@ -22,7 +23,12 @@ export default defineConfig({
             remoteBindings: false,
           }),
         ],
-        test: { name: 'workers', include: ['test/workers/**/*.test.ts'] },
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          // The reference LTX vectors, for tests that cannot read ../shared from inside workerd.
+          provide: { ltxVectors: loadVectorBundle() },
+        },
       },
     ],
   },

@@ -5,7 +5,9 @@ import { ConfigError, resolveConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { AppEnv, Env } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
+import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
+import { ltxFileRoutes } from './routes/ltx-files.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
 const UNGATED_PATHS = new Set(['/v1/health']);
@@ -47,5 +49,7 @@ export const app = new Hono<AppEnv>();
 
 app.use('*', configGate());
 app.route('/v1/health', healthRoutes);
+app.route('/v1/databases', ltxFileRoutes);
+app.route('/v1/databases', databaseRoutes);
 app.onError(onError);
 app.notFound(notFound);

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   RANGE_NOT_SATISFIABLE: 416,
   INVALID_LTX: 422, // the codec rejected the file; details.ltxCode carries its LTXErrorCode
   INTERNAL: 500,
+  STORAGE_UNAVAILABLE: 503, // R2 kept failing after retries; nothing was committed, retry later
   NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -2,9 +2,10 @@
 import { app } from './app.ts';
 import { ConfigError, resolveConfig } from './config.ts';
 import { DatabaseDO } from './durable/database.ts';
+import { RegistryDO } from './durable/registry.ts';
 import type { Env } from './env.ts';
 
-export { DatabaseDO };
+export { DatabaseDO, RegistryDO };
 
 /** Cron tick. For now it only validates config and logs; compaction and retention come later. */
 async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {

@@ -1,11 +1,149 @@
 // DatabaseDO: one SQLite-backed Durable Object per database, the authority for its position and catalog.
 import { DurableObject } from 'cloudflare:workers';
+import { type Config, resolveConfig } from '../config.ts';
 import type { Env } from '../env.ts';
+import { R2ObjectStore } from '../storage/r2-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { Catalog } from './catalog.ts';
+import { type IngestContext, headJSON, ingestLTX } from './ingest.ts';
+import { applyMigrations } from './migrate.ts';
+import { DATABASE_MIGRATIONS } from './migrations.ts';
+import { MutationQueue } from './mutation-queue.ts';
+import { reconcile } from './reconcile.ts';
+import { type DatabaseInfo, type FileJSON, databaseInfo, fileJSON } from './info.ts';
+import { type PosJSON, type RpcResult, err, ok } from './rpc-result.ts';
+import { deleteDatabase } from './delete.ts';
+import { writePages, type WritePagesOptions } from './write-pages.ts';
 
-/** Thin RPC shell over catalog, ingest and compaction (DESIGN §1); filled in by later work. */
+/**
+ * Thin shell (DESIGN §1): owns concurrency (one MutationQueue for every write), the storage handles
+ * and the RPC surface; the decisions live in ingest.ts, reconcile.ts and the pure modules they call.
+ * Every RPC takes the database name, checked by the Worker and remembered here for recovery.
+ */
 export class DatabaseDO extends DurableObject<Env> {
+  /** Swappable so tests can inject faults (FaultyObjectStore). */
+  store: ObjectStore;
+  readonly catalog: Catalog;
+  private readonly queue = new MutationQueue();
+  private readonly config: Config;
+  /** Backoff base for storage retries; tests set 0. */
+  retryDelayMs = 50;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = resolveConfig(env);
+    this.store = new R2ObjectStore(env.LTX_BUCKET);
+    this.catalog = new Catalog(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(async () => {
+      applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
+      ctx.storage.sql.exec('DELETE FROM pages_staging');
+      const name = this.storedName();
+      // A crash between an R2 put and its catalog commit leaves the next file one step ahead: adopt it.
+      if (name) await reconcile(this.ingestContext(name)).catch((e) => console.error(`reconcile ${name}: ${String(e)}`));
+    });
+  }
+
   /** Liveness check over RPC. */
   async ping(): Promise<'pong'> {
     return 'pong';
+  }
+
+  /** Pushes one LTX file (DESIGN §4 POST /v1/databases/:db/ltx). */
+  ingest(name: string, body: ReadableStream<Uint8Array>): Promise<RpcResult<PosJSON>> {
+    return this.queue.run(async () => {
+      this.rememberName(name);
+      return this.announce(name, await ingestLTX(this.ingestContext(name), body));
+    });
+  }
+
+  /** Page-set write with a server-assigned TXID (DESIGN §4 POST .../tx). */
+  writePages(name: string, body: ReadableStream<Uint8Array>, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
+    return this.queue.run(async () => {
+      this.rememberName(name);
+      return this.announce(name, await writePages(this.ingestContext(name), body, opts));
+    });
+  }
+
+  /** Position, page size, files per level; NOT_FOUND for a database never written. */
+  info(name: string): RpcResult<DatabaseInfo> {
+    const pos = this.catalog.position();
+    if (!pos) return err('NOT_FOUND', `database ${name} does not exist`);
+    return ok(databaseInfo(name, pos, this.catalog.levels(), this.queue.depth));
+  }
+
+  /** The head position (zero position when empty). */
+  position(): PosJSON {
+    return headJSON(this.catalog.position());
+  }
+
+  /** Catalog listing (DESIGN §4 GET .../ltx?level=&after=). */
+  files(level: number | undefined, after: bigint, limit: number): FileJSON[] {
+    return this.catalog.files(level, after, limit).map(fileJSON);
+  }
+
+  /** Deletes the database's files and catalog (DESIGN §4 DELETE). */
+  destroy(name: string): Promise<RpcResult<{ deleted: number }>> {
+    return this.queue.run(async () => {
+      if (!this.catalog.position() && !this.storedName()) return err('NOT_FOUND', `database ${name} does not exist`);
+      const deleted = await deleteDatabase(this.ingestContext(name));
+      this.ctx.storage.transactionSync(() => {
+        this.catalog.clear();
+        this.ctx.storage.sql.exec('DELETE FROM meta');
+      });
+      await this.registry().remove(name);
+      return ok({ deleted });
+    });
+  }
+
+  /** Builds or extends the catalog from files already in R2 (DESIGN §4 POST .../adopt). */
+  adopt(name: string): Promise<RpcResult<{ adopted: number; pos: PosJSON }>> {
+    return this.queue.run(async () => {
+      this.rememberName(name);
+      const adopted = await reconcile(this.ingestContext(name), { fullReplica: true });
+      return this.announce(name, ok({ adopted, pos: headJSON(this.catalog.position()) }));
+    });
+  }
+
+  /** Tells the registry about the new head after a successful write (best effort: the catalog is the authority). */
+  private async announce<T>(name: string, result: RpcResult<T>): Promise<RpcResult<T>> {
+    const pos = this.catalog.position();
+    if (result.ok && pos) {
+      await this.registry()
+        .upsert({
+          name,
+          pos: headJSON(pos),
+          pageSize: pos.pageSize,
+          size: pos.pageSize * pos.commit,
+          updatedAt: new Date(pos.updatedAt).toISOString(),
+        })
+        .catch((e: unknown) => console.error(`registry upsert ${name}: ${String(e)}`));
+    }
+    return result;
+  }
+
+  private registry() {
+    return this.env.REGISTRY.getByName('registry');
+  }
+
+  private ingestContext(name: string): IngestContext {
+    return {
+      store: this.store,
+      catalog: this.catalog,
+      sql: this.ctx.storage.sql,
+      transaction: (fn) => this.ctx.storage.transactionSync(fn),
+      prefix: this.config.prefix,
+      name,
+      now: () => Date.now(),
+      retryDelayMs: this.retryDelayMs,
+    };
+  }
+
+  private storedName(): string | undefined {
+    const r = this.ctx.storage.sql.exec("SELECT value FROM meta WHERE key = 'name'").toArray()[0];
+    return r ? String(r.value) : undefined;
+  }
+
+  private rememberName(name: string): void {
+    this.ctx.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('name', ?) ON CONFLICT (key) DO NOTHING", name);
   }
 }

@@ -84,16 +84,20 @@ export async function applyLTX(
   source: ByteSource,
   sink: PageSink,
   limits: Partial<DecoderLimits> = {},
+  opts: { allowOverlap?: boolean } = {},
 ): Promise<{ header: Header; trailer: Trailer }> {
   const reader = new PageReader(source, limits);
   const h = await reader.open();
-  if (h.minTXID !== state.txid + 1n) {
+  // An overlapping file (a compaction that starts before the head, Litestream's levels) holds the
+  // newest version of every page it touches, so applying it still lands on its MaxTXID.
+  const overlaps = opts.allowOverlap === true && state.txid !== 0n && h.minTXID <= state.txid && h.maxTXID > state.txid;
+  if (h.minTXID !== state.txid + 1n && !overlaps) {
     fail('LTX_NOT_CONTIGUOUS', `file ${h.minTXID}-${h.maxTXID} does not follow TXID ${state.txid}`);
   }
   if (state.txid !== 0n && h.pageSize !== state.pageSize) {
     fail('LTX_PAGE_SIZE_MISMATCH', `page size ${h.pageSize}, database has ${state.pageSize}`);
   }
-  if (tracksChecksums(h) && state.txid !== 0n && h.preApplyChecksum !== state.checksum) {
+  if (tracksChecksums(h) && state.txid !== 0n && !overlaps && h.preApplyChecksum !== state.checksum) {
     fail('LTX_PRE_APPLY_MISMATCH', 'pre-apply checksum does not match the database');
   }
   const update = new ChecksumUpdate(state, h);

@@ -7,7 +7,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import('../../src/index.ts');
-      durableNamespaces: 'DatabaseDO';
+      durableNamespaces: 'DatabaseDO' | 'RegistryDO';
     }
   }
 }

@@ -1,0 +1,162 @@
+// Typed SQL over the DatabaseDO's SQLite: the position, the catalog of LTX files, per-page checksums.
+
+import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
+import type { SqlExec } from './migrate.ts';
+
+/** The database head. TXID 0 with no row means empty. */
+export interface Position {
+  pageSize: number;
+  commit: number;
+  txid: bigint;
+  checksum: bigint;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One committed LTX object in R2. */
+export interface CatalogFile {
+  level: number;
+  minTXID: bigint;
+  maxTXID: bigint;
+  size: number;
+  /** LTX header timestamp, ms since the epoch. */
+  timestamp: number;
+  fileChecksum: bigint;
+  /** True database checksum after this file (computed by the DO even for NoChecksum files). */
+  postApplyChecksum: bigint;
+  commit: number;
+  createdAt: number;
+}
+
+type Row = Record<string, unknown>;
+
+function hex(v: unknown): bigint {
+  const b = parseHex64(String(v));
+  if (b === undefined) throw new Error(`catalog holds a malformed hex value: ${String(v)}`);
+  return b;
+}
+
+function toFile(r: Row): CatalogFile {
+  return {
+    level: Number(r.level),
+    minTXID: hex(r.min_txid),
+    maxTXID: hex(r.max_txid),
+    size: Number(r.size),
+    timestamp: Number(r.timestamp),
+    fileChecksum: hex(r.file_checksum),
+    postApplyChecksum: hex(r.post_apply_checksum),
+    commit: Number(r.commit_pages),
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** Reads and writes go straight to SQLite; callers group writes with the DO's transactionSync. */
+export class Catalog {
+  private readonly sql: SqlExec;
+
+  constructor(sql: SqlExec) {
+    this.sql = sql;
+  }
+
+  position(): Position | undefined {
+    const r = this.sql.exec('SELECT * FROM position WHERE id = 1').toArray()[0];
+    if (!r) return undefined;
+    return {
+      pageSize: Number(r.page_size),
+      commit: Number(r.commit_pages),
+      txid: hex(r.txid),
+      checksum: hex(r.checksum),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    };
+  }
+
+  setPosition(p: Omit<Position, 'createdAt' | 'updatedAt'>, now: number): void {
+    this.sql.exec(
+      `INSERT INTO position (id, page_size, commit_pages, txid, checksum, created_at, updated_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, commit_pages = excluded.commit_pages,
+         txid = excluded.txid, checksum = excluded.checksum, updated_at = excluded.updated_at`,
+      p.pageSize,
+      p.commit,
+      formatHex64(p.txid),
+      formatHex64(p.checksum),
+      now,
+      now,
+    );
+  }
+
+  addFile(f: CatalogFile): void {
+    this.sql.exec(
+      `INSERT INTO files (level, min_txid, max_txid, size, timestamp, file_checksum, post_apply_checksum, commit_pages, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      f.level,
+      formatHex64(f.minTXID),
+      formatHex64(f.maxTXID),
+      f.size,
+      f.timestamp,
+      formatHex64(f.fileChecksum),
+      formatHex64(f.postApplyChecksum),
+      f.commit,
+      f.createdAt,
+    );
+  }
+
+  /** Files at `level` (all levels when undefined) whose MinTXID is after `after`, ascending. */
+  files(level?: number, after = 0n, limit = 1000): CatalogFile[] {
+    const rows =
+      level === undefined
+        ? this.sql.exec('SELECT * FROM files WHERE min_txid > ? ORDER BY level, min_txid LIMIT ?', formatHex64(after), limit)
+        : this.sql.exec(
+            'SELECT * FROM files WHERE level = ? AND min_txid > ? ORDER BY min_txid LIMIT ?',
+            level,
+            formatHex64(after),
+            limit,
+          );
+    return rows.toArray().map(toFile);
+  }
+
+  /** The file at `level` covering exactly [min, max], if committed. */
+  file(level: number, min: bigint, max: bigint): CatalogFile | undefined {
+    const r = this.sql
+      .exec('SELECT * FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatHex64(min), formatHex64(max))
+      .toArray()[0];
+    return r ? toFile(r) : undefined;
+  }
+
+  /** Number of files and bytes per level. */
+  levels(): { level: number; files: number; bytes: number }[] {
+    return this.sql
+      .exec('SELECT level, COUNT(*) AS n, SUM(size) AS bytes FROM files GROUP BY level ORDER BY level')
+      .toArray()
+      .map((r) => ({ level: Number(r.level), files: Number(r.n), bytes: Number(r.bytes) }));
+  }
+
+  /** The checksum of page `pgno` at the head, or undefined if never written. */
+  pageChecksum(pgno: number): bigint | undefined {
+    const r = this.sql.exec('SELECT hi, lo FROM pages WHERE pgno = ?', pgno).toArray()[0];
+    if (!r) return undefined;
+    return (BigInt(Number(r.hi)) << 32n) | BigInt(Number(r.lo));
+  }
+
+  setPageChecksum(pgno: number, checksum: bigint): void {
+    this.sql.exec(
+      'INSERT INTO pages (pgno, hi, lo) VALUES (?, ?, ?) ON CONFLICT (pgno) DO UPDATE SET hi = excluded.hi, lo = excluded.lo',
+      pgno,
+      Number(checksum >> 32n),
+      Number(checksum & 0xffffffffn),
+    );
+  }
+
+  /** Drops the checksums of pages past `commit` (a shrink, or a snapshot replacing everything). */
+  truncatePages(commit: number): void {
+    this.sql.exec('DELETE FROM pages WHERE pgno > ?', commit);
+  }
+
+  /** Forgets everything (database deleted). */
+  clear(): void {
+    this.sql.exec('DELETE FROM position');
+    this.sql.exec('DELETE FROM files');
+    this.sql.exec('DELETE FROM pages');
+  }
+}

@@ -1,0 +1,60 @@
+// JSON shapes the DatabaseDO reports: database info (GET /v1/databases/:db) and catalog rows (GET .../ltx).
+
+import { formatHex64 } from '../ltx/checksum.ts';
+import type { CatalogFile, Position } from './catalog.ts';
+import { type PosJSON, posJSON } from './rpc-result.ts';
+
+export interface DatabaseInfo {
+  name: string;
+  pos: PosJSON;
+  pageSize: number;
+  /** Database size in pages at the head. */
+  commit: number;
+  /** pageSize × commit. */
+  size: number;
+  createdAt: string;
+  updatedAt: string;
+  levels: { level: number; files: number; bytes: number }[];
+  /** Writes queued behind the one running. */
+  pendingWrites: number;
+}
+
+export interface FileJSON {
+  level: number;
+  minTXID: string;
+  maxTXID: string;
+  size: number;
+  /** The LTX header timestamp, RFC3339. */
+  timestamp: string;
+  postApplyChecksum: string;
+}
+
+export function databaseInfo(
+  name: string,
+  pos: Position,
+  levels: DatabaseInfo['levels'],
+  pendingWrites: number,
+): DatabaseInfo {
+  return {
+    name,
+    pos: posJSON(pos.txid, pos.checksum),
+    pageSize: pos.pageSize,
+    commit: pos.commit,
+    size: pos.pageSize * pos.commit,
+    createdAt: new Date(pos.createdAt).toISOString(),
+    updatedAt: new Date(pos.updatedAt).toISOString(),
+    levels,
+    pendingWrites,
+  };
+}
+
+export function fileJSON(f: CatalogFile): FileJSON {
+  return {
+    level: f.level,
+    minTXID: formatHex64(f.minTXID),
+    maxTXID: formatHex64(f.maxTXID),
+    size: f.size,
+    timestamp: new Date(f.timestamp).toISOString(),
+    postApplyChecksum: formatHex64(f.postApplyChecksum),
+  };
+}

@@ -1,0 +1,210 @@
+// The DO's write path: stream a pushed LTX file through the strict decoder into R2, then commit it to the catalog.
+
+import { DatabaseState, applyLTX } from '../ltx/apply.ts';
+import type { DecoderLimits } from '../ltx/decoder.ts';
+import { LTXError } from '../ltx/errors.ts';
+import { type Header, decodeHeader } from '../ltx/header.ts';
+import { LTXDecoder } from '../ltx/decoder.ts';
+import { HEADER_SIZE } from '../ltx/constants.ts';
+import { decideIngest } from '../replication/ingest-rules.ts';
+import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { StorageError } from '../storage/object-store.ts';
+import type { Catalog, Position } from './catalog.ts';
+import { LtxUpload, UploadConflictError } from './ltx-upload.ts';
+import type { SqlExec } from './migrate.ts';
+import { StagedPageChecksums } from './page-checksums.ts';
+import { type PosJSON, type RpcResult, err, ltxErr, ok, posJSON } from './rpc-result.ts';
+
+/** Everything ingest needs from the DO: storage handles, identity, clock. */
+export interface IngestContext {
+  store: ObjectStore;
+  catalog: Catalog;
+  sql: SqlExec;
+  transaction: <T>(fn: () => T) => T;
+  prefix: string;
+  name: string;
+  now: () => number;
+  limits?: Partial<DecoderLimits>;
+  partSize?: number;
+  retryDelayMs?: number;
+}
+
+const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined };
+
+/** How a file enters the catalog: pushed (default), or adopted from an object already in R2. */
+export interface IngestOptions {
+  /** The object is already at its key (recovery, adoption): verify and catalog it, upload nothing. */
+  stored?: ObjectInfo;
+  /** Catalog level of the file (default 0). */
+  level?: number;
+  /** Accept files that start before the head (adopting Litestream's compacted levels). */
+  allowOverlap?: boolean;
+}
+
+/** The head as a position for error details. */
+export function headJSON(pos: Position | undefined): PosJSON {
+  return pos ? posJSON(pos.txid, pos.checksum) : posJSON(0n, 0n);
+}
+
+/**
+ * Ingests one LTX file from `body`. Nothing changes unless the whole file verifies and is in R2:
+ * then its page checksums, the position and its catalog row commit in one transaction.
+ * Returns 201 for a new file, 200 for a re-push of a committed one, or a typed error.
+ */
+export async function ingestLTX(
+  ctx: IngestContext,
+  body: ReadableStream<Uint8Array>,
+  opts: IngestOptions = {},
+): Promise<RpcResult<PosJSON>> {
+  const reader = body.getReader();
+  try {
+    const first = await readAtLeast(reader, HEADER_SIZE);
+    let header: Header;
+    try {
+      header = decodeHeader(first.bytes);
+    } catch (e) {
+      if (e instanceof LTXError) return ltxErr(e);
+      throw e;
+    }
+    const pos = ctx.catalog.position();
+    const level = opts.level ?? 0;
+    const decision = decideIngest(pos, header, (min, max) => ctx.catalog.file(level, min, max), opts);
+    switch (decision.kind) {
+      case 'mismatch':
+        return err('POSITION_MISMATCH', decision.reason, { pos: headJSON(pos) });
+      case 'page-size':
+        return err('PAGE_SIZE_MISMATCH', `page size ${header.pageSize}, database has ${decision.expected}`, {
+          pageSize: decision.expected,
+        });
+      case 'repush': {
+        const summary = await verifyStream(first.chunks, reader, ctx.limits);
+        if (summary.size === decision.file.size && summary.fileChecksum === decision.file.fileChecksum) return ok(headJSON(pos), 200);
+        return err('POSITION_MISMATCH', 'a different file is committed for these TXIDs', { pos: headJSON(pos) });
+      }
+      case 'append':
+        return await append(ctx, pos, header, first.chunks, reader, opts);
+    }
+  } catch (e) {
+    if (e instanceof LTXError) return ltxErr(e);
+    if (e instanceof StorageError) return err('STORAGE_UNAVAILABLE', e.message);
+    throw e;
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+async function append(
+  ctx: IngestContext,
+  pos: Position | undefined,
+  header: Header,
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  opts: IngestOptions,
+): Promise<RpcResult<PosJSON>> {
+  const level = opts.level ?? 0;
+  const key = ltxKey(ctx.prefix, ctx.name, level, header.minTXID, header.maxTXID);
+  const upload = opts.stored
+    ? new StoredObject(opts.stored)
+    : new LtxUpload(ctx.store, key, {
+        customMetadata: { [TIMESTAMP_METADATA]: formatTimestamp(header.timestamp) },
+        partSize: ctx.partSize,
+        retryDelayMs: ctx.retryDelayMs,
+      });
+  const sums = new StagedPageChecksums(ctx.sql);
+  const state = new DatabaseState(sums);
+  if (pos) Object.assign(state, { pageSize: pos.pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (const c of head) {
+      await upload.write(c);
+      yield c;
+    }
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      await upload.write(r.value);
+      yield r.value;
+    }
+  }
+  let applied: Awaited<ReturnType<typeof applyLTX>>;
+  let info: ObjectInfo;
+  try {
+    applied = await applyLTX(state, source(), NO_PAGES, ctx.limits, { allowOverlap: opts.allowOverlap });
+    info = await upload.finish();
+  } catch (e) {
+    await upload.abort();
+    sums.discard();
+    if (e instanceof UploadConflictError) return err('POSITION_MISMATCH', e.message, { pos: headJSON(pos) });
+    throw e;
+  }
+  const now = ctx.now();
+  ctx.transaction(() => {
+    sums.commit();
+    ctx.catalog.setPosition({ pageSize: header.pageSize, commit: header.commit, txid: header.maxTXID, checksum: state.checksum }, now);
+    ctx.catalog.addFile({
+      level,
+      minTXID: header.minTXID,
+      maxTXID: header.maxTXID,
+      size: info.size,
+      timestamp: header.timestamp,
+      fileChecksum: applied.trailer.fileChecksum,
+      postApplyChecksum: state.checksum,
+      commit: header.commit,
+      createdAt: now,
+    });
+  });
+  return ok(posJSON(header.maxTXID, state.checksum), 201);
+}
+
+/** An upload stand-in for an object already in R2: nothing to send, nothing to undo. */
+class StoredObject {
+  private readonly info: ObjectInfo;
+  constructor(info: ObjectInfo) {
+    this.info = info;
+  }
+  async write(_chunk: Uint8Array): Promise<void> {}
+  async finish(): Promise<ObjectInfo> {
+    return this.info;
+  }
+  async abort(): Promise<void> {}
+}
+
+/** Reads chunks until at least `n` bytes are in (or the stream ends). */
+async function readAtLeast(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  n: number,
+): Promise<{ chunks: Uint8Array[]; bytes: Uint8Array }> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (total < n) {
+    const r = await reader.read();
+    if (r.done) break;
+    chunks.push(r.value);
+    total += r.value.length;
+  }
+  const bytes = new Uint8Array(Math.min(total, n));
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= bytes.length) break;
+    const k = Math.min(c.length, bytes.length - at);
+    bytes.set(c.subarray(0, k), at);
+    at += k;
+  }
+  return { chunks, bytes };
+}
+
+/** Decodes the rest of a stream strictly; returns its size and file checksum. */
+async function verifyStream(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limits: Partial<DecoderLimits> | undefined,
+): Promise<{ size: number; fileChecksum: bigint }> {
+  const dec = new LTXDecoder(limits);
+  const drain = (chunk: Uint8Array) => {
+    dec.write(chunk);
+    while (dec.nextPage());
+  };
+  for (const c of head) drain(c);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) drain(r.value);
+  const result = dec.end();
+  return { size: result.size, fileChecksum: result.trailer.fileChecksum };
+}
+

@@ -1,0 +1,36 @@
+// Result objects the DatabaseDO returns over RPC: expected failures travel as data (custom errors don't survive RPC).
+
+import { formatHex64 } from '../ltx/checksum.ts';
+import { LTXError } from '../ltx/errors.ts';
+import type { ErrorCode, ErrorDetails } from '../errors.ts';
+
+/** A position on the wire (DESIGN §4): 16 lowercase hex digits each. */
+export interface PosJSON {
+  txid: string;
+  postApplyChecksum: string;
+}
+
+export function posJSON(txid: bigint, checksum: bigint): PosJSON {
+  return { txid: formatHex64(txid), postApplyChecksum: formatHex64(checksum) };
+}
+
+export interface RpcError {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetails;
+}
+
+export type RpcResult<T> = { ok: true; status: 200 | 201; value: T } | { ok: false; error: RpcError };
+
+export function ok<T>(value: T, status: 200 | 201 = 200): RpcResult<T> {
+  return { ok: true, status, value };
+}
+
+export function err<T = never>(code: ErrorCode, message: string, details?: ErrorDetails): RpcResult<T> {
+  return { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** A codec rejection of client bytes: 422 INVALID_LTX with the codec's code. */
+export function ltxErr<T = never>(e: LTXError): RpcResult<T> {
+  return err('INVALID_LTX', e.message, { ltxCode: e.code });
+}

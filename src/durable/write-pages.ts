@@ -1,0 +1,67 @@
+// Page-set writes (DESIGN §4 POST .../tx): the DO assigns the next TXID, encodes the LTX file and ingests it.
+
+import { ChecksumUpdate, DatabaseState } from '../ltx/apply.ts';
+import { isValidPageSize, lockPgno } from '../ltx/constants.ts';
+import { crcLinear } from '../ltx/crc64.ts';
+import { encodeLTX } from '../ltx/encoder.ts';
+import { makeHeader } from '../ltx/header.ts';
+import { parsePageBatch } from '../replication/page-batch.ts';
+import { headJSON, type IngestContext, ingestLTX } from './ingest.ts';
+import { StagedPageChecksums } from './page-checksums.ts';
+import { type PosJSON, type RpcResult, err } from './rpc-result.ts';
+
+export interface WritePagesOptions {
+  /** The TXID the writer read at; must equal the head (optimistic concurrency). */
+  base: bigint;
+  /** Database size in pages afterwards; default: unchanged, or grown to the highest page written. */
+  commit?: number;
+  /** Required for the first write to an empty database. */
+  pageSize?: number;
+  /** Largest batch body accepted, bytes. */
+  maxBytes?: number;
+}
+
+/** 64 MiB: a transaction's dirty pages are buffered to learn the commit before encoding. */
+export const DEFAULT_MAX_TX_BYTES = 64 * 1024 * 1024;
+
+export async function writePages(
+  ctx: IngestContext,
+  body: ReadableStream<Uint8Array>,
+  opts: WritePagesOptions,
+): Promise<RpcResult<PosJSON>> {
+  const pos = ctx.catalog.position();
+  const head = pos?.txid ?? 0n;
+  if (opts.base !== head) return err('CONFLICT', `base ${opts.base} is not the head ${head}`, { pos: headJSON(pos) });
+  const pageSize = pos?.pageSize ?? opts.pageSize;
+  if (pageSize === undefined) return err('BAD_REQUEST', 'the first write to an empty database needs page_size');
+  if (!isValidPageSize(pageSize)) return err('BAD_REQUEST', `invalid page size ${pageSize}`);
+  if (pos && opts.pageSize !== undefined && opts.pageSize !== pos.pageSize) {
+    return err('PAGE_SIZE_MISMATCH', `page size ${opts.pageSize}, database has ${pos.pageSize}`, { pageSize: pos.pageSize });
+  }
+  const parsed = await parsePageBatch(body, pageSize, opts.maxBytes ?? DEFAULT_MAX_TX_BYTES);
+  if (!parsed.ok) return err(parsed.code, parsed.message);
+  const pages = parsed.pages;
+  if (pages.length === 0) return err('BAD_REQUEST', 'no pages in the batch');
+  const highest = pages[pages.length - 1].pgno;
+  const commit = opts.commit ?? Math.max(pos?.commit ?? 0, highest);
+  if (!Number.isInteger(commit) || commit < highest) return err('BAD_REQUEST', `commit ${commit} is below page ${highest}`);
+  const lock = lockPgno(pageSize);
+  if (pages.some((p) => p.pgno === lock)) return err('BAD_REQUEST', `page ${lock} is the lock page`);
+  if (!pos && pages.length !== (commit >= lock ? commit - 1 : commit)) {
+    return err('BAD_REQUEST', 'the first write must hold every page from 1 to commit');
+  }
+
+  // The true post-apply checksum, from the committed page checksums (a dry run; nothing stays staged).
+  const sums = new StagedPageChecksums(ctx.sql);
+  const state = new DatabaseState(sums);
+  if (pos) Object.assign(state, { pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
+  const txid = head + 1n;
+  const header = makeHeader({ pageSize, commit, minTXID: txid, maxTXID: txid, timestamp: ctx.now(), preApplyChecksum: pos ? pos.checksum : 0n });
+  const update = new ChecksumUpdate(state, header);
+  for (const p of pages) update.page(p.pgno, crcLinear(p.data));
+  const post = update.finish();
+  sums.discard();
+
+  const bytes = encodeLTX(header, pages, post);
+  return ingestLTX(ctx, new Blob([bytes]).stream());
+}

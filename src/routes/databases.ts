@@ -1,0 +1,67 @@
+// /v1/databases: list, info, delete, push LTX, page-set writes, adopt (DESIGN §4); all writes go through the DO.
+
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { allowsDatabase, requireScope } from '../auth.ts';
+import type { RpcResult } from '../durable/rpc-result.ts';
+import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { dbName, parseIntParam, parseTXIDParam } from './params.ts';
+
+export const databaseRoutes = new Hono<AppEnv>();
+
+/** Answers an RPC result: the value as JSON with its status, or the typed error. */
+export function rpcResponse<T>(c: Context<AppEnv>, result: RpcResult<T>, wrap: (v: T) => unknown = (v) => v): Response {
+  if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details);
+  return c.json(wrap(result.value) as object, result.status);
+}
+
+function stub(c: Context<AppEnv>, name: string) {
+  return c.env.DATABASE.getByName(name);
+}
+
+function requestBody(c: Context<AppEnv>): ReadableStream<Uint8Array> {
+  const body = c.req.raw.body;
+  if (!body) throw new ApiError('BAD_REQUEST', 'request body required');
+  return body;
+}
+
+databaseRoutes.get('/', requireScope('read'), async (c) => {
+  const after = c.req.query('after') ?? '';
+  const limit = parseIntParam('limit', c.req.query('limit'), 1, 1000) ?? 1000;
+  const entries = await c.env.REGISTRY.getByName('registry').list(after, limit);
+  const token = c.get('token');
+  const databases = entries.filter((e) => allowsDatabase(token, e.name));
+  const next = entries.length === limit ? entries[entries.length - 1].name : undefined;
+  return c.json({ databases, ...(next ? { next } : {}) });
+});
+
+databaseRoutes.get('/:db', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  return rpcResponse(c, await stub(c, name).info(name));
+});
+
+databaseRoutes.delete('/:db', requireScope('admin'), async (c) => {
+  const name = dbName(c);
+  return rpcResponse(c, await stub(c, name).destroy(name));
+});
+
+databaseRoutes.post('/:db/ltx', requireScope('write'), async (c) => {
+  const name = dbName(c);
+  return rpcResponse(c, await stub(c, name).ingest(name, requestBody(c)), (pos) => ({ pos }));
+});
+
+databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
+  const name = dbName(c);
+  const base = parseTXIDParam('base', c.req.query('base'));
+  if (base === undefined) throw new ApiError('BAD_REQUEST', 'base (the TXID the pages were read at) is required');
+  const commit = parseIntParam('commit', c.req.query('commit'), 1, 0xffffffff);
+  const pageSize = parseIntParam('page_size', c.req.query('page_size'), 512, 65536);
+  const result = await stub(c, name).writePages(name, requestBody(c), { base, commit, pageSize });
+  return rpcResponse(c, result, (pos) => ({ pos }));
+});
+
+databaseRoutes.post('/:db/adopt', requireScope('admin'), async (c) => {
+  const name = dbName(c);
+  return rpcResponse(c, await stub(c, name).adopt(name));
+});

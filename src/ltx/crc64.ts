@@ -34,7 +34,7 @@ function run(hi0: number, lo0: number, data: Uint8Array, start: number, end: num
   let lo = lo0 | 0;
   let i = start;
   const words = (end - start) >>> 3;
-  if (words > 0 && LITTLE_ENDIAN && ((data.byteOffset + start) & 3) === 0) {
+  if (words >= 8 && LITTLE_ENDIAN && ((data.byteOffset + start) & 3) === 0) {
     const w = new Int32Array(data.buffer, data.byteOffset + start, words * 2);
     for (let j = 0; j < w.length; j += 2) {
       const vl = lo ^ w[j];

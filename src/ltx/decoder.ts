@@ -63,6 +63,9 @@ export interface DecodeResult {
   size: number;
 }
 
+/** Pages are cut from slabs of this many bytes (or 16 pages, if larger). */
+const SLAB_BYTES = 256 * 1024;
+
 type Phase = 'header' | 'pageHeader' | 'blockSize' | 'blockPayload' | 'legacyFrame' | 'index' | 'tail' | 'done';
 
 /**
@@ -91,6 +94,8 @@ export class LTXDecoder {
   private expectedIndex = new ByteWriter();
   private indexMatched = 0;
   private trailer: Trailer | undefined;
+  private slab = new ArrayBuffer(0);
+  private slabAt = 0;
 
   constructor(limits: Partial<DecoderLimits> = {}) {
     this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
@@ -182,7 +187,7 @@ export class LTXDecoder {
       }
       case 'blockPayload': {
         if (q.length < this.blockSize) return false;
-        const data = new Uint8Array(this.h!.pageSize);
+        const data = this.pageBuffer();
         decodeBlockPayload(this.take(this.blockSize), data);
         this.crc.update(this.frameHead, 0, PAGE_HEADER_SIZE + PAGE_SIZE_FIELD_SIZE);
         out.push(this.acceptPage(data, false));
@@ -191,7 +196,7 @@ export class LTXDecoder {
       case 'legacyFrame': {
         const len = lz4FrameLength((i) => q.byteAt(i), q.length, maxLegacyFrame(this.h!.pageSize));
         if (len < 0) return false;
-        const data = new Uint8Array(this.h!.pageSize);
+        const data = this.pageBuffer();
         decodeLZ4Frame(this.take(len), data);
         this.crc.update(this.frameHead, 0, PAGE_HEADER_SIZE);
         out.push(this.acceptPage(data, true));
@@ -209,6 +214,21 @@ export class LTXDecoder {
         if (q.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
         return false;
     }
+  }
+
+  /**
+   * A fresh buffer for the next page, cut from a slab of 16+ pages: allocating every 4 KiB page
+   * on its own cost as much as decompressing it. A slab is freed once all its pages are dropped.
+   */
+  private pageBuffer(): Uint8Array {
+    const size = this.h!.pageSize;
+    if (this.slabAt + size > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(size * 16, SLAB_BYTES));
+      this.slabAt = 0;
+    }
+    const page = new Uint8Array(this.slab, this.slabAt, size);
+    this.slabAt += size;
+    return page;
   }
 
   private checkPageOrder(pgno: number): void {

@@ -1,0 +1,13 @@
+// mulberry32: a tiny seeded PRNG so fault injection and jitter are reproducible from a seed.
+
+/** A generator of uniform floats in [0, 1), seeded with the low 32 bits of `seed`. */
+export function mulberry32(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

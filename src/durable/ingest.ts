@@ -104,10 +104,18 @@ async function append(
 ): Promise<RpcResult<PosJSON>> {
   const level = opts.level ?? 0;
   const key = ltxKey(ctx.prefix, ctx.name, level, header.minTXID, header.maxTXID);
+  // The header allows any int64 ms; litestream-timestamp (DESIGN §2) needs an RFC3339 year 0000..9999.
+  // Checked here: formatTimestamp's StorageError would otherwise read as STORAGE_UNAVAILABLE (503).
+  let timestamp: string;
+  try {
+    timestamp = formatTimestamp(header.timestamp);
+  } catch {
+    return ltxErr(new LTXError('LTX_BAD_HEADER', `timestamp ${header.timestamp} is outside years 0000..9999`));
+  }
   const upload = opts.stored
     ? new StoredObject(opts.stored)
     : new LtxUpload(ctx.store, key, {
-        customMetadata: { [TIMESTAMP_METADATA]: formatTimestamp(header.timestamp) },
+        customMetadata: { [TIMESTAMP_METADATA]: timestamp },
         partSize: ctx.partSize,
         retryDelayMs: ctx.retryDelayMs,
       });

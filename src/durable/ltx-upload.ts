@@ -42,7 +42,11 @@ export class LtxUpload {
   constructor(store: ObjectStore, key: string, opts: LtxUploadOptions) {
     this.store = store;
     this.key = key;
-    this.opts = { partSize: DEFAULT_PART_SIZE, retryDelayMs: 50, ...opts };
+    this.opts = {
+      customMetadata: opts.customMetadata,
+      partSize: opts.partSize ?? DEFAULT_PART_SIZE,
+      retryDelayMs: opts.retryDelayMs ?? 50,
+    };
   }
 
   get size(): number {

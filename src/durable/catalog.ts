@@ -132,27 +132,6 @@ export class Catalog {
       .map((r) => ({ level: Number(r.level), files: Number(r.n), bytes: Number(r.bytes) }));
   }
 
-  /** The checksum of page `pgno` at the head, or undefined if never written. */
-  pageChecksum(pgno: number): bigint | undefined {
-    const r = this.sql.exec('SELECT hi, lo FROM pages WHERE pgno = ?', pgno).toArray()[0];
-    if (!r) return undefined;
-    return (BigInt(Number(r.hi)) << 32n) | BigInt(Number(r.lo));
-  }
-
-  setPageChecksum(pgno: number, checksum: bigint): void {
-    this.sql.exec(
-      'INSERT INTO pages (pgno, hi, lo) VALUES (?, ?, ?) ON CONFLICT (pgno) DO UPDATE SET hi = excluded.hi, lo = excluded.lo',
-      pgno,
-      Number(checksum >> 32n),
-      Number(checksum & 0xffffffffn),
-    );
-  }
-
-  /** Drops the checksums of pages past `commit` (a shrink, or a snapshot replacing everything). */
-  truncatePages(commit: number): void {
-    this.sql.exec('DELETE FROM pages WHERE pgno > ?', commit);
-  }
-
   /** Forgets everything (database deleted). */
   clear(): void {
     this.sql.exec('DELETE FROM position');

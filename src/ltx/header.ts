@@ -95,6 +95,11 @@ function validateChecksum(v: bigint, what: string): void {
 /** Serializes a validated header into 100 bytes (reserved bytes zero). */
 export function encodeHeader(h: Header): Uint8Array {
   validateHeader(h);
+  return writeHeaderBytes(h);
+}
+
+/** The 100 header bytes for any field values, valid or not (tests build broken files with it). */
+export function writeHeaderBytes(h: Header): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE);
   const v = new DataView(out.buffer);
   v.setUint32(0, MAGIC_U32);

@@ -2,7 +2,7 @@
 
 import { CHECKSUM_FLAG } from '../../src/ltx/constants.ts';
 import { CRC64 } from '../../src/ltx/crc64.ts';
-import type { Header } from '../../src/ltx/header.ts';
+import { type Header, writeHeaderBytes } from '../../src/ltx/header.ts';
 import { LZ4BlockCompressor, compressBound } from '../../src/ltx/lz4-block.ts';
 import { encodeLZ4FrameForTest } from './lz4-frame-writer.ts';
 
@@ -45,30 +45,11 @@ function uvarint(out: number[], value: number): void {
   out.push(v);
 }
 
-function rawHeader(h: Header): Uint8Array {
-  const b = new Uint8Array(100);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 0x4c545831);
-  v.setUint32(4, h.flags);
-  v.setUint32(8, h.pageSize);
-  v.setUint32(12, h.commit);
-  v.setBigUint64(16, h.minTXID);
-  v.setBigUint64(24, h.maxTXID);
-  v.setBigInt64(32, BigInt(h.timestamp));
-  v.setBigUint64(40, h.preApplyChecksum);
-  v.setBigInt64(48, h.walOffset);
-  v.setBigInt64(56, h.walSize);
-  v.setUint32(64, h.walSalt1);
-  v.setUint32(68, h.walSalt2);
-  v.setBigUint64(72, h.nodeID);
-  return b;
-}
-
 /** Writes the file the spec describes; the file checksum is correct unless overridden. */
 export function buildLTX(spec: FileSpec): Uint8Array {
   const parts: Uint8Array[] = [];
   const crc = new CRC64();
-  const header = rawHeader(spec.header);
+  const header = writeHeaderBytes(spec.header);
   for (const [i, v] of spec.headerPatch ?? []) header[i] = v;
   parts.push(header);
   crc.update(header);

@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { allowsDatabase, requireScope } from '../auth.ts';
+import type { RegistryEntry } from '../durable/registry.ts';
 import type { RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
@@ -29,10 +30,18 @@ function requestBody(c: Context<AppEnv>): ReadableStream<Uint8Array> {
 databaseRoutes.get('/', requireScope('read'), async (c) => {
   const after = c.req.query('after') ?? '';
   const limit = parseIntParam('limit', c.req.query('limit'), 1, 1000) ?? 1000;
-  const entries = await c.env.REGISTRY.getByName('registry').list(after, limit);
+  const registry = c.env.REGISTRY.getByName('registry');
   const token = c.get('token');
-  const databases = entries.filter((e) => allowsDatabase(token, e.name));
-  const next = entries.length === limit ? entries[entries.length - 1].name : undefined;
+  // Page through the registry until `limit` names this token may see: the cursor must be one of
+  // them, or `next` would name a database outside the token's patterns.
+  const databases: RegistryEntry[] = [];
+  for (let cursor = after; databases.length < limit; ) {
+    const entries = await registry.list(cursor, limit);
+    for (const e of entries) if (databases.length < limit && allowsDatabase(token, e.name)) databases.push(e);
+    if (entries.length < limit) break;
+    cursor = entries[entries.length - 1].name;
+  }
+  const next = databases.length === limit ? databases[limit - 1].name : undefined;
   return c.json({ databases, ...(next ? { next } : {}) });
 });
 

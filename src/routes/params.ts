@@ -49,10 +49,15 @@ export function parseLtxFilename(file: string): { minTXID: bigint; maxTXID: bigi
 
 export type ParsedRange = { offset: number; length?: number } | { suffix: number };
 
-/** One `Range: bytes=…` range (first-last, first-, -suffix); undefined without the header. Multiple ranges: 416. */
+/**
+ * One `Range: bytes=…` range (first-last, first-, -suffix); undefined without the header or with a
+ * unit other than bytes, which RFC 9110 §14.2 says to ignore (units are case-insensitive). Multiple ranges: 416.
+ */
 export function parseRange(header: string | undefined): ParsedRange | undefined {
   if (header === undefined) return undefined;
-  const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
+  const eq = header.indexOf('=');
+  if (eq > 0 && header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined;
+  const m = /^bytes=(\d{0,15})-(\d{0,15})$/i.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) throw new ApiError('RANGE_NOT_SATISFIABLE', `unsupported Range ${JSON.stringify(header.slice(0, 60))}`);
   if (m[1] === '') {
     const suffix = Number(m[2]);

@@ -21,6 +21,8 @@ export interface WritePagesOptions {
   maxBytes?: number;
 }
 
+const MAX_TXID = (1n << 64n) - 1n;
+
 /** 64 MiB: a transaction's dirty pages are buffered to learn the commit before encoding. */
 export const DEFAULT_MAX_TX_BYTES = 64 * 1024 * 1024;
 
@@ -32,6 +34,8 @@ export async function writePages(
   const pos = ctx.catalog.position();
   const head = pos?.txid ?? 0n;
   if (opts.base !== head) return err('CONFLICT', `base ${opts.base} is not the head ${head}`, { pos: headJSON(pos) });
+  // A pushed file may end at TXID 2^64-1; there is no next TXID to assign (the encoder would throw: a 500).
+  if (head === MAX_TXID) return err('BAD_REQUEST', 'the database is at the last TXID (ffffffffffffffff)', { pos: headJSON(pos) });
   const pageSize = pos?.pageSize ?? opts.pageSize;
   if (pageSize === undefined) return err('BAD_REQUEST', 'the first write to an empty database needs page_size');
   if (!isValidPageSize(pageSize)) return err('BAD_REQUEST', `invalid page size ${pageSize}`);

@@ -7,6 +7,7 @@ import { ChecksumUpdate, DatabaseState, applyLTX } from '../../src/ltx/apply.ts'
 import { crcLinear } from '../../src/ltx/crc64.ts';
 import type { LTXErrorCode } from '../../src/ltx/errors.ts';
 import { type Header, makeHeader } from '../../src/ltx/header.ts';
+import { DEFAULT_MAX_TX_BYTES } from '../../src/durable/write-pages.ts';
 import { encodePageBatch, parsePageBatch } from '../../src/replication/page-batch.ts';
 import { bearer, TOKENS, withTokens } from '../helpers/auth-matrix.ts';
 import { type FileSpec, type FrameSpec, buildLTX } from '../helpers/ltx-builder.ts';
@@ -128,6 +129,26 @@ async function next(patch: (spec: FileSpec) => FileSpec = (s) => s, header = hea
   return buildLTX(patch(spec));
 }
 
+/** An incompressible page. */
+function noisePage(pgno: number): Uint8Array {
+  const out = new Uint8Array(4096);
+  let x = (pgno * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < out.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A snapshot over 8 MiB (DEFAULT_PART_SIZE), so ingest streams it through a multipart upload. */
+async function largeSnapshot(patch: (spec: FileSpec) => FileSpec): Promise<Uint8Array> {
+  const header = makeHeader({ pageSize: 4096, commit: 2200, minTXID: 1n, maxTXID: 1n, timestamp: 1 });
+  const frames = Array.from({ length: 2200 }, (_, i) => ({ pgno: i + 1, data: noisePage(i + 1) }));
+  return buildLTX(patch({ header, frames, postApplyChecksum: await postApply(0, header, frames) }));
+}
+
 function cut(bytes: Uint8Array, end: number): Uint8Array {
   return bytes.slice(0, end < 0 ? bytes.length + end : end);
 }
@@ -186,6 +207,8 @@ interface Case {
   name: string;
   /** How many CHAIN files the database holds before the request (default 3). */
   head?: number;
+  /** More setup after the chain (the follow-up push of the next chain file is then skipped). */
+  setup?: (name: string) => Promise<void>;
   request: (name: string) => Promise<Response>;
   status: number;
   code: string;
@@ -366,6 +389,18 @@ const CASES: Case[] = [
     name: 'timestamp before year 0000',
     request: async (name) => push(name, await next(undefined, header4({ timestamp: -62_167_219_200_001 }))),
     ...invalidLtx('LTX_BAD_HEADER'),
+  },
+  {
+    name: 'snapshot over 8 MiB (multipart) with a wrong post-apply checksum',
+    head: 0,
+    request: async (name) => push(name, await largeSnapshot((s) => ({ ...s, postApplyChecksum: s.postApplyChecksum ^ 1n }))),
+    ...invalidLtx('LTX_POST_APPLY_MISMATCH'),
+  },
+  {
+    name: 'snapshot over 8 MiB (multipart) truncated',
+    head: 0,
+    request: async (name) => push(name, cut(await largeSnapshot((s) => s), -3)),
+    ...invalidLtx('LTX_TRUNCATED'),
   },
   {
     name: 'random bytes',
@@ -553,6 +588,13 @@ const CASES: Case[] = [
   { name: 'tx: frame length 0xffffffff', request: (name) => tx(name, '?base=3', concat(frameHead(2, 0xffffffff), page(2))), ...badRequest },
   { name: 'tx: empty batch', request: (name) => tx(name, '?base=3', new Uint8Array(0)), ...badRequest },
   { name: 'tx: no body', request: (name) => tx(name, '?base=3'), ...badRequest },
+  {
+    // DEFAULT_MAX_TX_BYTES is 64 MiB and the route cannot lower it, so this sends 64 MiB + 8 bytes.
+    name: 'tx: body over 64 MiB',
+    request: (name) => tx(name, '?base=3', new Uint8Array(DEFAULT_MAX_TX_BYTES + 8)),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
   { name: 'tx: first write without page_size', head: 0, request: (name) => tx(name, '?base=0', batch([1, page(1)])), ...badRequest },
   {
     name: 'tx: page_size differs from the database',
@@ -568,6 +610,18 @@ const CASES: Case[] = [
   { name: 'tx: commit=0', request: (name) => tx(name, '?base=3&commit=0', batch([2, page(2)])), ...badRequest },
   { name: 'tx: commit=x', request: (name) => tx(name, '?base=3&commit=x', batch([2, page(2)])), ...badRequest },
   { name: 'tx: commit=2^32', request: (name) => tx(name, '?base=3&commit=4294967296', batch([2, page(2)])), ...badRequest },
+  {
+    name: 'tx: the head is at TXID 2^64-1 (no next TXID)',
+    setup: async (name) => {
+      const res = await push(name, await next(undefined, header4({ maxTXID: (1n << 64n) - 1n })));
+      expect(res.status).toBe(201);
+      await res.body?.cancel();
+    },
+    request: (name) => tx(name, '?base=ffffffffffffffff', batch([2, page(2)])),
+    status: 400,
+    code: 'BAD_REQUEST',
+    details: { pos: { txid: 'ffffffffffffffff' } },
+  },
   { name: 'tx: the lock page', request: (name) => tx(name, '?base=3', batch([262145, page(1)])), ...badRequest },
   {
     name: 'tx: first write with a hole (pages 1 and 3)',
@@ -646,6 +700,7 @@ describe('malformed input', () => {
       expect(res.status).toBe(201);
       await res.body?.cancel();
     }
+    await c.setup?.(name);
     const before = await snapshot(name);
 
     const res = await c.request(name);
@@ -660,11 +715,18 @@ describe('malformed input', () => {
     if (c.details) expect(body.error.details, text).toMatchObject(c.details);
 
     expect(await snapshot(name)).toEqual(before);
+    if (c.setup) return;
     // The DO's page checksums are intact too: the next file of the chain still lands on its checksum.
     const again = await push(name, bytesOf(CHAIN[head]));
     expect(again.status).toBe(201);
     expect(((await again.json()) as { pos: { postApplyChecksum: string } }).pos.postApplyChecksum).toBe(HEAD_CHECKSUM[head]);
   });
+
+  // Not in the table because it would not finish: growing a database by N pages without writing them
+  // costs O(N) in ChecksumUpdate.growTo (src/ltx/apply.ts), ~2.5 µs per page per pass in the DO and
+  // /tx makes two passes, so commit=4294967295 keeps the DO busy for hours (CPU limit → 5xx).
+  it.todo('tx: commit=4294967295 with one page answers promptly (needs a closed-form zero-page XOR in ChecksumUpdate.growTo)');
+  it.todo('push: a 1-page non-snapshot with header commit 0xffffffff answers promptly (same growTo cost)');
 
   it('no case answered with a 5xx', () => {
     expect(seen.length).toBe(CASES.length);
@@ -672,8 +734,8 @@ describe('malformed input', () => {
   });
 });
 
-describe('oversized /tx body', () => {
-  // The route always uses DEFAULT_MAX_TX_BYTES (64 MiB); the limit is an option of writePages/parsePageBatch only.
+describe('oversized /tx body below the route', () => {
+  // The route always uses DEFAULT_MAX_TX_BYTES (the corpus sends 64 MiB + 8 through it); smaller limits are options here.
   it('parsePageBatch answers PAYLOAD_TOO_LARGE past maxBytes, and stops reading an endless body', async () => {
     const frame = batch([1, page(1)]);
     let pulled = 0;

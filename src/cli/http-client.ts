@@ -1,0 +1,331 @@
+// A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries.
+
+import { VERSION } from '../version.ts';
+import { UsageError } from './cli-errors.ts';
+
+/** Retries after the first attempt, for network errors, 429 and 5xx (except 501). */
+export const DEFAULT_RETRIES = 4;
+/** First backoff delay in milliseconds; doubles per retry (±20% jitter), capped at MAX_RETRY_DELAY_MS. */
+export const DEFAULT_RETRY_DELAY_MS = 250;
+/** Longest wait between two attempts, milliseconds, also for a server's Retry-After. */
+export const MAX_RETRY_DELAY_MS = 8_000;
+
+/** A position on the wire: 16 lowercase hex digits each (DESIGN §4). */
+export interface PosJSON {
+  txid: string;
+  postApplyChecksum: string;
+}
+
+/** The fields of `GET /v1/databases/:db` the CLI relies on (the server sends more). */
+export interface DatabaseInfoJSON {
+  name: string;
+  pos: PosJSON;
+  pageSize: number;
+  commit: number;
+  size: number;
+}
+
+/**
+ * A failed API call. `status` is the HTTP status, or 0 when no answer came (code NETWORK_ERROR);
+ * `code` is the server's SCREAMING_SNAKE code, or HTTP_<status> when the body was not the JSON error shape.
+ */
+export class ApiClientError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ApiClientError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Where the server is and who we are. */
+export interface ClientConfig {
+  /** Base URL, e.g. `http://localhost:8787` (a path prefix is kept). */
+  url: string;
+  /** Bearer token; undefined sends no Authorization header. */
+  token: string | undefined;
+}
+
+/**
+ * The server URL and token from flags, else LTX_EDGE_URL / LTX_EDGE_TOKEN (DESIGN §5). A URL given
+ * as the first positional argument wins over both; it is taken off `positionals` when present.
+ * Throws UsageError when there is no URL or it is not http(s).
+ */
+export function resolveClientConfig(
+  positionals: string[],
+  flags: { url?: string; token?: string },
+  usage: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: ClientConfig; rest: string[] } {
+  let url: string | undefined;
+  let rest = positionals;
+  if (positionals.length > 0 && /^https?:\/\//i.test(positionals[0])) {
+    url = positionals[0];
+    rest = positionals.slice(1);
+  } else {
+    url = flags.url ?? env.LTX_EDGE_URL;
+  }
+  if (url === undefined || url === '') throw new UsageError('no server URL: give <url> or set LTX_EDGE_URL', usage);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid server URL: ${url}`, usage);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`server URL must be http(s): ${url}`, usage);
+  const token = flags.token ?? (env.LTX_EDGE_TOKEN || undefined);
+  return { config: { url: parsed.href, token }, rest };
+}
+
+/** A request body, made afresh for each attempt (`attempt` counts from 1), so retries can resend it. */
+export type BodySource = (attempt: number) => ReadableStream<Uint8Array> | Uint8Array | string;
+
+export interface RequestOptions {
+  body?: BodySource;
+  headers?: Record<string, string>;
+  /** Retry network errors and 5xx. Default: true for GET and HEAD; writes opt in when they are idempotent. */
+  retry?: boolean;
+  signal?: AbortSignal;
+}
+
+/** What `onRetry` hears before each wait. */
+export interface RetryInfo {
+  method: string;
+  path: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** Attempts in all (retries + 1). */
+  attempts: number;
+  delayMs: number;
+  error: ApiClientError;
+}
+
+export interface ClientOptions {
+  retries?: number;
+  retryDelayMs?: number;
+  /** Told before each retry (the CLI prints a line on stderr). */
+  onRetry?: (info: RetryInfo) => void;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The ltx-edge API over fetch (Node's undici). Non-2xx answers become ApiClientError. */
+export class ApiClient {
+  readonly config: ClientConfig;
+  private readonly base: string;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly fetchFn: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(config: ClientConfig, opts: ClientOptions = {}) {
+    this.config = config;
+    this.base = config.url.endsWith('/') ? config.url : config.url + '/';
+    this.retries = opts.retries ?? DEFAULT_RETRIES;
+    this.retryDelayMs = opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.onRetry = opts.onRetry;
+    this.fetchFn = opts.fetch ?? fetch;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Absolute URL of an API path such as `/v1/databases`. */
+  urlOf(path: string): string {
+    return new URL(path.replace(/^\/+/, ''), this.base).href;
+  }
+
+  /**
+   * One call, retried with backoff when allowed. Resolves to the 2xx Response (body unread);
+   * throws ApiClientError for any other status or when the server cannot be reached, and the body's
+   * own error (e.g. a file read error) unchanged — those are never retried.
+   */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const retry = opts.retry ?? (method === 'GET' || method === 'HEAD');
+    const attempts = retry ? this.retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      let error: ApiClientError;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await this.attempt(method, path, opts, attempt);
+        if (res.ok) return res;
+        error = await errorFromResponse(res);
+        retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      } catch (e) {
+        if (!(e instanceof NetworkFailure)) throw e;
+        error = e.error;
+      }
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+      const backoff = this.retryDelayMs * 2 ** (attempt - 1) * (0.8 + 0.4 * Math.random());
+      const delayMs = Math.round(Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? backoff));
+      this.onRetry?.({ method, path, attempt, attempts, delayMs, error });
+      await this.sleep(delayMs);
+    }
+  }
+
+  /** A call whose 2xx answer is JSON. */
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const res = await this.request(method, path, opts);
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) as T };
+    } catch {
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', `${method} ${path}: the answer is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** `GET /v1/databases/:db`; undefined when the database does not exist (404). */
+  async databaseInfo(db: string): Promise<DatabaseInfoJSON | undefined> {
+    try {
+      return (await this.json<DatabaseInfoJSON>('GET', `/v1/databases/${encodeURIComponent(db)}`)).body;
+    } catch (e) {
+      if (e instanceof ApiClientError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * `POST /v1/databases/:db/ltx` with one LTX file as the body (streamed when `body` gives a stream).
+   * Retried: a re-push of a committed file answers 200, so a push whose answer was lost is safe to resend.
+   */
+  async pushLTX(db: string, body: BodySource, opts: { contentLength?: number } = {}): Promise<{ status: number; pos: PosJSON }> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
+    const { status, body: json } = await this.json<{ pos: PosJSON }>('POST', `/v1/databases/${encodeURIComponent(db)}/ltx`, {
+      body,
+      headers,
+      retry: true,
+    });
+    return { status, pos: json.pos };
+  }
+
+  private async attempt(method: string, path: string, opts: RequestOptions, attempt: number): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': `ltx-edge/${VERSION}`, accept: 'application/json', ...opts.headers };
+    if (this.config.token !== undefined) headers.authorization = `Bearer ${this.config.token}`;
+    const source = opts.body?.(attempt);
+    // A stream is wrapped so that its own failure (disk, encoder) is told apart from the network's.
+    let bodyError: { error: unknown } | undefined;
+    const guarded = source instanceof ReadableStream ? guardStream(source, (error) => (bodyError = { error })) : undefined;
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: guarded?.stream ?? source, signal: opts.signal };
+    if (guarded) {
+      init.duplex = 'half';
+      // Not only because a streamed body cannot be replayed to a redirect: with any other mode, undici
+      // clones the request, tee()s the body and never reads the clone's branch, which then buffers the
+      // whole upload in memory (nodejs/undici#4058; measured: RSS grows by the body's size).
+      init.redirect = 'error';
+    }
+    const url = this.urlOf(path);
+    try {
+      return await this.fetchFn(url, init);
+    } catch (e) {
+      if (bodyError) throw bodyError.error;
+      if (opts.signal?.aborted) throw e;
+      if (guarded && e instanceof Error && e.cause instanceof Error && e.cause.message === 'unexpected redirect') {
+        throw new ApiClientError(0, 'UNEXPECTED_REDIRECT', `${method} ${url}: the server answered with a redirect; give the final URL`);
+      }
+      throw new NetworkFailure(networkError(method, url, e));
+    } finally {
+      // A server may answer (e.g. 409) before reading the whole body: stop reading the source (closes its file).
+      guarded?.release();
+    }
+  }
+}
+
+/** Internal: marks a failure to reach the server, which may be retried. */
+class NetworkFailure extends Error {
+  readonly error: ApiClientError;
+  constructor(error: ApiClientError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+/** Network errors, 429 and 5xx (but 501 Not Implemented) are worth another try. */
+function isRetryable(e: ApiClientError): boolean {
+  return e.status === 0 || e.status === 429 || (e.status >= 500 && e.status !== 501);
+}
+
+/**
+ * Passes `source` through one chunk per pull (back-pressure kept), reporting the source's own error to
+ * `onError` (so it is not mistaken for the network's). `release` stops reading it early.
+ */
+function guardStream(
+  source: ReadableStream<Uint8Array>,
+  onError: (e: unknown) => void,
+): { stream: ReadableStream<Uint8Array>; release: () => void } {
+  const reader = source.getReader();
+  let finished = false;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          finished = true;
+          onError(e);
+          controller.error(e);
+          return;
+        }
+        if (r.done) {
+          finished = true;
+          controller.close();
+        } else {
+          controller.enqueue(r.value);
+        }
+      },
+      cancel(reason) {
+        finished = true;
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const release = (): void => {
+    if (finished) return;
+    finished = true;
+    reader.cancel().catch(() => undefined);
+  };
+  return { stream, release };
+}
+
+/** The JSON error of DESIGN §4 as an ApiClientError; other bodies get code HTTP_<status>. */
+export async function errorFromResponse(res: Response): Promise<ApiClientError> {
+  let text = '';
+  try {
+    text = await res.text();
+  } catch {
+    // The status alone still says what happened.
+  }
+  try {
+    const json = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    const e = json.error;
+    if (e && typeof e.code === 'string') {
+      const details = e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
+      return new ApiClientError(res.status, e.code, typeof e.message === 'string' ? e.message : res.statusText, details);
+    }
+  } catch {
+    // Not JSON: a proxy's or the platform's own error page.
+  }
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return new ApiClientError(res.status, `HTTP_${res.status}`, `${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
+}
+
+/** undici's "fetch failed" with the system code of its cause (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET…). */
+function networkError(method: string, url: string, e: unknown): ApiClientError {
+  const cause = e instanceof Error ? e.cause : undefined;
+  const causes = cause instanceof AggregateError ? cause.errors : [cause];
+  const coded = causes.find((c): c is NodeJS.ErrnoException => c instanceof Error && typeof (c as NodeJS.ErrnoException).code === 'string');
+  const why = coded ? `${coded.code}${coded.message && !coded.message.startsWith(coded.code!) ? ` ${coded.message}` : ''}` : String((cause as Error | undefined)?.message ?? e);
+  return new ApiClientError(0, 'NETWORK_ERROR', `${method} ${url}: ${why}`, coded ? { cause: coded.code } : undefined, { cause: e });
+}
+
+/** Retry-After in seconds (an HTTP date is rare enough to ignore); undefined when absent or unusable. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
+}

@@ -12,20 +12,26 @@ export interface CliRun {
   stderr: string;
 }
 
+/** `env` adds to (or, with undefined values, removes from) the inherited environment. */
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs the CLI with Node 24 (vitest's own node: the `node` npm package) so .ts sources load directly. */
-export function runCLI(args: readonly string[], options: { cwd?: string } = {}): CliRun {
+export function runCLI(args: readonly string[], options: CliOptions = {}): CliRun {
   const r = spawnSync(process.execPath, [CLI_PATH, ...args], {
     cwd: options.cwd ?? REPO_DIR,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
   });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs the CLI and parses its stdout as JSON. */
-export function runCLIJSON<T = unknown>(args: readonly string[], options: { cwd?: string } = {}): CliRun & { json: T } {
+export function runCLIJSON<T = unknown>(args: readonly string[], options: CliOptions = {}): CliRun & { json: T } {
   const r = runCLI(args, options);
   let json: T;
   try {

@@ -1,0 +1,65 @@
+// The real local platform for end-to-end tests: `wrangler dev` on a free port with throwaway state, stopped as a group.
+
+import { type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, spawnWranglerDev, stopProcessGroup, waitForHealth } from '../../scripts/lib/wrangler-dev.ts';
+
+export { freePort, stopProcessGroup } from '../../scripts/lib/wrangler-dev.ts';
+
+/** The dev token of .dev.vars (all scopes, all databases). */
+export const DEV_TOKEN = 'dev-token';
+
+export interface DevServer {
+  url: string;
+  /** Temporary directory: `state/` is wrangler's --persist-to, `wrangler.log` its output. */
+  dir: string;
+  child: ChildProcess;
+  /** wrangler's output so far, for failure messages. */
+  log(): string;
+  /** Stops wrangler and workerd (the whole process group) and removes `dir`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `wrangler dev` with state in a new temporary directory, never the developer's .wrangler/state.
+ * Output goes to a file, not a pipe: a pipe nobody drains while a test blocks in spawnSync would stall
+ * the server. Resolves once /v1/health answers.
+ */
+export async function startDevServer(): Promise<DevServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ltx-edge-e2e-'));
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const logFile = path.join(dir, 'wrangler.log');
+  const fd = openSync(logFile, 'w');
+  const args = ['--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort)];
+  args.push('--persist-to', path.join(dir, 'state'), '--show-interactive-dev-session=false');
+  const child = spawnWranglerDev(args, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const url = `http://127.0.0.1:${port}`;
+  const log = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const stop = async (): Promise<void> => {
+    await stopProcessGroup(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(url, { child, timeoutMs: 60_000 });
+  } catch (e) {
+    const output = log();
+    await stop();
+    throw new Error(`${(e as Error).message}\n--- wrangler output ---\n${output}`);
+  }
+  return { url, dir, child, log, stop };
+}
+
+/** GET <url><path> with the dev token. */
+export function devFetch(server: { url: string }, p: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(server.url + p, { ...init, headers: { authorization: `Bearer ${DEV_TOKEN}`, ...init.headers } });
+}

@@ -93,8 +93,9 @@ function warmUp(c: Case, opts: MeasureOptions): Running {
     calls++;
     elapsed = now(opts.clock) - t0;
   }
-  // Size a sample to about a tenth of the measuring time.
-  const callsPerSample = Math.max(1, Math.round(opts.minTimeMs / 10 / (elapsed / calls)));
+  // Size a sample to at least a fifth of the measuring time, so that the GC pauses an allocating
+  // case causes every few calls average out within a sample instead of splitting the samples in two.
+  const callsPerSample = Math.max(1, Math.ceil(opts.minTimeMs / 5 / (elapsed / calls)));
   return { ...c, clock: opts.clock, callsPerSample, rates: [], measured: 0 };
 }
 
@@ -126,7 +127,7 @@ const done = (r: Running, opts: MeasureOptions) => r.rates.length >= opts.minSam
 
 /**
  * Measures `fn`: warms it up, then takes samples of `callsPerSample` calls each (sized so that a
- * sample lasts about a tenth of minTimeMs) until both minTimeMs and minSamples are reached.
+ * sample lasts at least a fifth of minTimeMs) until both minTimeMs and minSamples are reached.
  */
 export function measure(name: string, fn: () => unknown, work: Work, opts: MeasureOptions = DEFAULT_OPTIONS): Measurement {
   const r = warmUp({ name, fn, work }, opts);

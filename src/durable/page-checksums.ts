@@ -39,6 +39,21 @@ export class StagedPageChecksums implements PageChecksumStore {
     this.sql.exec('DELETE FROM pages_staging WHERE pgno >= ?', pgno);
   }
 
+  *stored(from: number, to: number): Iterable<[number, bigint]> {
+    // Reads below `clearedFrom` see committed pages, at or above it this file's staged ones.
+    const split = Math.min(Math.max(from, this.clearedFrom === Infinity ? to + 1 : this.clearedFrom), to + 1);
+    const ranges: [string, number, number][] = [
+      ['pages', from, split - 1],
+      ['pages_staging', split, to],
+    ];
+    for (const [table, a, b] of ranges) {
+      if (a > b) continue;
+      for (const r of this.sql.exec(`SELECT pgno, hi, lo FROM ${table} WHERE pgno BETWEEN ? AND ? ORDER BY pgno`, a, b).toArray()) {
+        yield [Number(r.pgno), (BigInt(Number(r.hi)) << 32n) | BigInt(Number(r.lo))];
+      }
+    }
+  }
+
   /** Moves the staged checksums into `pages`. Call inside the transaction that commits the file. */
   commit(): void {
     if (this.clearedFrom !== Infinity) this.sql.exec('DELETE FROM pages WHERE pgno >= ?', this.clearedFrom);

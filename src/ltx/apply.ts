@@ -25,20 +25,31 @@ export interface PageChecksumStore {
   set(pgno: number, sum: bigint): void;
   /** Forgets pages pgno, pgno+1, … (past a shrink, or past the old end before growth). */
   clearFrom(pgno: number): void;
+  /** The written pages in [from, to] with their checksums (cost: the pages written there, not the range). */
+  stored(from: number, to: number): Iterable<[number, bigint]>;
 }
 
-/** Page checksums in a growable BigUint64Array (index pgno-1; 0 = never written). */
+/** Pages up to this number live in a dense array; higher ones (sparse, hostile) in a Map. */
+const DENSE_PAGES = 1 << 24;
+
+/** Page checksums in a growable BigUint64Array (index pgno-1; 0 = never written), sparse beyond 2^24. */
 export class MemoryPageChecksums implements PageChecksumStore {
   private sums = new BigUint64Array(0);
+  private readonly sparse = new Map<number, bigint>();
 
   get(pgno: number): bigint | undefined {
+    if (pgno > DENSE_PAGES) return this.sparse.get(pgno);
     const s = pgno <= this.sums.length ? this.sums[pgno - 1] : 0n;
     return s === 0n ? undefined : s;
   }
 
   set(pgno: number, sum: bigint): void {
+    if (pgno > DENSE_PAGES) {
+      this.sparse.set(pgno, sum);
+      return;
+    }
     if (pgno > this.sums.length) {
-      const next = new BigUint64Array(Math.max(pgno, this.sums.length * 2));
+      const next = new BigUint64Array(Math.min(DENSE_PAGES, Math.max(pgno, this.sums.length * 2)));
       next.set(this.sums);
       this.sums = next;
     }
@@ -47,6 +58,16 @@ export class MemoryPageChecksums implements PageChecksumStore {
 
   clearFrom(pgno: number): void {
     if (pgno <= this.sums.length) this.sums.fill(0n, pgno - 1);
+    for (const p of this.sparse.keys()) if (p >= pgno) this.sparse.delete(p);
+  }
+
+  *stored(from: number, to: number): Iterable<[number, bigint]> {
+    for (let pgno = from; pgno <= Math.min(to, this.sums.length); pgno++) {
+      const s = this.sums[pgno - 1];
+      if (s !== 0n) yield [pgno, s];
+    }
+    const high = [...this.sparse].filter(([p]) => p >= from && p <= to).sort((a, b) => a[0] - b[0]);
+    yield* high;
   }
 }
 
@@ -69,9 +90,25 @@ export class DatabaseState {
   /** Checksum of page `pgno` as it stands (a zero page if never written). */
   pageChecksumOf(pgno: number): bigint {
     const s = this.sums.get(pgno);
-    if (s !== undefined) return s;
+    return s !== undefined ? s : this.zeroPageChecksum(pgno);
+  }
+
+  /** `ltx.ChecksumPage(pgno, zeros)`. */
+  zeroPageChecksum(pgno: number): bigint {
     if (this.zero?.length !== this.pageSize) this.zero = crcLinear(new Uint8Array(this.pageSize));
     return pageChecksumLinear(pgno, this.zero);
+  }
+
+  /**
+   * XOR of the zero-page checksums of `count` pages whose numbers XOR to `pgnoXor`, in O(1):
+   * the CRC is affine in the 4 pgno bytes, so c(g) = K ⊕ M·g and the XOR over a set is
+   * M·(⊕g) ⊕ (count odd ? K : 0) = c(⊕g) ⊕ (count even ? c(0) : 0). Growth by 2^32 pages costs
+   * the same as growth by one.
+   */
+  zeroPagesChecksum(pgnoXor: number, count: number): bigint {
+    if (count === 0) return 0n;
+    const c = this.zeroPageChecksum(pgnoXor);
+    return count % 2 === 1 ? c : c ^ this.zeroPageChecksum(0);
   }
 }
 
@@ -151,15 +188,50 @@ export class ChecksumUpdate {
 
   finish(): bigint {
     this.growTo(this.commit + 1); // unwritten pages of a grown database are zeros
-    for (let pgno = this.commit + 1; pgno <= this.oldCommit; pgno++) {
-      if (pgno !== this.lock) this.sum ^= this.state.pageChecksumOf(pgno); // a shrink drops these
+    if (this.commit < this.oldCommit) {
+      // A shrink drops pages commit+1..oldCommit: the written ones by their checksums, the rest as zero pages.
+      const from = this.commit + 1;
+      let pgnoXor = 0;
+      let count = 0;
+      for (const [pgno, sum] of this.state.sums.stored(from, this.oldCommit)) {
+        this.sum ^= sum;
+        pgnoXor = (pgnoXor ^ pgno) >>> 0;
+        count++;
+      }
+      this.xorZeroPages(from, this.oldCommit, pgnoXor, count);
     }
     this.state.sums.clearFrom(this.commit + 1);
     return CHECKSUM_FLAG | this.sum;
   }
 
+  /** Accounts the never-written pages between the last page seen past the old end and `pgno`. */
   private growTo(pgno: number): void {
-    for (let g = this.grownTo + 1; g < pgno; g++) if (g !== this.lock) this.sum ^= this.state.pageChecksumOf(g);
+    if (pgno - 1 > this.grownTo) this.xorZeroPages(this.grownTo + 1, pgno - 1, 0, 0);
     this.grownTo = Math.max(this.grownTo, pgno);
+  }
+
+  /** XORs in the zero pages of [from, to] other than the lock page and `skipCount` written ones (XOR `skipXor`). */
+  private xorZeroPages(from: number, to: number, skipXor: number, skipCount: number): void {
+    let pgnoXor = (xorUpTo(to) ^ xorUpTo(from - 1) ^ skipXor) >>> 0;
+    let count = to - from + 1 - skipCount;
+    if (this.lock >= from && this.lock <= to) {
+      pgnoXor = (pgnoXor ^ this.lock) >>> 0;
+      count--;
+    }
+    this.sum ^= this.state.zeroPagesChecksum(pgnoXor, count);
+  }
+}
+
+/** 1 ^ 2 ^ … ^ n for 0 ≤ n < 2^32. */
+function xorUpTo(n: number): number {
+  switch (n % 4) {
+    case 0:
+      return n >>> 0;
+    case 1:
+      return 1;
+    case 2:
+      return (n + 1) >>> 0;
+    default:
+      return 0;
   }
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCLI, runCLIJSON } from '../../helpers/run-cli.ts';
 import { VECTORS_DIR, loadManifest } from '../../helpers/vectors.ts';
+import { NEGATIVE_CODES } from '../../helpers/negative-codes.ts';
 
 const manifest = loadManifest();
 const vector = (rel: string): string => path.join(VECTORS_DIR, rel);
@@ -15,26 +16,6 @@ interface VerifyEntry {
   message?: string;
 }
 
-/** The code our strict decoder rejects each malformed vector with (as in test/unit/ltx/vectors.test.ts). */
-const NEGATIVE_CODES: Record<string, string> = {
-  'negative/bad-magic.ltx': 'LTX_BAD_MAGIC',
-  'negative/header-flag-0x1.ltx': 'LTX_BAD_FLAGS',
-  'negative/bad-page-size.ltx': 'LTX_BAD_PAGE_SIZE',
-  'negative/min-txid-zero.ltx': 'LTX_BAD_TXID',
-  'negative/txid-order.ltx': 'LTX_BAD_TXID',
-  'negative/snapshot-with-preapply.ltx': 'LTX_BAD_HEADER',
-  'negative/incr-missing-preapply.ltx': 'LTX_BAD_HEADER',
-  'negative/incr-preapply-no-flag.ltx': 'LTX_BAD_HEADER',
-  'negative/reserved-byte-set.ltx': 'LTX_RESERVED_SET',
-  'negative/page-flag-0x2.ltx': 'LTX_BAD_PAGE_HEADER',
-  'negative/payload-bitflip.ltx': 'LTX_BAD_PAGE_DATA',
-  'negative/file-checksum-bitflip.ltx': 'LTX_FILE_CHECKSUM_MISMATCH',
-  'negative/file-checksum-no-flag.ltx': 'LTX_FILE_CHECKSUM_MISMATCH',
-  'negative/truncated.ltx': 'LTX_TRUNCATED',
-  'negative/snapshot-wrong-postapply.ltx': 'LTX_POST_APPLY_MISMATCH',
-  'negative/lax-out-of-order.ltx': 'LTX_PAGE_ORDER',
-  'negative/legacy-v1-litestream-testdata.ltx': 'LTX_BAD_PAGE_HEADER',
-};
 
 const GOOD = vector('block-ps4096/0000000000000001-0000000000000001.ltx');
 const GOOD2 = vector('block-ps4096/0000000000000002-0000000000000002.ltx');

@@ -10,6 +10,7 @@ import { DEFAULT_OPTIONS, QUICK_OPTIONS, type Suite, renderSections } from './ha
 /** Suites in run order. Adding one is one line here plus its bench/<name>.ts exporting `suite`. */
 const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   codec: () => import('./codec.ts'),
+  ingest: () => import('./ingest.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');

@@ -104,21 +104,42 @@ export class DatabaseDO extends DurableObject<Env> {
     });
   }
 
-  /** Tells the registry about the new head after a successful write (best effort: the catalog is the authority). */
-  private async announce<T>(name: string, result: RpcResult<T>): Promise<RpcResult<T>> {
-    const pos = this.catalog.position();
-    if (result.ok && pos) {
-      await this.registry()
-        .upsert({
-          name,
-          pos: headJSON(pos),
-          pageSize: pos.pageSize,
-          size: pos.pageSize * pos.commit,
-          updatedAt: new Date(pos.updatedAt).toISOString(),
-        })
-        .catch((e: unknown) => console.error(`registry upsert ${name}: ${String(e)}`));
+  /**
+   * Tells the registry about the new head after a successful write. Not awaited, and coalesced:
+   * at most one upsert in flight per database, the latest head sent when it returns, so a busy
+   * database costs the registry one call per round trip, not one per push (the catalog is the authority).
+   */
+  private announce<T>(name: string, result: RpcResult<T>): RpcResult<T> {
+    if (result.ok && this.catalog.position()) {
+      this.registryDirty = true;
+      if (!this.registryBusy) void this.flushRegistry(name);
     }
     return result;
+  }
+
+  private registryDirty = false;
+  private registryBusy = false;
+
+  private async flushRegistry(name: string): Promise<void> {
+    this.registryBusy = true;
+    try {
+      while (this.registryDirty) {
+        this.registryDirty = false;
+        const pos = this.catalog.position();
+        if (!pos) break;
+        await this.registry()
+          .upsert({
+            name,
+            pos: headJSON(pos),
+            pageSize: pos.pageSize,
+            size: pos.pageSize * pos.commit,
+            updatedAt: new Date(pos.updatedAt).toISOString(),
+          })
+          .catch((e: unknown) => console.error(`registry upsert ${name}: ${String(e)}`));
+      }
+    } finally {
+      this.registryBusy = false;
+    }
   }
 
   private registry() {

@@ -10,6 +10,7 @@ import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
+import { type ChunkReader, chunkReader } from './body-reader.ts';
 import type { Catalog, Position } from './catalog.ts';
 import { LtxUpload, UploadConflictError } from './ltx-upload.ts';
 import type { SqlExec } from './migrate.ts';
@@ -57,7 +58,7 @@ export async function ingestLTX(
   body: ReadableStream<Uint8Array>,
   opts: IngestOptions = {},
 ): Promise<RpcResult<PosJSON>> {
-  const reader = body.getReader();
+  const reader = chunkReader(body);
   try {
     const first = await readAtLeast(reader, HEADER_SIZE);
     let header: Header;
@@ -87,7 +88,7 @@ export async function ingestLTX(
     }
   } catch (e) {
     if (e instanceof LTXError) return ltxErr(e);
-    if (e instanceof StorageError) return err('STORAGE_UNAVAILABLE', e.message);
+    if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   } finally {
     reader.cancel().catch(() => undefined);
@@ -99,7 +100,7 @@ async function append(
   pos: Position | undefined,
   header: Header,
   head: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   opts: IngestOptions,
 ): Promise<RpcResult<PosJSON>> {
   const level = opts.level ?? 0;
@@ -177,7 +178,7 @@ class StoredObject {
 
 /** Reads chunks until at least `n` bytes are in (or the stream ends). */
 async function readAtLeast(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   n: number,
 ): Promise<{ chunks: Uint8Array[]; bytes: Uint8Array }> {
   const chunks: Uint8Array[] = [];
@@ -202,7 +203,7 @@ async function readAtLeast(
 /** Decodes the rest of a stream strictly; returns its size and file checksum. */
 async function verifyStream(
   head: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   limits: Partial<DecoderLimits> | undefined,
 ): Promise<{ size: number; fileChecksum: bigint }> {
   const dec = new LTXDecoder(limits);

@@ -151,9 +151,15 @@ export class ApiClient {
       let error: ApiClientError;
       let retryAfterMs: number | undefined;
       try {
-        const res = await this.attempt(method, path, opts, attempt);
+        const { res, release } = await this.attempt(method, path, opts, attempt);
         if (res.ok) return res;
-        error = await errorFromResponse(res);
+        try {
+          error = await errorFromResponse(res);
+        } finally {
+          // An error may come before the server read the whole body (409 on the header alone): stop
+          // sending only now, since cancelling the upload earlier would also cut off the error's body.
+          release();
+        }
         retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       } catch (e) {
         if (!(e instanceof NetworkFailure)) throw e;
@@ -203,7 +209,13 @@ export class ApiClient {
     return { status, pos: json.pos };
   }
 
-  private async attempt(method: string, path: string, opts: RequestOptions, attempt: number): Promise<Response> {
+  /** One fetch. `release` stops reading a streamed body (closing its file) if the server has not taken it all. */
+  private async attempt(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    attempt: number,
+  ): Promise<{ res: Response; release: () => void }> {
     const headers: Record<string, string> = { 'user-agent': `ltx-edge/${VERSION}`, accept: 'application/json', ...opts.headers };
     if (this.config.token !== undefined) headers.authorization = `Bearer ${this.config.token}`;
     const source = opts.body?.(attempt);
@@ -220,17 +232,15 @@ export class ApiClient {
     }
     const url = this.urlOf(path);
     try {
-      return await this.fetchFn(url, init);
+      return { res: await this.fetchFn(url, init), release: () => guarded?.release() };
     } catch (e) {
+      guarded?.release();
       if (bodyError) throw bodyError.error;
       if (opts.signal?.aborted) throw e;
       if (guarded && e instanceof Error && e.cause instanceof Error && e.cause.message === 'unexpected redirect') {
         throw new ApiClientError(0, 'UNEXPECTED_REDIRECT', `${method} ${url}: the server answered with a redirect; give the final URL`);
       }
       throw new NetworkFailure(networkError(method, url, e));
-    } finally {
-      // A server may answer (e.g. 409) before reading the whole body: stop reading the source (closes its file).
-      guarded?.release();
     }
   }
 }
@@ -312,7 +322,9 @@ export async function errorFromResponse(res: Response): Promise<ApiClientError> 
     // Not JSON: a proxy's or the platform's own error page.
   }
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  return new ApiClientError(res.status, `HTTP_${res.status}`, `${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
+  // An empty body: typically a server that answered before reading our upload and then reset the connection.
+  const why = snippet ? `: ${snippet}` : ' (no error body: the connection may have closed before it arrived)';
+  return new ApiClientError(res.status, `HTTP_${res.status}`, `${res.status} ${res.statusText}${why}`);
 }
 
 /** undici's "fetch failed" with the system code of its cause (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET…). */

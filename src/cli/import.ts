@@ -148,7 +148,6 @@ export const importCommand: Command = {
       r = await importDatabase(cliClient(config, io), db, file);
     } catch (e) {
       const info = { ...describeRemoteError(e), file };
-      if (e instanceof ImportError && e.details) info.details = e.details;
       return reportRemoteFailure(io, info, json, { hint: e instanceof ImportError ? e.hint : undefined });
     }
     if (json) {

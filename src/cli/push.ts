@@ -5,8 +5,10 @@ import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { fileByteStream } from './byte-streams.ts';
+import type { Head } from '../replication/ingest-rules.ts';
 import { type ApiClient, type PosJSON, resolveClientConfig } from './http-client.ts';
 import { type Progress, createProgress } from './progress.ts';
+import { headFromInfo, headFromPush, preflight, readLTXHeader } from './push-preflight.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 
 export const PUSH_USAGE = `Usage: ltx-edge push <url> <db> <file.ltx>... [--token T] [--json]
@@ -15,7 +17,9 @@ Pushes LTX files to database <db>, in the order given, each streamed from disk. 
 database's position (MinTXID = TXID + 1, or a snapshot onto an empty database). Prints per file
 "201 created <file> → <txid>" or "200 already committed <file> → <txid>" (a re-push of a committed
 file is harmless). Stops at the first failure, exit 1, with the server's error code (409
-POSITION_MISMATCH for a gap, 422 INVALID_LTX for a bad file). A progress bar shows on a terminal.
+POSITION_MISMATCH for a gap, 422 INVALID_LTX for a bad file). A file the server would refuse on its
+header alone (a gap, a wrong page size, a bad header: the server's own rule, checked against the
+position it last reported) is not uploaded. A progress bar shows on a terminal.
 
 ${REMOTE_OPTIONS_USAGE}`;
 
@@ -74,10 +78,20 @@ export const pushCommand: Command = {
 
     const client = cliClient(config, io);
     const results: PushResult[] = [];
+    // The head as the server last told us (one GET before the first file, then each push's answer).
+    let head: Head | undefined;
+    let headKnown = false;
     for (const [i, file] of files.entries()) {
       let r: PushResult;
       try {
+        const header = await readLTXHeader(file);
+        if (!headKnown) {
+          head = headFromInfo(await client.databaseInfo(db));
+          headKnown = true;
+        }
+        preflight(head, header);
         r = await pushFile(client, db, file, sizes[i], files.length > 1 ? `[${i + 1}/${files.length}] ${file}` : file);
+        head = headFromPush(r.pos, header.pageSize);
       } catch (e) {
         const info = { ...describeRemoteError(e), file };
         return reportRemoteFailure(io, info, json, { hint: hintFor(info.code, info.details), extra: { pushed: results } });

@@ -1,6 +1,6 @@
 // What the commands that talk to a server share: their options, the client with retry notes, error reports.
 
-import { EXIT_FAILURE, describeError } from './cli-errors.ts';
+import { CliError, EXIT_FAILURE, describeError } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import { ApiClient, ApiClientError, type ClientConfig } from './http-client.ts';
 
@@ -42,7 +42,11 @@ export function describeRemoteError(e: unknown): RemoteErrorInfo {
     if (e.details !== undefined) info.details = e.details;
     return info;
   }
-  return describeError(e);
+  const info: RemoteErrorInfo = describeError(e);
+  // CliErrors that stand for a server refusal decided locally (import, push preflight) carry its details.
+  const details = e instanceof CliError ? (e as CliError & { details?: unknown }).details : undefined;
+  if (details && typeof details === 'object') info.details = details as Record<string, unknown>;
+  return info;
 }
 
 /**

@@ -82,13 +82,21 @@ describe('ltx-edge push', () => {
   it('stops at a gap with exit 1 and POSITION_MISMATCH, after pushing what came before', () => {
     const r = runCLIJSON<ErrorJSON>(['push', server.url, 'gap', chainFile(0), chainFile(2), chainFile(3), '--json', ...auth()]);
     expect(r.status).toBe(1);
-    expect(r.json.error).toMatchObject({ code: 'POSITION_MISMATCH', status: 409, file: chainFile(2) });
+    // Decided before sending, by the server's own rule (decideIngest) against the position it reported.
+    expect(r.json.error).toMatchObject({ code: 'POSITION_MISMATCH', file: chainFile(2) });
     expect(r.json.error.details?.pos).toEqual({
       txid: '0000000000000001',
       postApplyChecksum: CHAIN[0].decoded.trailer.post_apply_checksum,
     });
     expect(r.json.pushed?.map((p) => p.status)).toEqual([201]);
     expect(r.stderr).toContain('POSITION_MISMATCH');
+  });
+
+  it('does not upload a file the server would refuse on its header: not a snapshot onto an empty database', () => {
+    const r = runCLIJSON<ErrorJSON>(['push', server.url, 'empty-db', chainFile(1), '--json', ...auth()]);
+    expect(r.status).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'POSITION_MISMATCH', details: { pos: { txid: '0000000000000000' } } });
+    expect(server.log()).not.toContain('POST /v1/databases/empty-db/ltx');
   });
 
   it('reports a missing file before pushing anything', () => {
@@ -99,7 +107,8 @@ describe('ltx-edge push', () => {
   });
 
   it('passes on the server code of a refused file: INVALID_LTX, UNAUTHORIZED', () => {
-    const bad = path.join(VECTORS_DIR, manifest.negative[0].path);
+    // A valid header, a corrupt page: only the server's streaming decoder can tell.
+    const bad = path.join(VECTORS_DIR, 'negative/payload-bitflip.ltx');
     const invalid = runCLIJSON<ErrorJSON>(['push', server.url, 'bad', bad, '--json', ...auth()]);
     expect(invalid.status).toBe(1);
     expect(invalid.json.error).toMatchObject({ code: 'INVALID_LTX', status: 422 });

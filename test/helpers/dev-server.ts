@@ -37,6 +37,16 @@ export async function startDevServer(): Promise<DevServer> {
   args.push('--persist-to', path.join(dir, 'state'), '--show-interactive-dev-session=false');
   const child = spawnWranglerDev(args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
+  // A detached group outlives its parent: if the test process ends without afterAll (a crash, a
+  // timeout), take wrangler and workerd down with it rather than leave them listening.
+  const killOnExit = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
   const log = (): string => {
     try {
@@ -46,6 +56,7 @@ export async function startDevServer(): Promise<DevServer> {
     }
   };
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     await stopProcessGroup(child);
     rmSync(dir, { recursive: true, force: true });
   };

@@ -44,6 +44,16 @@ describe('scripts/dev.ts', () => {
     });
     child = proc;
     closeSync(fd);
+    // If this process ends before afterAll (crash, timeout), the detached group must not outlive it.
+    const killOnExit = (): void => {
+      try {
+        process.kill(-proc.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    process.once('exit', killOnExit);
+    proc.on('exit', () => process.off('exit', killOnExit));
     const log = (): string => readFileSync(logFile, 'utf8');
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       proc.on('exit', (code, signal) => resolve({ code, signal })),

@@ -1,5 +1,6 @@
 // `ltx-edge import <url> <db> <sqlite-file>`: upload a whole SQLite database as a snapshot LTX (TXID 1), streamed.
 
+import path from 'node:path';
 import { encodeLTXStream, makeHeader } from '../ltx/index.ts';
 import { CliError, EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
@@ -81,7 +82,7 @@ export async function importDatabase(client: ApiClient, db: string, file: string
   try {
     pushed = await client.pushLTX(db, () => {
       progress?.done(); // a retry starts over, with a new bar
-      const bar = createProgress({ label: `${file} → ${db}`, total: info.size, enabled: opts.progress === false ? false : undefined });
+      const bar = createProgress({ label: `${path.basename(file)} → ${db}`, total: info.size, enabled: opts.progress === false ? false : undefined });
       progress = bar;
       ltxBytes = 0;
       // The encoder computes the snapshot's post-apply checksum from the pages as they pass.

@@ -68,7 +68,8 @@ export function formatProgressLine(label: string, bytes: number, total: number |
   }
   const fraction = Math.min(1, bytes / total);
   const tail = `  ${(fraction * 100).toFixed(0).padStart(3)}%  ${formatMB(bytes)}/${formatMB(total)} MB  ${rateText}`;
-  const barWidth = Math.max(10, Math.min(30, width - tail.length - 14));
+  // The bar gives way before the label does (down to 10 columns).
+  const barWidth = Math.max(10, Math.min(30, width - tail.length - label.length - 3));
   const filled = Math.round(fraction * barWidth);
   const bar = ` [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
   return fitLabel(label, width - tail.length - bar.length) + bar + tail;

@@ -1,6 +1,7 @@
 // `ltx-edge push <url> <db> <file.ltx>...`: push LTX files in order, each streamed from disk; stop at the first failure.
 
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
@@ -90,7 +91,8 @@ export const pushCommand: Command = {
           headKnown = true;
         }
         preflight(head, header);
-        r = await pushFile(client, db, file, sizes[i], files.length > 1 ? `[${i + 1}/${files.length}] ${file}` : file);
+        const label = files.length > 1 ? `[${i + 1}/${files.length}] ${path.basename(file)}` : path.basename(file);
+        r = await pushFile(client, db, file, sizes[i], label);
         head = headFromPush(r.pos, header.pageSize);
       } catch (e) {
         const info = { ...describeRemoteError(e), file };

@@ -90,6 +90,7 @@ export class DatabaseDO extends DurableObject<Env> {
         this.catalog.clear();
         this.ctx.storage.sql.exec('DELETE FROM meta');
       });
+      this.knownName = undefined;
       await this.registry().remove(name);
       return ok({ deleted });
     });
@@ -164,7 +165,12 @@ export class DatabaseDO extends DurableObject<Env> {
     return r ? String(r.value) : undefined;
   }
 
+  /** Stores the name once (a write before an R2 put would make the output gate hold the put). */
   private rememberName(name: string): void {
+    if (this.knownName === name) return;
     this.ctx.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('name', ?) ON CONFLICT (key) DO NOTHING", name);
+    this.knownName = name;
   }
+
+  private knownName: string | undefined;
 }

@@ -1,6 +1,7 @@
 // The DO's write path: stream a pushed LTX file through the strict decoder into R2, then commit it to the catalog.
 
 import { DatabaseState, applyLTX } from '../ltx/apply.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
 import type { DecoderLimits } from '../ltx/decoder.ts';
 import { LTXError } from '../ltx/errors.ts';
 import { type Header, decodeHeader } from '../ltx/header.ts';
@@ -120,7 +121,7 @@ async function append(
         partSize: ctx.partSize,
         retryDelayMs: ctx.retryDelayMs,
       });
-  const sums = new StagedPageChecksums(ctx.sql);
+  const sums = new StagedPageChecksums(ctx.sql, formatHex64(header.maxTXID));
   const state = new DatabaseState(sums);
   if (pos) Object.assign(state, { pageSize: pos.pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
   async function* source(): AsyncGenerator<Uint8Array> {

@@ -27,8 +27,12 @@ export class StagedPageChecksums implements PageChecksumStore {
   private memory: Map<number, bigint> | null = new Map();
   private readonly limit: number;
 
-  constructor(sql: SqlExec, limit = STAGE_IN_MEMORY_PAGES) {
+  /** The file being ingested (its MaxTXID, 16 hex): recorded as the writer of every page it sets. */
+  private readonly writer: string;
+
+  constructor(sql: SqlExec, writer: string, limit = STAGE_IN_MEMORY_PAGES) {
     this.sql = sql;
+    this.writer = writer;
     this.limit = limit;
   }
 
@@ -88,12 +92,18 @@ export class StagedPageChecksums implements PageChecksumStore {
     if (this.clearedFrom !== Infinity) this.sql.exec('DELETE FROM pages WHERE pgno >= ?', this.clearedFrom);
     if (this.memory) {
       for (const [pgno, sum] of this.memory) {
-        this.sql.exec('INSERT OR REPLACE INTO pages (pgno, hi, lo) VALUES (?, ?, ?)', pgno, Number(sum >> 32n), Number(sum & 0xffffffffn));
+        this.sql.exec(
+          'INSERT OR REPLACE INTO pages (pgno, hi, lo, writer) VALUES (?, ?, ?, ?)',
+          pgno,
+          Number(sum >> 32n),
+          Number(sum & 0xffffffffn),
+          this.writer,
+        );
       }
       this.memory.clear();
       return;
     }
-    this.sql.exec('INSERT OR REPLACE INTO pages (pgno, hi, lo) SELECT pgno, hi, lo FROM pages_staging');
+    this.sql.exec('INSERT OR REPLACE INTO pages (pgno, hi, lo, writer) SELECT pgno, hi, lo, ? FROM pages_staging', this.writer);
     this.sql.exec('DELETE FROM pages_staging');
   }
 

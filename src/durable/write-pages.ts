@@ -56,7 +56,7 @@ export async function writePages(
   }
 
   // The true post-apply checksum, from the committed page checksums (a dry run; nothing stays staged).
-  const sums = new StagedPageChecksums(ctx.sql);
+  const sums = new StagedPageChecksums(ctx.sql, '0000000000000000'); // a dry run: discarded below
   const state = new DatabaseState(sums);
   if (pos) Object.assign(state, { pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
   const txid = head + 1n;

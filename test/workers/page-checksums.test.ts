@@ -10,11 +10,11 @@ describe('StagedPageChecksums', () => {
   it.each([1000, 4])('with an in-memory limit of %i pages', async (limit) => {
     await runInDurableObject(env.DATABASE.getByName(`staged-${limit}`), (_: DatabaseDO, state) => {
       const sql = state.storage.sql;
-      const committed = new StagedPageChecksums(sql, limit);
+      const committed = new StagedPageChecksums(sql, '0000000000000001', limit);
       for (let p = 1; p <= 6; p++) committed.set(p, BigInt(p) << 40n);
       state.storage.transactionSync(() => committed.commit());
 
-      const s = new StagedPageChecksums(sql, limit);
+      const s = new StagedPageChecksums(sql, '0000000000000001', limit);
       s.clearFrom(5); // pages 5, 6 are gone for this file
       for (const p of [2, 7, 8, 9, 10, 11]) s.set(p, BigInt(p) | (1n << 63n));
       expect(s.get(1)).toBe(1n << 40n); // committed, untouched
@@ -29,7 +29,7 @@ describe('StagedPageChecksums', () => {
       expect(rows).toEqual([1, 2, 3, 4, 7, 8, 9]);
       expect(sql.exec('SELECT COUNT(*) AS n FROM pages_staging').one().n).toBe(0);
 
-      const rejected = new StagedPageChecksums(sql, limit);
+      const rejected = new StagedPageChecksums(sql, '0000000000000001', limit);
       for (let p = 20; p < 30; p++) rejected.set(p, 1n);
       rejected.discard();
       expect(sql.exec('SELECT COUNT(*) AS n FROM pages_staging').one().n).toBe(0);

@@ -61,25 +61,50 @@ export async function* compactLTX(inputs: readonly ByteSource[], opts: CompactOp
 
   const enc = new LTXEncoder(header);
   yield enc.start();
-  const heap = new PageHeap();
-  for (let i = 0; i < readers.length; i++) {
-    const p = await readers[i].next();
+  for await (const page of mergePages(readers, header.commit)) yield enc.encodePage(page.pgno, page.data);
+  const last = readers[readers.length - 1].summary.trailer;
+  yield enc.finish(tracked ? last.postApplyChecksum : undefined);
+}
+
+/** Anything that hands out pages in ascending pgno order, then undefined: a `PageReader`, for one. */
+export interface PageCursor<P extends { pgno: number } = DecodedPage> {
+  next(): Promise<P | undefined>;
+}
+
+/**
+ * The k-way merge at the heart of compaction: `inputs` oldest first (opened, positioned before their
+ * first page), drained to the end so every input is fully read (a PageReader verifies its file).
+ * Yields, in ascending pgno, the newest input's copy of each page with pgno ≤ `commit`; pages that no
+ * input holds are not yielded. `ceilings` (one per input, non-decreasing), when given, also drops a
+ * page whose winning input i has `ceilings[i]` below it: with the smallest Commit of the inputs after
+ * i, a page truncated away by a later shrink does not come back when the database grows again without
+ * rewriting it (compactLTX keeps the reference semantics: only the final Commit counts).
+ * Memory: one page per input.
+ */
+export async function* mergePages<P extends { pgno: number }>(
+  inputs: readonly PageCursor<P>[],
+  commit: number,
+  ceilings?: readonly number[],
+): AsyncGenerator<P> {
+  const heap = new PageHeap<P>();
+  for (let i = 0; i < inputs.length; i++) {
+    const p = await inputs[i].next();
     if (p) heap.push(p, i);
   }
   while (heap.size > 0) {
     const pgno = heap.topPgno();
-    let winner: DecodedPage | undefined;
+    let winner: P | undefined;
+    let from = 0;
     // Pop every input's copy of this page; the highest input index (newest) is popped last.
     while (heap.size > 0 && heap.topPgno() === pgno) {
       const [page, i] = heap.pop();
       winner = page;
-      const p = await readers[i].next();
+      from = i;
+      const p = await inputs[i].next();
       if (p) heap.push(p, i);
     }
-    if (pgno <= header.commit) yield enc.encodePage(pgno, winner!.data);
+    if (pgno <= commit && (ceilings === undefined || pgno <= ceilings[from])) yield winner!;
   }
-  const last = readers[readers.length - 1].summary.trailer;
-  yield enc.finish(tracked ? last.postApplyChecksum : undefined);
 }
 
 function checkInputs(headers: readonly Header[], allowGaps: boolean): void {
@@ -95,8 +120,8 @@ function checkInputs(headers: readonly Header[], allowGaps: boolean): void {
 }
 
 /** Min-heap of each input's current page, by pgno, ties broken by input index (older first). */
-class PageHeap {
-  private readonly pages: DecodedPage[] = [];
+class PageHeap<P extends { pgno: number }> {
+  private readonly pages: P[] = [];
   private readonly inputs: number[] = [];
 
   get size(): number {
@@ -107,14 +132,14 @@ class PageHeap {
     return this.pages[0].pgno;
   }
 
-  push(page: DecodedPage, input: number): void {
+  push(page: P, input: number): void {
     this.pages.push(page);
     this.inputs.push(input);
     this.up(this.pages.length - 1);
   }
 
-  pop(): [DecodedPage, number] {
-    const top: [DecodedPage, number] = [this.pages[0], this.inputs[0]];
+  pop(): [P, number] {
+    const top: [P, number] = [this.pages[0], this.inputs[0]];
     const lastPage = this.pages.pop()!;
     const lastInput = this.inputs.pop()!;
     if (this.pages.length > 0) {

@@ -116,6 +116,33 @@ export class Catalog {
     return rows.toArray().map(toFile);
   }
 
+  /** Every file whose MaxTXID is at most `maxTXID` (all levels): the input of a restore plan. */
+  filesUpTo(maxTXID: bigint): CatalogFile[] {
+    return this.sql
+      .exec('SELECT * FROM files WHERE max_txid <= ? ORDER BY min_txid, level', formatHex64(maxTXID))
+      .toArray()
+      .map(toFile);
+  }
+
+  /** For each page, the MaxTXID of the file that last wrote it at the head (undefined if unknown). */
+  pageWriters(pgnos: readonly number[]): Map<number, bigint> {
+    const out = new Map<number, bigint>();
+    for (const pgno of pgnos) {
+      const r = this.sql.exec('SELECT writer FROM pages WHERE pgno = ?', pgno).toArray()[0];
+      const w = r ? parseHex64(String(r.writer)) : undefined;
+      if (w !== undefined && w > 0n) out.set(pgno, w);
+    }
+    return out;
+  }
+
+  /** Pages whose last writer is after `since` (changes at the head). */
+  pagesWrittenAfter(since: bigint): number[] {
+    return this.sql
+      .exec('SELECT pgno FROM pages WHERE writer > ? ORDER BY pgno', formatHex64(since))
+      .toArray()
+      .map((r) => Number(r.pgno));
+  }
+
   /** The file at `level` covering exactly [min, max], if committed. */
   file(level: number, min: bigint, max: bigint): CatalogFile | undefined {
     const r = this.sql

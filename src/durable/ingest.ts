@@ -30,6 +30,8 @@ export interface IngestContext {
   limits?: Partial<DecoderLimits>;
   partSize?: number;
   retryDelayMs?: number;
+  /** How much of a refused body to read and drop before answering (default DRAIN_LIMIT_BYTES). */
+  drainLimit?: number;
 }
 
 const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined };
@@ -86,15 +88,38 @@ export async function ingestLTX(
       }
       case 'append':
         return await append(ctx, pos, header, first.chunks, reader, opts);
+      default:
+        return decision satisfies never;
     }
   } catch (e) {
     if (e instanceof LTXError) return ltxErr(e);
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   } finally {
-    reader.cancel().catch(() => undefined);
+    await drain(reader, ctx.drainLimit ?? DRAIN_LIMIT_BYTES);
   }
 }
+
+/**
+ * Reads what is left of a refused body before answering (up to a limit, then cancels): a server
+ * that answers while the client is still sending makes HTTP stacks reset the connection, and the
+ * client would see ECONNRESET instead of our JSON error.
+ */
+async function drain(reader: ChunkReader, limit: number): Promise<void> {
+  try {
+    for (let read = 0; read <= limit; ) {
+      const r = await reader.read();
+      if (r.done) return;
+      read += r.value.length;
+    }
+  } catch {
+    // The body is broken or gone: nothing left to drain.
+  }
+  await reader.cancel().catch(() => undefined);
+}
+
+/** Up to 256 MiB of a refused body is read and dropped so the client gets its error; past that, cancel. */
+export const DRAIN_LIMIT_BYTES = 256 * 1024 * 1024;
 
 async function append(
   ctx: IngestContext,

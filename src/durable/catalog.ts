@@ -143,6 +143,12 @@ export class Catalog {
       .map((r) => Number(r.pgno));
   }
 
+  /** A file (lowest level first) whose MaxTXID is `txid`. */
+  fileEndingAt(txid: bigint): CatalogFile | undefined {
+    const r = this.sql.exec('SELECT * FROM files WHERE max_txid = ? ORDER BY level LIMIT 1', formatHex64(txid)).toArray()[0];
+    return r ? toFile(r) : undefined;
+  }
+
   /** The file at `level` covering exactly [min, max], if committed. */
   file(level: number, min: bigint, max: bigint): CatalogFile | undefined {
     const r = this.sql

@@ -9,6 +9,7 @@ import { type IngestContext, headJSON, ingestLTX } from './ingest.ts';
 import { applyMigrations } from './migrate.ts';
 import { DATABASE_MIGRATIONS } from './migrations.ts';
 import { MutationQueue } from './mutation-queue.ts';
+import { type ChangesAnswer, type PlanAnswer, type PlanRequest, ReadPlanner } from './read-plan.ts';
 import { reconcile } from './reconcile.ts';
 import { type DatabaseInfo, type FileJSON, databaseInfo, fileJSON } from './info.ts';
 import { type PosJSON, type RpcResult, err, ok } from './rpc-result.ts';
@@ -24,6 +25,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Swappable so tests can inject faults (FaultyObjectStore). */
   store: ObjectStore;
   readonly catalog: Catalog;
+  private readonly planner: ReadPlanner;
   private readonly queue = new MutationQueue();
   private readonly config: Config;
   /** Backoff base for storage retries; tests set 0. */
@@ -34,6 +36,7 @@ export class DatabaseDO extends DurableObject<Env> {
     this.config = resolveConfig(env);
     this.store = new R2ObjectStore(env.LTX_BUCKET);
     this.catalog = new Catalog(ctx.storage.sql);
+    this.planner = new ReadPlanner(this.catalog);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
@@ -64,6 +67,49 @@ export class DatabaseDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * A read plan (DESIGN §1): the files that rebuild the database at the head, a TXID or a time, with
+   * page hints at the head. With `minTXID` (read-your-writes) waits up to `waitMs` for the head to
+   * reach it, then answers 409 NOT_YET_AVAILABLE.
+   */
+  async plan(name: string, req: PlanRequest & { minTXID?: string; waitMs?: number }): Promise<RpcResult<PlanAnswer>> {
+    this.planner.setName(name);
+    if (req.minTXID !== undefined) {
+      const min = BigInt('0x' + req.minTXID);
+      if (!(await this.waitForHead(min, Math.min(req.waitMs ?? 2000, 10_000)))) {
+        return err('NOT_YET_AVAILABLE', `the head has not reached TXID ${req.minTXID} yet`, { pos: headJSON(this.catalog.position()) });
+      }
+    }
+    return this.planner.plan(req);
+  }
+
+  /** Pages changed after `since` (DESIGN §4 GET …/changes). */
+  changes(name: string, since: string, req: PlanRequest): RpcResult<ChangesAnswer> {
+    this.planner.setName(name);
+    return this.planner.changes(BigInt('0x' + since), req);
+  }
+
+  /** Resolves when the head reaches `txid` (true) or after `ms` (false). */
+  private waitForHead(txid: bigint, ms: number): Promise<boolean> {
+    const reached = () => (this.catalog.position()?.txid ?? 0n) >= txid;
+    if (reached()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.headWaiters.delete(check);
+        resolve(false);
+      }, ms);
+      const check = () => {
+        if (!reached()) return;
+        clearTimeout(timer);
+        this.headWaiters.delete(check);
+        resolve(true);
+      };
+      this.headWaiters.add(check);
+    });
+  }
+
+  private readonly headWaiters = new Set<() => void>();
+
   /** Position, page size, files per level; NOT_FOUND for a database never written. */
   info(name: string): RpcResult<DatabaseInfo> {
     const pos = this.catalog.position();
@@ -91,6 +137,7 @@ export class DatabaseDO extends DurableObject<Env> {
         this.ctx.storage.sql.exec('DELETE FROM meta');
       });
       this.knownName = undefined;
+      this.planner.invalidate();
       await this.registry().remove(name);
       return ok({ deleted });
     });
@@ -111,6 +158,10 @@ export class DatabaseDO extends DurableObject<Env> {
    * database costs the registry one call per round trip, not one per push (the catalog is the authority).
    */
   private announce<T>(name: string, result: RpcResult<T>): RpcResult<T> {
+    if (result.ok) {
+      this.planner.invalidate();
+      for (const check of [...this.headWaiters]) check();
+    }
     if (result.ok && this.catalog.position()) {
       this.registryDirty = true;
       if (!this.registryBusy) void this.flushRegistry(name);

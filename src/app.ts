@@ -8,6 +8,7 @@ import { ApiError, notFound, onError } from './errors.ts';
 import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
+import { pageRoutes } from './routes/pages.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
 const UNGATED_PATHS = new Set(['/v1/health']);
@@ -50,6 +51,7 @@ export const app = new Hono<AppEnv>();
 app.use('*', configGate());
 app.route('/v1/health', healthRoutes);
 app.route('/v1/databases', ltxFileRoutes);
+app.route('/v1/databases', pageRoutes);
 app.route('/v1/databases', databaseRoutes);
 app.onError(onError);
 app.notFound(notFound);

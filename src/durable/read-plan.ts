@@ -30,7 +30,7 @@ export interface PlanAnswer {
   /** The head when the plan was made. */
   head: PosJSON;
   /** [pgno, index into plan.files] for pages whose newest version is known (head reads only). */
-  hints: [number, number][];
+  hints: number[][];
 }
 
 /** Builds plans from the catalog; caches them per target TXID until the catalog changes. */

@@ -11,6 +11,12 @@ import { dbName, parseIntParam, parseTXIDParam } from './params.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
 
+/** The value of an RPC result, or its typed error thrown as an ApiError. */
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details);
+  return result.value;
+}
+
 /** Answers an RPC result: the value as JSON with its status, or the typed error. */
 export function rpcResponse<T>(c: Context<AppEnv>, result: RpcResult<T>, wrap: (v: T) => unknown = (v) => v): Response {
   if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details);

@@ -1,0 +1,87 @@
+// GET …/pages/:pgno, GET …/pages?pgno=1,5,9-12 and GET …/changes?since= (DESIGN §4): reads that scale out without the DO.
+
+import { Hono } from 'hono';
+import { requireScope } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
+import { encodePageBatch } from '../replication/page-batch.ts';
+import type { ChangesAnswer } from '../durable/read-plan.ts';
+import { unwrap } from './databases.ts';
+import { dbName, parseTXIDParam } from './params.ts';
+import { readHeaders, readPoint, withPlan } from './read-plans.ts';
+
+export const pageRoutes = new Hono<AppEnv>();
+
+/** Most pages one batch request may ask for. */
+export const MAX_BATCH_PAGES = 4096;
+
+/** `1,5,9-12` → sorted unique page numbers; 400 on anything else. */
+export function parsePgnoList(text: string | undefined): number[] {
+  if (!text) throw new ApiError('BAD_REQUEST', 'pgno is required, e.g. pgno=1,5,9-12');
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^(\d{1,10})(?:-(\d{1,10}))?$/.exec(part.trim());
+    if (!m) throw new ApiError('BAD_REQUEST', `bad page list item ${JSON.stringify(part.slice(0, 30))}`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a < 1 || b < a || b > 0xffffffff) throw new ApiError('BAD_REQUEST', `bad page range ${part}`);
+    if (out.size + (b - a + 1) > MAX_BATCH_PAGES) throw new ApiError('BAD_REQUEST', `at most ${MAX_BATCH_PAGES} pages per request`);
+    for (let p = a; p <= b; p++) out.add(p);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  const text = c.req.param('pgno');
+  if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > 0xffffffff) throw new ApiError('BAD_REQUEST', 'pgno must be 1..4294967295');
+  const pgno = Number(text);
+  return withPlan(c, name, [pgno], async (r) => {
+    if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
+    const page = await r.source.readPage(r.plan, pgno, r.hints.get(pgno));
+    const headers = readHeaders(r, `${name}-${formatHex64(r.plan.txid)}-${pgno}`);
+    headers.set('content-type', 'application/octet-stream');
+    return new Response(page, { status: 200, headers });
+  });
+});
+
+pageRoutes.get('/:db/pages', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  const pgnos = parsePgnoList(c.req.query('pgno'));
+  return withPlan(c, name, pgnos, async (r) => {
+    const pages = await r.source.readPages(r.plan, pgnos, r.hints);
+    const body = encodePageBatch([...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data })));
+    const headers = readHeaders(r);
+    headers.set('content-type', 'application/octet-stream');
+    return new Response(body, { status: 200, headers });
+  });
+});
+
+pageRoutes.get('/:db/changes', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  const since = parseTXIDParam('since', c.req.query('since'));
+  if (since === undefined) throw new ApiError('BAD_REQUEST', 'since (a TXID) is required');
+  const point = readPoint(c);
+  const answer: ChangesAnswer = unwrap(await c.env.DATABASE.getByName(name).changes(name, formatHex64(since), point));
+  const { pos, all, pgnos, files } = answer;
+  if (all) return c.json({ pos, pgnos: [], all: true });
+  if (pgnos) return c.json({ pos, pgnos, all: false });
+  // Before the head: the union of the level-0 files' page indexes, within the final commit.
+  return withPlan(c, name, undefined, async (r) => {
+    const refs = (files ?? []).map((f) => ({
+      level: f.level,
+      minTXID: BigInt('0x' + f.minTXID),
+      maxTXID: BigInt('0x' + f.maxTXID),
+      size: f.size,
+      commit: f.commit,
+    }));
+    const changed = new Set<number>();
+    const commit = r.plan.commit;
+    for (const f of refs) {
+      const index = await r.source.indexOf(name, f);
+      for (const pgno of index.pgnos) if (pgno <= commit) changed.add(pgno);
+    }
+    return c.json({ pos, pgnos: [...changed].sort((a, b) => a - b), all: false });
+  });
+});

@@ -9,6 +9,7 @@ import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { snapshotRoutes } from './routes/snapshot.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
 const UNGATED_PATHS = new Set(['/v1/health']);
@@ -52,6 +53,7 @@ app.use('*', configGate());
 app.route('/v1/health', healthRoutes);
 app.route('/v1/databases', ltxFileRoutes);
 app.route('/v1/databases', pageRoutes);
+app.route('/v1/databases', snapshotRoutes);
 app.route('/v1/databases', databaseRoutes);
 app.onError(onError);
 app.notFound(notFound);

@@ -2,7 +2,7 @@
 
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
-import { DatabaseState, MemoryDatabase, applyLTX } from '../../src/ltx/index.ts';
+import { DatabaseState, MemoryDatabase, applyLTX, decodeLTX } from '../../src/ltx/index.ts';
 import { decodePageBatch } from '../../src/replication/page-batch.ts';
 
 const BASE = 'https://ltx-edge.test';
@@ -54,6 +54,28 @@ describe('pages at every TXID equal the reconstruction', () => {
       const past = await get(`/v1/databases/${db}/pages/${s.commit + 1}?txid=${s.txid}`);
       expect(past.status).toBe(404);
       await past.body?.cancel();
+    }
+    // Snapshots at every TXID: the database file, byte for byte; the LTX form decodes to it.
+    for (const s of states) {
+      const res = await get(`/v1/databases/${db}/snapshot?txid=${s.txid}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-length')).toBe(String(s.commit * s.pageSize));
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const expected = new Uint8Array(s.commit * s.pageSize);
+      s.pages.forEach((p, i) => expected.set(p, i * s.pageSize));
+      expect(bytes.length).toBe(expected.length);
+      expect(bytes).toEqual(expected);
+      if (s.commit === 0) continue;
+      const ltx = await get(`/v1/databases/${db}/snapshot?txid=${s.txid}&format=ltx`);
+      const decoded = decodeLTX(new Uint8Array(await ltx.arrayBuffer()));
+      expect(decoded.header.commit).toBe(s.commit);
+      for (const p of decoded.pages) expect(p.data).toEqual(s.pages[p.pgno - 1]);
+    }
+    if (set === 'sqlite-ps4096') {
+      for (const n of [1, 2, 3]) {
+        const res = await get(`/v1/databases/${db}/snapshot?txid=000000000000000${n}`);
+        expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytesOf(`sqlite-ps4096/state-txid${n}.db`));
+      }
     }
     // At the head (no txid): the last state, not cacheable.
     const last = states[states.length - 1];

@@ -1,0 +1,31 @@
+// GET /v1/databases/:db/snapshot?format=sqlite|ltx (DESIGN §4): the whole database at a point, streamed.
+
+import { Hono } from 'hono';
+import { requireScope } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
+import { snapshotLtx, snapshotSqlite } from '../replication/snapshot-stream.ts';
+import { R2ObjectStore } from '../storage/r2-store.ts';
+import { dbName } from './params.ts';
+import { readHeaders, withPlan } from './read-plans.ts';
+
+export const snapshotRoutes = new Hono<AppEnv>();
+
+snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  const format = c.req.query('format') ?? 'sqlite';
+  if (format !== 'sqlite' && format !== 'ltx') throw new ApiError('BAD_REQUEST', 'format must be sqlite or ltx');
+  return withPlan(c, name, undefined, async (r) => {
+    const store = new R2ObjectStore(c.env.LTX_BUCKET);
+    const prefix = c.get('config').prefix;
+    const headers = readHeaders(r, `${name}-${formatHex64(r.plan.txid)}-${format}`);
+    headers.set('content-type', format === 'sqlite' ? 'application/vnd.sqlite3' : 'application/octet-stream');
+    const file = `${name}-${formatHex64(r.plan.txid)}.${format === 'sqlite' ? 'db' : 'ltx'}`;
+    headers.set('content-disposition', `attachment; filename="${file}"`);
+    if (format === 'ltx') return new Response(snapshotLtx(store, r.plan, prefix, { source: r.source }), { headers });
+    const snap = snapshotSqlite(store, r.plan, prefix, { source: r.source });
+    headers.set('content-length', String(snap.length));
+    return new Response(snap.body, { headers });
+  });
+});

@@ -1,0 +1,91 @@
+// What a read costs: R2 gets and DO calls per request, counted at the bindings (DESIGN §1 "Reads scale out").
+
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { app } from '../../src/app.ts';
+import { resetReadCaches } from '../../src/routes/read-plans.ts';
+import { buildChain } from '../helpers/chain.ts';
+
+const BASE = 'https://ltx-edge.test';
+const AUTH = { authorization: 'Bearer dev-token' };
+
+interface Counts {
+  r2Gets: number;
+  doCalls: number;
+}
+
+/** env with the R2 bucket and the DO namespace wrapped to count calls. */
+function countingEnv(counts: Counts): typeof env {
+  const bucket = new Proxy(env.LTX_BUCKET, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (prop === 'get' || prop === 'head') {
+        return (...args: unknown[]) => {
+          counts.r2Gets++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const namespace = new Proxy(env.DATABASE, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (prop !== 'getByName') return typeof v === 'function' ? v.bind(target) : v;
+      return (name: string) => {
+        const stub = target.getByName(name);
+        return new Proxy(stub, {
+          get(s, method) {
+            return (...args: unknown[]) => {
+              counts.doCalls++;
+              // RPC stub methods are proxies without Function.prototype.apply: call them directly.
+              return (s as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[method](...args);
+            };
+          },
+        });
+      };
+    },
+  });
+  return { ...env, LTX_BUCKET: bucket, DATABASE: namespace } as typeof env;
+}
+
+async function read(path: string): Promise<{ status: number; counts: Counts; body: Uint8Array }> {
+  const counts = { r2Gets: 0, doCalls: 0 };
+  const res = await app.request(`${BASE}${path}`, { headers: AUTH }, countingEnv(counts));
+  return { status: res.status, counts, body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+describe('read costs', () => {
+  beforeEach(() => resetReadCaches());
+
+  it('cold page read at the head: ≤ 2 R2 reads and 1 DO call, whichever file holds the page', async () => {
+    const db = 'costs-head';
+    const chain = await buildChain({ seed: 31, count: 12 });
+    for (const f of chain) {
+      const res = await app.request(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f.bytes }, env);
+      expect(res.status).toBe(201);
+    }
+    const info = (await (await app.request(`${BASE}/v1/databases/${db}`, { headers: AUTH }, env)).json()) as { commit: number };
+    for (let pgno = 1; pgno <= info.commit; pgno++) {
+      resetReadCaches();
+      const r = await read(`/v1/databases/${db}/pages/${pgno}`);
+      expect(r.status).toBe(200);
+      expect(r.counts.doCalls).toBe(1);
+      expect(r.counts.r2Gets).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('warm read at an explicit TXID: 1 R2 read and 0 DO calls', async () => {
+    const db = 'costs-txid';
+    const chain = await buildChain({ seed: 32, count: 6 });
+    for (const f of chain) await app.request(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f.bytes }, env);
+    const cold = await read(`/v1/databases/${db}/pages/2?txid=0000000000000004`);
+    expect(cold.counts.doCalls).toBe(1);
+    const warm = await read(`/v1/databases/${db}/pages/2?txid=0000000000000004`);
+    expect(warm.counts).toEqual({ r2Gets: 1, doCalls: 0 });
+    expect(warm.body).toEqual(cold.body);
+    // Another page of the same, now planned, TXID: still no DO call.
+    const other = await read(`/v1/databases/${db}/pages/1?txid=0000000000000004`);
+    expect(other.counts.doCalls).toBe(0);
+  });
+});

@@ -165,6 +165,11 @@ export class Catalog {
       .map((r) => ({ level: Number(r.level), files: Number(r.n), bytes: Number(r.bytes) }));
   }
 
+  /** Drops one file's row (compaction replaced it, or retention removed it). */
+  deleteFile(level: number, minTXID: bigint): void {
+    this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ?', level, formatHex64(minTXID));
+  }
+
   /** Forgets everything (database deleted). */
   clear(): void {
     this.sql.exec('DELETE FROM position');

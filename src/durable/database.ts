@@ -14,6 +14,7 @@ import { reconcile } from './reconcile.ts';
 import { type DatabaseInfo, type FileJSON, databaseInfo, fileJSON } from './info.ts';
 import { type PosJSON, type RpcResult, err, ok } from './rpc-result.ts';
 import { deleteDatabase } from './delete.ts';
+import { type CompactRequest, compactFiles } from './compact.ts';
 import { writePages, type WritePagesOptions } from './write-pages.ts';
 
 /**
@@ -140,6 +141,16 @@ export class DatabaseDO extends DurableObject<Env> {
       this.planner.invalidate();
       await this.registry().remove(name);
       return ok({ deleted });
+    });
+  }
+
+  /** Merges a contiguous run of files into one at `level` and swaps them in the catalog (admin, cron). */
+  compact(name: string, req: CompactRequest): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
+    return this.queue.run(async () => {
+      this.rememberName(name);
+      const result = await compactFiles(this.ingestContext(name), req);
+      if (result.ok) this.planner.invalidate();
+      return result;
     });
   }
 

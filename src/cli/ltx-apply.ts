@@ -1,10 +1,8 @@
 // `ltx-edge ltx apply <out.db> <file>...`: apply a chain (snapshot first) to a new database file, atomically.
 
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { DatabaseState, applyLTX, formatHex64 } from '../ltx/index.ts';
-import { CliError, EXIT_OK, UsageError, describeError, parseCommandArgs, reportFailure } from './cli-errors.ts';
+import { EXIT_OK, UsageError, describeError, parseCommandArgs, reportFailure } from './cli-errors.ts';
+import { createAtomicFile } from './atomic-file.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import { FilePageSink, withFileChunks } from './file-io.ts';
 
@@ -31,42 +29,18 @@ export interface ApplyResult {
  * its `cause` an LTXError or I/O error) when a file of the chain fails; CliError/Node errors about `out`.
  */
 export async function applyChain(out: string, files: readonly string[], force: boolean): Promise<ApplyResult> {
-  if (!force && existsSync(out)) throw new CliError('EEXIST', `${out} already exists (use --force to replace it)`);
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
-  let closed = false;
-  const removeTmp = (): void => {
-    try {
-      if (!closed) closeSync(fd);
-    } catch {
-      // Closing can only fail on a bad descriptor; the file is removed either way.
-    }
-    closed = true;
-    rmSync(tmp, { force: true });
-  };
-  // Ctrl-C or a kill mid-apply must not leave the temporary file behind either.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removeTmp();
-    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-  };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const file = createAtomicFile(out, force);
   try {
     const state = new DatabaseState();
-    const sink = new FilePageSink(fd);
-    for (const file of files) {
+    const sink = new FilePageSink(file.fd);
+    for (const ltx of files) {
       try {
-        await withFileChunks(file, (chunks) => applyLTX(state, chunks, sink));
+        await withFileChunks(ltx, (chunks) => applyLTX(state, chunks, sink));
       } catch (e) {
-        throw new ApplyFailure(file, e);
+        throw new ApplyFailure(ltx, e);
       }
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    closed = true;
-    // Checked again: out.db may have appeared while we worked; rename would silently replace it.
-    if (!force && existsSync(out)) throw new CliError('EEXIST', `${out} already exists (use --force to replace it)`);
-    renameSync(tmp, out);
-    syncDirectory(path.dirname(out));
+    file.commit();
     return {
       out,
       pageSize: state.pageSize,
@@ -77,10 +51,8 @@ export async function applyChain(out: string, files: readonly string[], force: b
       size: state.commit * state.pageSize,
     };
   } catch (e) {
-    removeTmp();
+    file.discard();
     throw e;
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }
 
@@ -92,20 +64,6 @@ export class ApplyFailure extends Error {
     super(`applying ${file} failed`, { cause });
     this.name = 'ApplyFailure';
     this.file = file;
-  }
-}
-
-/** Makes the rename durable; best effort (not every platform can fsync a directory). */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // The database itself is already synced; only the directory entry's durability is at stake.
   }
 }
 

@@ -2,7 +2,7 @@
 
 import { formatHex64 } from '../ltx/checksum.ts';
 import { compactLTX } from '../ltx/compactor.ts';
-import { HEADER_FLAG_NO_CHECKSUM } from '../ltx/constants.ts';
+import { HEADER_FLAG_NO_CHECKSUM, SNAPSHOT_LEVEL } from '../ltx/constants.ts';
 import { LTXError } from '../ltx/errors.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
@@ -33,10 +33,29 @@ export interface CompactRequest {
 export async function compactFiles(ctx: IngestContext, req: CompactRequest): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
   const inputs = chooseInputs(ctx, req);
   if (!inputs.ok) return inputs;
-  const files = inputs.value;
+  return mergeIntoLevel(ctx, req.level, inputs.value);
+}
+
+/**
+ * A level-9 snapshot of the head: the files of the head's restore plan (any levels, overlaps
+ * allowed) merged into one file [1, head]. Its inputs stay; retention removes what it makes redundant.
+ */
+export async function snapshotHead(ctx: IngestContext, planFiles: CatalogFile[]): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
+  if (planFiles.length === 0) return err('NOT_FOUND', 'nothing to snapshot');
+  if (planFiles.length === 1 && planFiles[0].level === SNAPSHOT_LEVEL) return err('BAD_REQUEST', 'the head is already a snapshot');
+  return mergeIntoLevel(ctx, SNAPSHOT_LEVEL, planFiles, { keepInputs: true });
+}
+
+/** Streams `files` through the k-way merge into one object at `level`, then swaps the catalog. */
+async function mergeIntoLevel(
+  ctx: IngestContext,
+  level: number,
+  files: CatalogFile[],
+  opts: { keepInputs?: boolean } = {},
+): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
   const first = files[0];
   const last = files[files.length - 1];
-  const key = ltxKey(ctx.prefix, ctx.name, req.level, first.minTXID, last.maxTXID);
+  const key = ltxKey(ctx.prefix, ctx.name, level, first.minTXID, last.maxTXID);
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
   const sources = files.map((f) => streamOf(ctx, f, retry));
   const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
@@ -46,7 +65,8 @@ export async function compactFiles(ctx: IngestContext, req: CompactRequest): Pro
     retryDelayMs: ctx.retryDelayMs,
   });
   // A re-run after a crash finds its own earlier output at the key: replace it (nothing references it).
-  await retry(() => ctx.store.delete(key));
+  if (!ctx.catalog.file(level, first.minTXID, last.maxTXID)) await retry(() => ctx.store.delete(key));
+  else return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
   let tail: Uint8Array = new Uint8Array(0);
   try {
     for await (const chunk of compactLTX(sources, { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) {
@@ -62,7 +82,7 @@ export async function compactFiles(ctx: IngestContext, req: CompactRequest): Pro
   const info = await upload.finish();
   const fileChecksum = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 8).getBigUint64(0);
   const output: CatalogFile = {
-    level: req.level,
+    level,
     minTXID: first.minTXID,
     maxTXID: last.maxTXID,
     size: info.size,
@@ -73,10 +93,10 @@ export async function compactFiles(ctx: IngestContext, req: CompactRequest): Pro
     createdAt: ctx.now(),
   };
   ctx.transaction(() => {
-    for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID);
+    if (!opts.keepInputs) for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID);
     ctx.catalog.addFile(output);
   });
-  await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
+  if (!opts.keepInputs) await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
   return ok({ file: fileJSON(output), inputs: files.length });
 }
 
@@ -117,4 +137,16 @@ async function flagsOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => 
   if (!obj) throw new StorageError('STORAGE_NOT_FOUND', 'catalog file is missing');
   const b = await obj.bytes();
   return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+}
+
+/** Removes files from the catalog, then their objects (retention). Returns how many went. */
+export async function deleteFiles(ctx: IngestContext, files: { level: number; minTXID: bigint; maxTXID: bigint }[]): Promise<number> {
+  if (files.length === 0) return 0;
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
+  ctx.transaction(() => {
+    for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID);
+  });
+  // After the catalog commit nothing plans with them; a failure here leaves unreferenced objects only.
+  await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
+  return files.length;
 }

@@ -99,7 +99,11 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
   });
 
   try {
-    const headers = await Promise.all(inputs.map((input) => input.open()));
+    // Every open settles before a failure is reported, so no body opened late escapes the cancel.
+    const opened = await Promise.allSettled(inputs.map((input) => input.open()));
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const headers = opened.map((r) => (r as PromiseFulfilledResult<Header>).value);
     headers.forEach((h, i) => {
       const f = files[i];
       if (h.minTXID !== f.minTXID || h.maxTXID !== f.maxTXID || h.pageSize !== plan.pageSize || (f.commit !== undefined && h.commit !== f.commit)) {

@@ -180,8 +180,10 @@ describe('failures', () => {
   it.each([{}, { maxOpenStreams: 0 }])('a file deleted after planning: the stream fails with PlanStaleError (%o)', async (opts) => {
     const { mem, plan } = await fixture(16, 2);
     await mem.delete(planFileKey(PREFIX, 'fx', plan.files[2]));
-    await expect(readAll(snapshotSqlite(mem, plan, PREFIX, opts).body)).rejects.toBeInstanceOf(PlanStaleError);
-    await expect(readAll(snapshotLtx(mem, plan, PREFIX, opts))).rejects.toBeInstanceOf(PlanStaleError);
+    const store = new CountingStore(mem);
+    await expect(readAll(snapshotSqlite(store, plan, PREFIX, opts).body)).rejects.toBeInstanceOf(PlanStaleError);
+    await expect(readAll(snapshotLtx(store, plan, PREFIX, opts))).rejects.toBeInstanceOf(PlanStaleError);
+    expect(store.counts.openStreams).toBe(0); // the other files' bodies were cancelled
   });
 
   it('a corrupt streamed file fails the stream before its last chunk', async () => {

@@ -99,11 +99,17 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
   });
 
   try {
-    // Every open settles before a failure is reported, so no body opened late escapes the cancel.
-    const opened = await Promise.allSettled(inputs.map((input) => input.open()));
-    const failed = opened.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    const headers = opened.map((r) => (r as PromiseFulfilledResult<Header>).value);
+    // Scanned files first (their gets close at once), then the streams: at most maxOpenStreams + 1
+    // connections during the merge. Every open settles before a failure is reported, so no body
+    // opened late escapes the cancel.
+    const headers = new Array<Header>(files.length);
+    for (const phase of [false, true]) {
+      const ids = files.map((_, i) => i).filter((i) => streamed.has(i) === phase);
+      const opened = await Promise.allSettled(ids.map((i) => inputs[i].open()));
+      const failed = opened.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      ids.forEach((i, k) => (headers[i] = (opened[k] as PromiseFulfilledResult<Header>).value));
+    }
     headers.forEach((h, i) => {
       const f = files[i];
       if (h.minTXID !== f.minTXID || h.maxTXID !== f.maxTXID || h.pageSize !== plan.pageSize || (f.commit !== undefined && h.commit !== f.commit)) {

@@ -27,6 +27,9 @@ export interface StoreCounts {
   /** Whole-object bodies being streamed right now, and the most at once. */
   openStreams: number;
   maxOpenStreams: number;
+  /** Gets not yet consumed (a Worker's connections): from the call until bytes() or the stream's end. */
+  connections: number;
+  maxConnections: number;
 }
 
 export interface GetLogEntry {
@@ -45,6 +48,8 @@ const zeroCounts = (): StoreCounts => ({
   bytes: 0,
   openStreams: 0,
   maxOpenStreams: 0,
+  connections: 0,
+  maxConnections: 0,
 });
 
 /** Wraps `inner`; `counts` and `getLog` grow with every call, `reset()` zeroes them. */
@@ -58,9 +63,10 @@ export class CountingStore implements ObjectStore {
   }
 
   reset(): void {
-    const open = this.counts.openStreams;
+    const { openStreams, connections } = this.counts;
     this.counts = zeroCounts();
-    this.counts.openStreams = open;
+    this.counts.openStreams = openStreams;
+    this.counts.connections = connections;
     this.getLog = [];
   }
 
@@ -75,8 +81,19 @@ export class CountingStore implements ObjectStore {
     if (range === undefined) c.fullGets++;
     else c.rangedGets++;
     this.getLog.push(range === undefined ? { key } : { key, range });
-    const obj = await this.inner.get(key, range);
-    if (obj === null) return null;
+    c.connections++;
+    c.maxConnections = Math.max(c.maxConnections, c.connections);
+    let obj: ObjectBody | null;
+    try {
+      obj = await this.inner.get(key, range);
+    } catch (e) {
+      this.counts.connections--;
+      throw e;
+    }
+    if (obj === null) {
+      this.counts.connections--;
+      return null;
+    }
     return this.wrap(obj);
   }
 
@@ -120,7 +137,10 @@ export class CountingStore implements ObjectStore {
         const c = () => self.counts;
         let open = true;
         const close = () => {
-          if (open) c().openStreams--;
+          if (open) {
+            c().openStreams--;
+            c().connections--;
+          }
           open = false;
         };
         c().openStreams++;
@@ -147,9 +167,13 @@ export class CountingStore implements ObjectStore {
         return stream;
       },
       bytes: async () => {
-        const b = await obj.bytes();
-        self.counts.bytes += b.length;
-        return b;
+        try {
+          const b = await obj.bytes();
+          self.counts.bytes += b.length;
+          return b;
+        } finally {
+          self.counts.connections--;
+        }
       },
     };
     if (obj.range !== undefined) out.range = obj.range;

@@ -146,6 +146,8 @@ describe('pull-driven streaming', () => {
     expect(bytes.length).toBe(64 * 4096);
     expect(store.counts.maxOpenStreams).toBe(2);
     expect(store.counts.openStreams).toBe(0);
+    expect(store.counts.maxConnections).toBeLessThanOrEqual(6); // a Worker invocation's simultaneous connections
+    expect(store.counts.connections).toBe(0);
     expect(store.counts.fullGets).toBe(2);
     expect(store.getLog.find((g) => g.range === undefined)!.key).toBe(planFileKey(PREFIX, 'fx', plan.files[0]));
     // The 8 small files left: one ranged get each (the index probe covers the whole file).
@@ -156,6 +158,11 @@ describe('pull-driven streaming', () => {
     await readAll(snapshotSqlite(store, plan, PREFIX, { maxOpenStreams: 2, source }).body);
     expect(store.counts.rangedGets).toBe(8);
     expect(source.stats.indexLoads).toBe(8);
+    // Defaults over the same 10 files: 4 streams, 6 scans, never more than 6 connections.
+    store.reset();
+    expect((await readAll(snapshotSqlite(store, plan, PREFIX).body)).length).toBe(64 * 4096);
+    expect(store.counts).toMatchObject({ fullGets: 4, maxOpenStreams: 4, openStreams: 0, connections: 0 });
+    expect(store.counts.maxConnections).toBeLessThanOrEqual(6);
   });
 
   it('a large scanned file is read in runs bounded by the scan buffer', async () => {

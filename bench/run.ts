@@ -11,6 +11,7 @@ import { DEFAULT_OPTIONS, QUICK_OPTIONS, type Suite, renderSections } from './ha
 const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   codec: () => import('./codec.ts'),
   ingest: () => import('./ingest.ts'),
+  read: () => import('./read.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');

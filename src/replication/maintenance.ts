@@ -10,7 +10,7 @@ import {
   nextBoundaryFrom,
   reachesHead,
 } from './maintenance-catalog.ts';
-import { type DeleteReason, type RetentionConfig, pickRetention, retentionDue } from './maintenance-retention.ts';
+import { type DeleteReason, type RetentionConfig, type RetentionPick, pickRetention, retentionDue } from './maintenance-retention.ts';
 
 export type { CatalogEntry } from './maintenance-catalog.ts';
 export type { DeleteReason } from './maintenance-retention.ts';
@@ -69,13 +69,8 @@ export function planMaintenance(files: readonly CatalogEntry[], head: bigint, no
   const actions: MaintenanceAction[] = planCompactions(levels, now, cfg);
   if (!reachesHead(levels, head)) return actions;
   if (snapshotDue(levels, head, cfg) <= now) actions.push({ kind: 'snapshot', maxTXID: head });
-  const picks = pickRetention(levels, now, retentionConfig(cfg));
-  if (picks.length > 0) {
-    const gone = new Set(picks.flatMap((p) => p.files));
-    if (reachesHead(levels, head, gone)) {
-      for (const p of picks) actions.push({ kind: 'delete', reason: p.reason, files: p.files.map(ref) });
-    }
-  }
+  const picks = safeRetention(levels, head, now, cfg);
+  if (picks !== 'blocked') for (const p of picks) actions.push({ kind: 'delete', reason: p.reason, files: p.files.map(ref) });
   return actions;
 }
 
@@ -84,7 +79,8 @@ export function planMaintenance(files: readonly CatalogEntry[], head: bigint, no
  * `now` when something is due already, undefined when nothing ever will be (an idle database the
  * cron can skip until it is written to). Running actions changes the catalog, so ask again after.
  * Agrees with planMaintenance: for every t in [now, result) the plan is empty, at result it is not
- * (the last-guard case of planMaintenance aside, which the rules never reach).
+ * (when planMaintenance's last guard holds deletions back, retention is left out here until the
+ * catalog changes; future deletions it would block are not foreseen, which the rules never reach).
  */
 export function nextMaintenanceDue(files: readonly CatalogEntry[], head: bigint, now: number, cfg: MaintenanceConfig): number | undefined {
   if (head <= 0n || files.length === 0) return undefined;
@@ -100,7 +96,8 @@ export function nextMaintenanceDue(files: readonly CatalogEntry[], head: bigint,
   }
   if (reachesHead(levels, head)) {
     consider(snapshotDue(levels, head, cfg));
-    consider(retentionDue(levels, retentionConfig(cfg)));
+    // A blocked retention stays blocked until the catalog changes: not a reason to come back.
+    if (safeRetention(levels, head, now, cfg) !== 'blocked') consider(retentionDue(levels, retentionConfig(cfg)));
   }
   return due === undefined ? undefined : Math.max(due, now);
 }
@@ -136,6 +133,13 @@ function retentionConfig(cfg: MaintenanceConfig): RetentionConfig {
     readGraceMs: cfg.readGraceMs,
     topLevel: levelIntervals(cfg).length,
   };
+}
+
+/** The retention picks at `now`, or 'blocked' when deleting them would leave the head unrestorable. */
+function safeRetention(levels: readonly LevelFiles[], head: bigint, now: number, cfg: MaintenanceConfig): RetentionPick[] | 'blocked' {
+  const picks = pickRetention(levels, now, retentionConfig(cfg));
+  if (picks.length === 0) return picks;
+  return reachesHead(levels, head, new Set(picks.flatMap((p) => p.files))) ? picks : 'blocked';
 }
 
 function ref(f: CatalogEntry): FileRef {

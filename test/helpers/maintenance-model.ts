@@ -37,8 +37,9 @@ export function describeAction(a: MaintenanceAction): string {
   return `delete ${a.reason} ${levels} ${min}-${max} (${a.files.length})`;
 }
 
-function key(level: number, min: bigint): string {
-  return `${level}/${min}`;
+/** The R2 key's identity: level, MinTXID and MaxTXID (every snapshot has MinTXID 1). */
+function key(level: number, min: bigint, max: bigint): string {
+  return `${level}/${min}-${max}`;
 }
 
 /**
@@ -62,7 +63,7 @@ export class CatalogModel {
   }
 
   add(f: CatalogEntry): void {
-    this.files.set(key(f.level, f.minTXID), f);
+    this.files.set(key(f.level, f.minTXID, f.maxTXID), f);
     if (f.maxTXID > this.head) this.head = f.maxTXID;
   }
 
@@ -85,7 +86,7 @@ export class CatalogModel {
         this.add({ level: 9, minTXID: 1n, maxTXID: a.maxTXID, size: this.dbBytes, timestamp: this.latestTimestamp(), createdAt: at });
       } else {
         for (const f of a.files) {
-          if (!this.files.delete(key(f.level, f.minTXID))) throw new Error(`delete of a missing file L${f.level} ${f.minTXID}`);
+          if (!this.files.delete(key(f.level, f.minTXID, f.maxTXID))) throw new Error(`delete of a missing file L${f.level} ${f.minTXID}`);
         }
       }
     });
@@ -102,7 +103,7 @@ export class CatalogModel {
     }
     if (inputs.length < 2 || next !== max + 1n) throw new Error(`L${level} ${min}-${max}: ${inputs.length} inputs reach ${next - 1n}`);
     const size = Math.min(this.dbBytes, inputs.reduce((s, f) => s + f.size, 0));
-    if (this.mode === 'replace') for (const f of inputs) this.files.delete(key(f.level, f.minTXID));
+    if (this.mode === 'replace') for (const f of inputs) this.files.delete(key(f.level, f.minTXID, f.maxTXID));
     this.add({ level, minTXID: min, maxTXID: max, size, timestamp: inputs[inputs.length - 1].timestamp, createdAt: at });
   }
 

@@ -1,4 +1,12 @@
 // Maintenance planning: which compactions, snapshot and deletions a database is due at a given time (pure, Litestream's Store rules).
+//
+// Checked against benbjohnson/litestream at 63225f1 (store.go CompactDB/EnforceSnapshotRetention,
+// compactor.go Compact/EnforceRetentionByTXID/EnforceL0Retention/VerifyLevelConsistency, db.go,
+// compaction_level.go). As in Litestream, a compaction keeps its inputs: files leave the catalog only
+// through the delete actions, whose rules (maintenance-retention.ts) keep per-transaction L0 files
+// for a while and every compacted level back to the oldest kept snapshot for point-in-time reads.
+// A caller that drops inputs when it compacts still gets valid plans, but loses that history and
+// the read grace for the dropped files.
 
 import {
   type CatalogEntry,

@@ -1,6 +1,7 @@
 // Runs the real `ltx-edge` executable (bin/ltx-edge.js) as a child process, as a user would.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 
 export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
@@ -40,4 +41,31 @@ export function runCLIJSON<T = unknown>(args: readonly string[], options: CliOpt
     throw new Error(`stdout is not JSON (exit ${r.status}):\n${r.stdout}\nstderr:\n${r.stderr}`);
   }
   return { ...r, json };
+}
+
+/**
+ * runCLI without blocking the event loop, for tests whose server lives in this process (spawnSync
+ * would deadlock it) or that run several CLIs at once.
+ */
+export async function runCLIAsync(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_DIR,
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  return { status: signal ? null : code, stdout, stderr };
+}
+
+/** runCLIAsync, its stdout parsed as JSON. */
+export async function runCLIAsyncJSON<T = unknown>(args: readonly string[], options: CliOptions = {}): Promise<CliRun & { json: T }> {
+  const r = await runCLIAsync(args, options);
+  try {
+    return { ...r, json: JSON.parse(r.stdout) as T };
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.status}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
 }

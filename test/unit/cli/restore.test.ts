@@ -1,6 +1,5 @@
 // `ltx-edge restore` against a scripted HTTP server: restarts on broken downloads, atomic output, refusals, usage.
 
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiClientError } from '../../../src/cli/http-client.ts';
 import { type RestoreOptions, integrityCheck, restoreDatabase } from '../../../src/cli/restore.ts';
 import { CliError } from '../../../src/cli/cli-errors.ts';
-import { CLI_PATH, type CliRun, REPO_DIR, runCLI } from '../../helpers/run-cli.ts';
+import { runCLI, runCLIAsync, runCLIAsyncJSON } from '../../helpers/run-cli.ts';
 
 const TXID = '000000000000002a';
 
@@ -184,28 +183,11 @@ describe('restoreDatabase', () => {
   });
 });
 
-/** runCLI without blocking: this process serves the requests (spawnSync would deadlock). */
-async function runCLIAsync(args: string[]): Promise<CliRun & { json: Record<string, any> }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: REPO_DIR, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const [status] = (await once(child, 'close')) as [number | null];
-  let json: Record<string, any> = {};
-  try {
-    json = JSON.parse(stdout);
-  } catch {
-    // Not every run prints JSON.
-  }
-  return { status, stdout, stderr, json };
-}
-
 describe('ltx-edge restore (the executable)', () => {
   it('prints {out, txid, size, pageSize, commit} with --json', async () => {
     script = (_, __, res) => full(res);
     const out = path.join(dir, 'cli.db');
-    const r = await runCLIAsync(['restore', url, 'db', '-o', out, '--txid', '2A', '--json', '--verify']);
+    const r = await runCLIAsyncJSON<Record<string, unknown>>(['restore', url, 'db', '-o', out, '--txid', '2A', '--json', '--verify']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ out, db: 'db', txid: TXID, size: dbBytes.length, pageSize: 4096, commit: dbBytes.length / 4096, integrity: 'ok' });
     expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
@@ -219,7 +201,7 @@ describe('ltx-edge restore (the executable)', () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'database db does not exist' } }));
     };
-    const r = await runCLIAsync(['restore', url, 'db', '-o', path.join(dir, 'x.db'), '--json']);
+    const r = await runCLIAsyncJSON<{ error: { code: string; status: number } }>(['restore', url, 'db', '-o', path.join(dir, 'x.db'), '--json']);
     expect(r.status).toBe(1);
     expect(r.json.error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
     expect(leftovers()).toEqual([]);

@@ -8,6 +8,7 @@ import { ApiError, notFound, onError } from './errors.ts';
 import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
+import { maintenanceRoutes } from './routes/maintenance.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 
@@ -54,6 +55,7 @@ app.route('/v1/health', healthRoutes);
 app.route('/v1/databases', ltxFileRoutes);
 app.route('/v1/databases', pageRoutes);
 app.route('/v1/databases', snapshotRoutes);
+app.route('/v1/databases', maintenanceRoutes);
 app.route('/v1/databases', databaseRoutes);
 app.onError(onError);
 app.notFound(notFound);

@@ -1,6 +1,7 @@
 // Worker entry: fetch (the hono app), scheduled (cron: compaction and retention), and the DO class.
 import { app } from './app.ts';
 import { ConfigError, resolveConfig } from './config.ts';
+import { runMaintenanceTick } from './cron.ts';
 import { DatabaseDO } from './durable/database.ts';
 import { RegistryDO } from './durable/registry.ts';
 import type { Env } from './env.ts';
@@ -24,7 +25,8 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
     console.error(`ltx-edge scheduled: ${tick}: skipped, ${err.code}: ${err.message}`);
     return;
   }
-  console.log(`ltx-edge scheduled: ${tick}: nothing to do yet`);
+  const summary = await runMaintenanceTick(env, Number.isFinite(at) ? at : Date.now());
+  console.log(`ltx-edge scheduled: ${tick}: ${JSON.stringify(summary)}`);
 }
 
 export default {

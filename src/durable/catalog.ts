@@ -166,8 +166,13 @@ export class Catalog {
   }
 
   /** Drops one file's row (compaction replaced it, or retention removed it). */
-  deleteFile(level: number, minTXID: bigint): void {
-    this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ?', level, formatHex64(minTXID));
+  deleteFile(level: number, minTXID: bigint, maxTXID: bigint): void {
+    this.sql.exec(
+      'DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?',
+      level,
+      formatHex64(minTXID),
+      formatHex64(maxTXID),
+    );
   }
 
   /** Forgets everything (database deleted). */

@@ -33,7 +33,9 @@ export interface CompactRequest {
 export async function compactFiles(ctx: IngestContext, req: CompactRequest): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
   const inputs = chooseInputs(ctx, req);
   if (!inputs.ok) return inputs;
-  return mergeIntoLevel(ctx, req.level, inputs.value);
+  // The inputs stay (Litestream keeps them; DESIGN §2 keeps L0 5 min after L1 covers it): retention
+  // deletes them once the output has existed for the read grace period.
+  return mergeIntoLevel(ctx, req.level, inputs.value, { keepInputs: true });
 }
 
 /**
@@ -93,20 +95,20 @@ async function mergeIntoLevel(
     createdAt: ctx.now(),
   };
   ctx.transaction(() => {
-    if (!opts.keepInputs) for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID);
+    if (!opts.keepInputs) for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
     ctx.catalog.addFile(output);
   });
   if (!opts.keepInputs) await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
   return ok({ file: fileJSON(output), inputs: files.length });
 }
 
-/** The files below `req.level` that tile [min, max] exactly, one chain, oldest first. */
+/** The files of the level below `req.level` that tile [min, max] exactly, one chain, oldest first. */
 function chooseInputs(ctx: IngestContext, req: CompactRequest): RpcResult<CatalogFile[]> {
   if (!Number.isInteger(req.level) || req.level < 1 || req.level > 9) return err('BAD_REQUEST', 'level must be 1..9');
   if (req.minTXID < 1n || req.maxTXID < req.minTXID) return err('BAD_REQUEST', 'invalid TXID range');
   const candidates = ctx.catalog
     .filesUpTo(req.maxTXID)
-    .filter((f) => f.level < req.level && f.minTXID >= req.minTXID)
+    .filter((f) => f.level === req.level - 1 && f.minTXID >= req.minTXID)
     .sort((a, b) => (a.minTXID < b.minTXID ? -1 : a.minTXID > b.minTXID ? 1 : b.level - a.level));
   const chain: CatalogFile[] = [];
   let next = req.minTXID;
@@ -144,7 +146,7 @@ export async function deleteFiles(ctx: IngestContext, files: { level: number; mi
   if (files.length === 0) return 0;
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
   ctx.transaction(() => {
-    for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID);
+    for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
   });
   // After the catalog commit nothing plans with them; a failure here leaves unreferenced objects only.
   await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));

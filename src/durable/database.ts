@@ -15,6 +15,11 @@ import { type DatabaseInfo, type FileJSON, databaseInfo, fileJSON } from './info
 import { type PosJSON, type RpcResult, err, ok } from './rpc-result.ts';
 import { deleteDatabase } from './delete.ts';
 import { type CompactRequest, compactFiles } from './compact.ts';
+import { type MaintenanceResult, runMaintenance } from './maintain.ts';
+import type { MaintenanceAction, MaintenanceConfig } from '../replication/maintenance.ts';
+
+/** Files a plan handed out within this window are not deleted by retention (in-flight reads). */
+export const READ_GRACE_MS = 60_000;
 import { writePages, type WritePagesOptions } from './write-pages.ts';
 
 /**
@@ -154,6 +159,38 @@ export class DatabaseDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Runs the maintenance due at `now` (cron, DESIGN §2 levels): compactions aligned to each level's
+   * interval, a snapshot every snapshot interval, retention. `only` limits it to compactions (of one
+   * level) or to retention, for the admin routes. Tells the registry when to come back.
+   */
+  maintain(name: string, now: number, only?: { kind: 'compact'; level?: number } | { kind: 'retention' } | { kind: 'snapshot' }) {
+    return this.queue.run(async (): Promise<RpcResult<MaintenanceResult>> => {
+      if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
+      this.rememberName(name);
+      const filter = (a: MaintenanceAction): boolean => {
+        if (!only) return true;
+        if (only.kind === 'retention') return a.kind === 'delete';
+        if (only.kind === 'snapshot') return a.kind === 'snapshot';
+        return a.kind === 'compact' && (only.level === undefined || a.level === only.level);
+      };
+      const result = await runMaintenance(this.ingestContext(name), this.maintenanceConfig(), now, () => this.planner.invalidate(), filter);
+      await this.registry().setDue(name, result.nextDue).catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
+      return ok(result);
+    });
+  }
+
+  private maintenanceConfig(): MaintenanceConfig {
+    const c = this.config;
+    return {
+      levelIntervalsMs: c.levelIntervalsMs,
+      snapshotIntervalMs: c.snapshotIntervalMs,
+      snapshotRetentionMs: c.snapshotRetentionMs,
+      l0RetentionMs: c.l0RetentionMs,
+      readGraceMs: READ_GRACE_MS,
+    };
+  }
+
   /** Builds or extends the catalog from files already in R2 (DESIGN §4 POST .../adopt). */
   adopt(name: string): Promise<RpcResult<{ adopted: number; pos: PosJSON }>> {
     return this.queue.run(async () => {
@@ -190,9 +227,12 @@ export class DatabaseDO extends DurableObject<Env> {
         this.registryDirty = false;
         const pos = this.catalog.position();
         if (!pos) break;
+        // After a write, the level-1 compaction is due at the next interval boundary.
+        const step = this.config.levelIntervalsMs[0] ?? this.config.snapshotIntervalMs;
         await this.registry()
           .upsert({
             name,
+            nextDue: Math.ceil(Date.now() / step) * step,
             pos: headJSON(pos),
             pageSize: pos.pageSize,
             size: pos.pageSize * pos.commit,

@@ -1,9 +1,11 @@
 // The DatabaseDO's schema: migrations/NNNN_*.sql, bundled as text modules (wrangler.toml [[rules]]).
 import catalog0001 from '../../migrations/0001_catalog.sql';
 import pageWriter0002 from '../../migrations/0002_page_writer.sql';
+import filesKey0003 from '../../migrations/0003_files_key.sql';
 import type { Migration } from './migrate.ts';
 
 export const DATABASE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '0001_catalog', sql: catalog0001 },
   { version: 2, name: '0002_page_writer', sql: pageWriter0002 },
+  { version: 3, name: '0003_files_key', sql: filesKey0003 },
 ];

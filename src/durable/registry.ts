@@ -6,6 +6,8 @@ import type { PosJSON } from './rpc-result.ts';
 
 export interface RegistryEntry {
   name: string;
+  /** When maintenance is next due (ms since the epoch); null/absent = nothing due until new writes. */
+  nextDue?: number | null;
   pos: PosJSON;
   pageSize: number;
   /** Database size in bytes at the head. */
@@ -20,6 +22,13 @@ const REGISTRY_MIGRATIONS = [
     sql: `CREATE TABLE IF NOT EXISTS databases (
       name TEXT PRIMARY KEY, txid TEXT NOT NULL, checksum TEXT NOT NULL,
       page_size INTEGER NOT NULL, size INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+  },
+  {
+    version: 2,
+    name: '0002_next_due',
+    // When the database next needs maintenance (compaction, snapshot, retention), ms; NULL = idle.
+    sql: `ALTER TABLE databases ADD COLUMN next_due INTEGER;
+      CREATE INDEX IF NOT EXISTS databases_next_due ON databases (next_due) WHERE next_due IS NOT NULL`,
   },
 ];
 
@@ -37,16 +46,30 @@ export class RegistryDO extends DurableObject<Env> {
 
   upsert(e: RegistryEntry): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO databases (name, txid, checksum, page_size, size, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO databases (name, txid, checksum, page_size, size, updated_at, next_due) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, checksum = excluded.checksum,
-         page_size = excluded.page_size, size = excluded.size, updated_at = excluded.updated_at`,
+         page_size = excluded.page_size, size = excluded.size, updated_at = excluded.updated_at, next_due = excluded.next_due`,
       e.name,
       e.pos.txid,
       e.pos.postApplyChecksum,
       e.pageSize,
       e.size,
       Date.parse(e.updatedAt),
+      e.nextDue ?? null,
     );
+  }
+
+  /** Names whose maintenance is due at `now`, most overdue first, at most `limit`. */
+  due(now: number, limit = 1000): string[] {
+    return this.ctx.storage.sql
+      .exec('SELECT name FROM databases WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?', now, Math.min(Math.max(limit, 1), 10_000))
+      .toArray()
+      .map((r) => String(r.name));
+  }
+
+  /** Records when `name` next needs maintenance (after a cron pass). */
+  setDue(name: string, nextDue: number | null): void {
+    this.ctx.storage.sql.exec('UPDATE databases SET next_due = ? WHERE name = ?', nextDue, name);
   }
 
   remove(name: string): void {

@@ -1,6 +1,6 @@
 // Streaming k-way merge of contiguous LTX files into one block-format file (ltx-format.md §11).
 
-import { HEADER_FLAG_NO_CHECKSUM } from './constants.ts';
+import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from './constants.ts';
 import type { DecodedPage, DecoderLimits } from './decoder.ts';
 import { LTXEncoder } from './encoder.ts';
 import { fail } from './errors.ts';
@@ -61,7 +61,21 @@ export async function* compactLTX(inputs: readonly ByteSource[], opts: CompactOp
 
   const enc = new LTXEncoder(header);
   yield enc.start();
-  for await (const page of mergePages(readers, header.commit)) yield enc.encodePage(page.pgno, page.data);
+  // A page that some input truncated away (its Commit below the page) and no later input wrote
+  // again is a zero page afterwards, not the older copy: the reference compactor keeps the older
+  // copy, which applies wrongly after a shrink and regrowth. Stale copies are dropped (ceilings), and
+  // the region above the lowest Commit is written out in full, zeros where nothing was written.
+  const commits = headers.map((h) => h.commit);
+  const ceilings = commits.map((_, i) => Math.min(Infinity, ...commits.slice(i + 1)));
+  const lock = lockPgno(header.pageSize);
+  const zero = new Uint8Array(header.pageSize);
+  let nextZero = Math.min(...commits) + 1;
+  for await (const page of mergePages(readers, header.commit, ceilings)) {
+    for (; nextZero < page.pgno; nextZero++) if (nextZero !== lock) yield enc.encodePage(nextZero, zero);
+    yield enc.encodePage(page.pgno, page.data);
+    nextZero = Math.max(nextZero, page.pgno + 1);
+  }
+  for (; nextZero <= header.commit; nextZero++) if (nextZero !== lock) yield enc.encodePage(nextZero, zero);
   const last = readers[readers.length - 1].summary.trailer;
   yield enc.finish(tracked ? last.postApplyChecksum : undefined);
 }

@@ -1,0 +1,51 @@
+// The Cron Trigger: finds the databases whose maintenance is due and runs it in their DOs, bounded.
+
+import type { MaintenanceResult } from './durable/maintain.ts';
+import type { RpcResult } from './durable/rpc-result.ts';
+import type { Env } from './env.ts';
+
+/** Most databases one tick visits (each is one DO call: well inside 10,000 subrequests). */
+export const DEFAULT_CRON_MAX_DATABASES = 5000;
+/** DO calls in flight at once. */
+export const DEFAULT_CRON_CONCURRENCY = 32;
+
+export interface CronSummary {
+  due: number;
+  maintained: number;
+  failed: number;
+  actions: number;
+}
+
+/**
+ * One tick: the registry's due list (most overdue first), then `maintain` on each DO with at most
+ * `concurrency` calls in flight. A database that fails stays due and is retried next tick.
+ */
+export async function runMaintenanceTick(
+  env: Env,
+  now: number,
+  opts: { maxDatabases?: number; concurrency?: number } = {},
+): Promise<CronSummary> {
+  const names = await env.REGISTRY.getByName('registry').due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
+  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, actions: 0 };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const name = names[next++];
+      try {
+        const result = (await env.DATABASE.getByName(name).maintain(name, now)) as RpcResult<MaintenanceResult>;
+        if (result.ok) {
+          summary.maintained++;
+          summary.actions += result.value.actions.length;
+        } else {
+          summary.failed++;
+          console.error(`maintain ${name}: ${result.error.code} ${result.error.message}`);
+        }
+      } catch (e) {
+        summary.failed++;
+        console.error(`maintain ${name}: ${String(e)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? DEFAULT_CRON_CONCURRENCY, names.length) }, worker));
+  return summary;
+}

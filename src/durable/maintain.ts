@@ -1,0 +1,85 @@
+// Runs the due maintenance of one database (compaction, snapshot, retention) that the pure planner chose.
+
+import { formatHex64 } from '../ltx/checksum.ts';
+import {
+  type CatalogEntry,
+  type MaintenanceAction,
+  type MaintenanceConfig,
+  checkLevelConsistency,
+  nextMaintenanceDue,
+  planMaintenance,
+} from '../replication/maintenance.ts';
+import { planRestore } from '../replication/restore-plan.ts';
+import type { CatalogFile } from './catalog.ts';
+import { compactFiles, deleteFiles, snapshotHead } from './compact.ts';
+import type { IngestContext } from './ingest.ts';
+
+export interface ActionJSON {
+  kind: MaintenanceAction['kind'];
+  level?: number;
+  minTXID?: string;
+  maxTXID?: string;
+  files?: number;
+  reason?: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface MaintenanceResult {
+  actions: ActionJSON[];
+  /** When maintenance is next due (ms), or null when idle until new writes. */
+  nextDue: number | null;
+  /** Level-consistency problems found after the pass (gaps/overlaps), counted in stats. */
+  inconsistencies: number;
+}
+
+function entries(files: CatalogFile[]): CatalogEntry[] {
+  return files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, timestamp: f.timestamp, createdAt: f.createdAt }));
+}
+
+/**
+ * Plans with the pure planner, runs the actions in order (each one commits on its own, so a crash
+ * between them leaves a consistent catalog and a re-run continues), and reports when to come back.
+ * `filter` limits the pass to some actions (the admin routes run one kind on demand).
+ */
+export async function runMaintenance(
+  ctx: IngestContext,
+  cfg: MaintenanceConfig,
+  now: number,
+  onChange: () => void,
+  filter: (a: MaintenanceAction) => boolean = () => true,
+): Promise<MaintenanceResult> {
+  const pos = ctx.catalog.position();
+  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0 };
+  const actions: ActionJSON[] = [];
+  for (const action of planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg).filter(filter)) {
+    const report: ActionJSON = { kind: action.kind, ok: true };
+    if (action.kind === 'compact') {
+      Object.assign(report, { level: action.level, minTXID: formatHex64(action.minTXID), maxTXID: formatHex64(action.maxTXID) });
+      const r = await compactFiles(ctx, action);
+      if (!r.ok) Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
+      else report.files = r.value.inputs;
+    } else if (action.kind === 'snapshot') {
+      Object.assign(report, { level: 9, minTXID: formatHex64(1n), maxTXID: formatHex64(action.maxTXID) });
+      const all = ctx.catalog.filesUpTo(action.maxTXID);
+      const plan = planRestore(entries(all), action.maxTXID);
+      if (!plan.ok) Object.assign(report, { ok: false, error: `head not restorable: ${plan.reason}` });
+      else {
+        const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}`, f]));
+        const r = await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}`)!));
+        if (!r.ok) Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
+        else report.files = r.value.inputs;
+      }
+    } else {
+      Object.assign(report, { reason: action.reason, files: await deleteFiles(ctx, action.files) });
+    }
+    actions.push(report);
+    onChange();
+    if (!report.ok) break; // the next actions were planned on this one's result
+  }
+  const after = entries(ctx.catalog.filesUpTo(pos.txid));
+  const inconsistencies = checkLevelConsistency(after).length;
+  if (inconsistencies > 0) console.error(`level consistency: ${JSON.stringify(checkLevelConsistency(after), (_, v) => (typeof v === 'bigint' ? formatHex64(v) : v))}`);
+  const due = nextMaintenanceDue(after, pos.txid, now, cfg);
+  return { actions, nextDue: due ?? null, inconsistencies };
+}

@@ -58,7 +58,8 @@ const opCounts = { insert: 0, update: 0, delete: 0, overflowBlob: 0, blobUpdate:
  * a CREATE INDEX, an ALTER TABLE, a mass delete and a VACUUM that shrinks the file at fixed places.
  */
 function transaction(db: DatabaseSync, rng: Prng, n: number): void {
-  if (n === 40) {
+  // Two shrinking VACUUMs: TXID 40 goes up as a page-set write, 55 as an LTX file.
+  if (n === 40 || n === 55) {
     db.exec('VACUUM');
     return;
   }
@@ -67,7 +68,7 @@ function transaction(db: DatabaseSync, rng: Prng, n: number): void {
   db.exec('BEGIN');
   if (n === 15) db.exec('CREATE INDEX items_by_name ON items (name)');
   if (n === 25) db.exec("ALTER TABLE items ADD COLUMN tag TEXT DEFAULT 'none'");
-  if (n === 39) db.exec('DELETE FROM items WHERE id % 4 != 0; DELETE FROM blobs WHERE id % 2 = 0');
+  if (n === 39 || n === 54) db.exec('DELETE FROM items WHERE id % 4 != 0; DELETE FROM blobs WHERE id % 2 = 0');
   const ops = 1 + rng.int(3);
   for (let i = 0; i < ops; i++) {
     const op = rng.int(6);
@@ -179,6 +180,7 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     expect(states.length - 1).toBeGreaterThanOrEqual(60);
     for (const [op, count] of Object.entries(opCounts)) expect(count, op).toBeGreaterThan(0);
     expect(pagesOf(states[40])).toBeLessThan(pagesOf(states[39]));
+    expect(pagesOf(states[55])).toBeLessThan(pagesOf(states[54]));
     const sizes = TXIDS.map((n) => pagesOf(states[n]));
     console.log(`real-sqlite-reads: ${TXS} TXIDs, ${Math.min(...sizes)}..${Math.max(...sizes)} pages, operations ${JSON.stringify(opCounts)}`);
   });
@@ -243,6 +245,18 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     const head = await changes(`since=${hex(TXS - 1)}`);
     expect(head).toMatchObject({ pos: { txid: hex(TXS) }, all: false, pgnos: changedPages(states[TXS - 1], states[TXS]) });
     expect((await changes(`since=${hex(39)}&txid=${hex(41)}`)).all).toBe(true); // across the VACUUM
+  });
+
+  // Known bug (src/routes/snapshot.ts): workerd drops a Content-Length set by hand on a Response
+  // whose body is a plain ReadableStream and sends it chunked (HEAD still shows it). Piping the
+  // body through a FixedLengthStream(snap.length) keeps it. Make this an `it` once fixed.
+  it.fails('GET snapshot?format=sqlite announces Content-Length = commit × page size (DESIGN §4)', async () => {
+    for (const n of [1, 40, 55, TXS]) {
+      const res = await devFetch(server, `/v1/databases/${DB}/snapshot?format=sqlite&txid=${hex(n)}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-length'), `TXID ${n}`).toBe(String(states[n].length));
+      expect(Buffer.compare(new Uint8Array(await res.arrayBuffer()), states[n])).toBe(0);
+    }
   });
 
   it('at=<RFC3339> picks the last LTX push stamped at or before it', async () => {
@@ -312,5 +326,16 @@ describe('min_txid: read your writes', () => {
     expect(waited).toBeGreaterThan(1_000); // it did wait…
     expect(waited).toBeLessThan(15_000); // …boundedly
     console.log(`min_txid: NOT_YET_AVAILABLE after ${Math.round(waited)} ms`);
+  });
+
+  // Known bug (src/durable/database.ts changes()): min_txid is not waited for on GET …/changes; at
+  // the head it answers at once with the old position. Make this an `it` once fixed.
+  it.fails('GET changes with min_txid beyond the head waits, then answers 409 NOT_YET_AVAILABLE', async () => {
+    const started = performance.now();
+    const res = await devFetch(server, `/v1/databases/${MIN_DB}/changes?since=${hex(4)}&min_txid=${hex(6)}`);
+    const body = (await res.json()) as { error?: { code: string } };
+    expect(res.status).toBe(409);
+    expect(body.error?.code).toBe('NOT_YET_AVAILABLE');
+    expect(performance.now() - started).toBeGreaterThan(1_000);
   });
 });

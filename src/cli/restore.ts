@@ -218,6 +218,11 @@ async function download(client: ApiClient, db: string, point: RestorePoint, file
     if (expected !== undefined && size !== expected) {
       throw new BrokenDownload('SIZE_MISMATCH', `received ${size} bytes, the server announced ${expected}`, known);
     }
+    // Without a length announced, a body that ended cleanly but early is caught by SQLite's own count.
+    const pages = expected === undefined ? headerPageCount(head, size) : undefined;
+    if (pages !== undefined && pages * sqlitePageSize(head) > size) {
+      throw new BrokenDownload('SIZE_MISMATCH', `received ${size} bytes, the database header says ${pages} pages`, known);
+    }
     // A previous attempt may have written further.
     ftruncateSync(file.fd, size);
     return { txid, size, head: head.subarray(0, Math.min(size, SQLITE_HEADER_SIZE)) };
@@ -244,6 +249,17 @@ function writeAll(fd: number, chunk: Uint8Array, position: number): void {
   } catch (e) {
     throw new LocalWriteError('write failed', { cause: e });
   }
+}
+
+/**
+ * The in-header database size (pages, offset 28) when SQLite would trust it: non-zero and the change
+ * counter (offset 24) equal to version-valid-for (offset 92). Undefined otherwise.
+ */
+export function headerPageCount(head: Uint8Array, size: number): number | undefined {
+  if (size < SQLITE_HEADER_SIZE || head.length < SQLITE_HEADER_SIZE) return undefined;
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const pages = v.getUint32(28);
+  return pages > 0 && v.getUint32(24) === v.getUint32(92) ? pages : undefined;
 }
 
 /** Page size and commit from the downloaded header; BAD_RESPONSE when it is not a SQLite database. */

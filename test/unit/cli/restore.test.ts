@@ -110,6 +110,19 @@ describe('restoreDatabase', () => {
     expect(leftovers('out.db')).toEqual([]);
   });
 
+  it('without a Content-Length, restarts a body that ended early (fewer pages than the SQLite header says)', async () => {
+    script = (n, _, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.sqlite3', 'ltx-txid': TXID }); // chunked
+      res.end(n === 1 ? dbBytes.subarray(0, 4096 * 3) : dbBytes);
+    };
+    const out = path.join(dir, 'out.db');
+    const codes: string[] = [];
+    const r = await restore(out, { onRestart: ({ error }) => codes.push(error.code) });
+    expect(codes).toEqual(['SIZE_MISMATCH']);
+    expect(r.attempts).toBe(2);
+    expect(Buffer.compare(readFileSync(out), dbBytes)).toBe(0);
+  });
+
   it('restarts a download that stalls', async () => {
     script = (n, _, res) => {
       if (n > 1) return full(res);

@@ -27,6 +27,7 @@ import { R2ObjectStore } from '../../src/storage/r2-store.ts';
 import { prng } from '../../test/helpers/prng.ts';
 import { makeCorpus } from '../corpus.ts';
 import { type CostRow, DEFAULT_READ_PARAMS, type ReadBenchParams, type ReadBenchResult } from '../read-result.ts';
+import { countingNamespace } from '../../test/helpers/counting-env.ts';
 
 const BASE = 'https://ltx-edge.bench';
 const AUTH = { authorization: 'Bearer dev-token' };
@@ -564,24 +565,7 @@ function countingEnv(counts: Counts): typeof env {
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  const namespace = new Proxy(env.DATABASE, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target);
-      if (prop !== 'getByName') return typeof v === 'function' ? v.bind(target) : v;
-      return (name: string) => {
-        const stub = target.getByName(name);
-        return new Proxy(stub, {
-          get(s, method) {
-            return (...args: unknown[]) => {
-              counts.doCalls++;
-              // RPC stub methods are proxies without Function.prototype.apply: call them directly.
-              return (s as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[method](...args);
-            };
-          },
-        });
-      };
-    },
-  });
+  const namespace = countingNamespace(env.DATABASE, () => counts.doCalls++);
   return { ...env, LTX_BUCKET: bucket, DATABASE: namespace } as typeof env;
 }
 

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../src/app.ts';
 import { resetReadCaches } from '../../src/routes/read-plans.ts';
 import { buildChain } from '../helpers/chain.ts';
+import { countingNamespace } from '../helpers/counting-env.ts';
 
 const BASE = 'https://ltx-edge.test';
 const AUTH = { authorization: 'Bearer dev-token' };
@@ -28,24 +29,7 @@ function countingEnv(counts: Counts): typeof env {
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  const namespace = new Proxy(env.DATABASE, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target);
-      if (prop !== 'getByName') return typeof v === 'function' ? v.bind(target) : v;
-      return (name: string) => {
-        const stub = target.getByName(name);
-        return new Proxy(stub, {
-          get(s, method) {
-            return (...args: unknown[]) => {
-              counts.doCalls++;
-              // RPC stub methods are proxies without Function.prototype.apply: call them directly.
-              return (s as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[method](...args);
-            };
-          },
-        });
-      };
-    },
-  });
+  const namespace = countingNamespace(env.DATABASE, () => counts.doCalls++);
   return { ...env, LTX_BUCKET: bucket, DATABASE: namespace } as typeof env;
 }
 

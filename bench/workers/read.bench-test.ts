@@ -20,7 +20,7 @@ import { PageIndexCache } from '../../src/replication/page-index-cache.ts';
 import { DEFAULT_GET_CONCURRENCY, DEFAULT_MAX_COALESCE_GAP, DEFAULT_MAX_RANGE_BYTES, PageSource } from '../../src/replication/page-source.ts';
 import { type ReadPlan, planFileKey, planFromJSON } from '../../src/replication/plan.ts';
 import { snapshotSqlite } from '../../src/replication/snapshot-stream.ts';
-import { unwrap } from '../../src/routes/databases.ts';
+import { unwrap } from '../../src/routes/rpc.ts';
 import { resetReadCaches } from '../../src/routes/read-plans.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-store.ts';
 import { R2ObjectStore } from '../../src/storage/r2-store.ts';

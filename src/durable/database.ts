@@ -9,6 +9,7 @@ import { type IngestContext, headJSON, ingestLTX } from './ingest.ts';
 import { applyMigrations } from './migrate.ts';
 import { DATABASE_MIGRATIONS } from './migrations.ts';
 import { MutationQueue } from './mutation-queue.ts';
+import { type StatKey, Stats, type StatsJSON } from './stats.ts';
 import { type ChangesAnswer, type PlanAnswer, type PlanRequest, ReadPlanner } from './read-plan.ts';
 import { reconcile } from './reconcile.ts';
 import { type DatabaseInfo, type FileJSON, databaseInfo, fileJSON } from './info.ts';
@@ -32,6 +33,7 @@ export class DatabaseDO extends DurableObject<Env> {
   store: ObjectStore;
   readonly catalog: Catalog;
   private readonly planner: ReadPlanner;
+  private readonly stats: Stats;
   private readonly queue = new MutationQueue();
   private readonly config: Config;
   /** Backoff base for storage retries; tests set 0. */
@@ -43,6 +45,7 @@ export class DatabaseDO extends DurableObject<Env> {
     this.store = new R2ObjectStore(env.LTX_BUCKET);
     this.catalog = new Catalog(ctx.storage.sql);
     this.planner = new ReadPlanner(this.catalog);
+    this.stats = new Stats(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
@@ -61,7 +64,9 @@ export class DatabaseDO extends DurableObject<Env> {
   ingest(name: string, body: ReadableStream<Uint8Array>): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
       this.rememberName(name);
-      return this.announce(name, await ingestLTX(this.ingestContext(name), body));
+      const result = await ingestLTX(this.ingestContext(name), body);
+      this.count(result, result.ok && result.status === 200 ? 'repushes' : 'pushes');
+      return this.announce(name, result);
     });
   }
 
@@ -69,7 +74,9 @@ export class DatabaseDO extends DurableObject<Env> {
   writePages(name: string, body: ReadableStream<Uint8Array>, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
       this.rememberName(name);
-      return this.announce(name, await writePages(this.ingestContext(name), body, opts));
+      const result = await writePages(this.ingestContext(name), body, opts);
+      this.count(result, 'txWrites');
+      return this.announce(name, result);
     });
   }
 
@@ -116,6 +123,27 @@ export class DatabaseDO extends DurableObject<Env> {
 
   private readonly headWaiters = new Set<() => void>();
 
+  /** Counters and the last error (DESIGN §4 GET …/stats). */
+  readStats(name: string): RpcResult<StatsJSON> {
+    if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
+    return ok(this.stats.read());
+  }
+
+  /** Counts a write's outcome. */
+  private count(result: RpcResult<unknown>, success: StatKey): void {
+    if (result.ok) {
+      this.stats.bump(success);
+      if (success === 'pushes') {
+        const pos = this.catalog.position();
+        const f = pos ? this.catalog.fileEndingAt(pos.txid) : undefined;
+        if (f) this.stats.bump('pushBytes', f.size);
+      }
+      return;
+    }
+    this.stats.bump(result.error.code === 'STORAGE_UNAVAILABLE' ? 'storageErrors' : 'rejected');
+    this.stats.recordError(result.error.code, result.error.message, Date.now());
+  }
+
   /** Position, page size, files per level; NOT_FOUND for a database never written. */
   info(name: string): RpcResult<DatabaseInfo> {
     const pos = this.catalog.position();
@@ -140,6 +168,7 @@ export class DatabaseDO extends DurableObject<Env> {
       const deleted = await deleteDatabase(this.ingestContext(name));
       this.ctx.storage.transactionSync(() => {
         this.catalog.clear();
+        this.stats.clear();
         this.ctx.storage.sql.exec('DELETE FROM meta');
       });
       this.knownName = undefined;
@@ -175,6 +204,13 @@ export class DatabaseDO extends DurableObject<Env> {
         return a.kind === 'compact' && (only.level === undefined || a.level === only.level);
       };
       const result = await runMaintenance(this.ingestContext(name), this.maintenanceConfig(), now, () => this.planner.invalidate(), filter);
+      for (const a of result.actions) {
+        if (!a.ok) this.stats.recordError('MAINTENANCE', `${a.kind}: ${a.error ?? ''}`, Date.now());
+        else if (a.kind === 'compact') this.stats.bump('compactions');
+        else if (a.kind === 'snapshot') this.stats.bump('snapshots');
+        else this.stats.bump('filesDeleted', a.files ?? 0);
+      }
+      this.stats.bump('consistencyErrors', result.inconsistencies);
       await this.registry().setDue(name, result.nextDue).catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
       return ok(result);
     });

@@ -2,10 +2,12 @@
 import catalog0001 from '../../migrations/0001_catalog.sql';
 import pageWriter0002 from '../../migrations/0002_page_writer.sql';
 import filesKey0003 from '../../migrations/0003_files_key.sql';
+import stats0004 from '../../migrations/0004_stats.sql';
 import type { Migration } from './migrate.ts';
 
 export const DATABASE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '0001_catalog', sql: catalog0001 },
   { version: 2, name: '0002_page_writer', sql: pageWriter0002 },
   { version: 3, name: '0003_files_key', sql: filesKey0003 },
+  { version: 4, name: '0004_stats', sql: stats0004 },
 ];

@@ -4,24 +4,13 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { allowsDatabase, requireScope } from '../auth.ts';
 import type { RegistryEntry } from '../durable/registry.ts';
-import type { RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { dbName, parseIntParam, parseTXIDParam } from './params.ts';
+import { rpcResponse, unwrap } from './rpc.ts';
+import { readCacheStats } from './read-plans.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
-
-/** The value of an RPC result, or its typed error thrown as an ApiError. */
-export function unwrap<T>(result: RpcResult<T>): T {
-  if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details);
-  return result.value;
-}
-
-/** Answers an RPC result: the value as JSON with its status, or the typed error. */
-export function rpcResponse<T>(c: Context<AppEnv>, result: RpcResult<T>, wrap: (v: T) => unknown = (v) => v): Response {
-  if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details);
-  return c.json(wrap(result.value) as object, result.status);
-}
 
 function stub(c: Context<AppEnv>, name: string) {
   return c.env.DATABASE.getByName(name);
@@ -54,6 +43,12 @@ databaseRoutes.get('/', requireScope('read'), async (c) => {
 databaseRoutes.get('/:db', requireScope('read'), async (c) => {
   const name = dbName(c);
   return rpcResponse(c, await stub(c, name).info(name));
+});
+
+databaseRoutes.get('/:db/stats', requireScope('read'), async (c) => {
+  const name = dbName(c);
+  const stats = unwrap(await stub(c, name).readStats(name));
+  return c.json({ ...stats, reads: readCacheStats() });
 });
 
 databaseRoutes.delete('/:db', requireScope('admin'), async (c) => {

@@ -3,7 +3,7 @@
 import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { rpcResponse } from './databases.ts';
+import { rpcResponse } from './rpc.ts';
 import { dbName, parseIntParam } from './params.ts';
 
 export const maintenanceRoutes = new Hono<AppEnv>();

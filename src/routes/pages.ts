@@ -7,7 +7,7 @@ import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { encodePageBatch } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
-import { unwrap } from './databases.ts';
+import { unwrap } from './rpc.ts';
 import { dbName, parseTXIDParam } from './params.ts';
 import { readHeaders, readPoint, withPlan } from './read-plans.ts';
 

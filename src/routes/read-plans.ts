@@ -10,7 +10,7 @@ import { PageSource } from '../replication/page-source.ts';
 import { type ReadPlan, isPlanStale, planFromJSON } from '../replication/plan.ts';
 import { PointError, parseMinTXID, parsePoint } from '../replication/point.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
-import { unwrap } from './databases.ts';
+import { unwrap } from './rpc.ts';
 
 /** Page indexes by immutable R2 key, shared by every request of this isolate (finished bytes only). */
 const indexCache = new PageIndexCache();
@@ -84,6 +84,11 @@ export function readHeaders(r: PlannedRead, etag?: string): Headers {
   h.set('cache-control', r.explicit ? 'public, max-age=31536000, immutable' : 'no-cache');
   if (etag) h.set('etag', `"${etag}"`);
   return h;
+}
+
+/** What this isolate's read caches did (each isolate has its own; GET …/stats shows the answering one). */
+export function readCacheStats(): { pageIndexCache: ReturnType<PageIndexCache['stats']['valueOf']>; planCacheEntries: number } {
+  return { pageIndexCache: { ...indexCache.stats }, planCacheEntries: planCache.size };
 }
 
 /** For tests: forget the isolate caches. */

@@ -9,6 +9,8 @@ import { type IngestContext, headJSON, ingestLTX } from './ingest.ts';
 import { applyMigrations } from './migrate.ts';
 import { DATABASE_MIGRATIONS } from './migrations.ts';
 import { MutationQueue } from './mutation-queue.ts';
+import { type RestoreResult, restoreAsNewTransaction } from './restore.ts';
+import { planFromJSON } from '../replication/plan.ts';
 import { type StatKey, Stats, type StatsJSON } from './stats.ts';
 import { type ChangesAnswer, type PlanAnswer, type PlanRequest, ReadPlanner } from './read-plan.ts';
 import { reconcile } from './reconcile.ts';
@@ -225,6 +227,22 @@ export class DatabaseDO extends DurableObject<Env> {
       l0RetentionMs: c.l0RetentionMs,
       readGraceMs: READ_GRACE_MS,
     };
+  }
+
+  /**
+   * Non-destructive restore (DESIGN §4 POST …/restore): the state at `req`'s point becomes the next
+   * transaction (only the pages that differ), so it can be undone by restoring to the TXID before it.
+   */
+  restore(name: string, req: PlanRequest): Promise<RpcResult<RestoreResult>> {
+    return this.queue.run(async () => {
+      this.rememberName(name);
+      this.planner.setName(name);
+      const planned = this.planner.plan(req);
+      if (!planned.ok) return planned;
+      const result = await restoreAsNewTransaction(this.ingestContext(name), planFromJSON(planned.value.plan));
+      this.count(result, 'txWrites');
+      return this.announce(name, result);
+    });
   }
 
   /** Builds or extends the catalog from files already in R2 (DESIGN §4 POST .../adopt). */

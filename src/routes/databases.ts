@@ -8,6 +8,8 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { dbName, parseIntParam, parseTXIDParam } from './params.ts';
 import { rpcResponse, unwrap } from './rpc.ts';
+import { PointError, parsePoint } from '../replication/point.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
 import { readCacheStats } from './read-plans.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
@@ -69,6 +71,29 @@ databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
   const pageSize = parseIntParam('page_size', c.req.query('page_size'), 512, 65536);
   const result = await stub(c, name).writePages(name, requestBody(c), { base, commit, pageSize });
   return rpcResponse(c, result, (pos) => ({ pos }));
+});
+
+databaseRoutes.post('/:db/restore', requireScope('admin'), async (c) => {
+  const name = dbName(c);
+  let body: { txid?: unknown; at?: unknown };
+  try {
+    body = (await c.req.json()) as typeof body;
+  } catch {
+    throw new ApiError('BAD_REQUEST', 'body must be JSON: {"txid": "<hex>"} or {"at": "<time>"}');
+  }
+  if (typeof body !== 'object' || body === null) throw new ApiError('BAD_REQUEST', 'body must be a JSON object');
+  const txid = body.txid === undefined ? undefined : String(body.txid);
+  const at = body.at === undefined ? undefined : String(body.at);
+  if ((txid === undefined) === (at === undefined)) throw new ApiError('BAD_REQUEST', 'give exactly one of txid or at');
+  let point;
+  try {
+    point = parsePoint({ txid, at }, Date.now());
+  } catch (e) {
+    if (e instanceof PointError) throw new ApiError('BAD_REQUEST', e.message);
+    throw e;
+  }
+  const req = point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {};
+  return rpcResponse(c, await stub(c, name).restore(name, req));
 });
 
 databaseRoutes.post('/:db/adopt', requireScope('admin'), async (c) => {

@@ -98,9 +98,12 @@ export class DatabaseDO extends DurableObject<Env> {
     return this.planner.plan(req);
   }
 
-  /** Pages changed after `since` (DESIGN §4 GET …/changes). */
-  changes(name: string, since: string, req: PlanRequest): RpcResult<ChangesAnswer> {
+  /** Pages changed after `since` (DESIGN §4 GET …/changes); honours `minTXID` like `plan`. */
+  async changes(name: string, since: string, req: PlanRequest & { minTXID?: string; waitMs?: number }): Promise<RpcResult<ChangesAnswer>> {
     this.planner.setName(name);
+    if (req.minTXID !== undefined && !(await this.waitForHead(BigInt('0x' + req.minTXID), Math.min(req.waitMs ?? 2000, 10_000)))) {
+      return err('NOT_YET_AVAILABLE', `the head has not reached TXID ${req.minTXID} yet`, { pos: headJSON(this.catalog.position()) });
+    }
     return this.planner.changes(BigInt('0x' + since), req);
   }
 

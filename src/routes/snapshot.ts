@@ -25,7 +25,10 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
     headers.set('content-disposition', `attachment; filename="${file}"`);
     if (format === 'ltx') return new Response(snapshotLtx(store, r.plan, prefix, { source: r.source }), { headers });
     const snap = snapshotSqlite(store, r.plan, prefix, { source: r.source });
-    headers.set('content-length', String(snap.length));
-    return new Response(snap.body, { headers });
+    // The runtime drops a hand-set Content-Length on a plain stream; a FixedLengthStream keeps it
+    // (and fails the response if the merge ever produced another length).
+    const fixed = new FixedLengthStream(snap.length);
+    c.executionCtx.waitUntil(snap.body.pipeTo(fixed.writable).catch(() => undefined));
+    return new Response(fixed.readable, { headers });
   });
 });

@@ -247,10 +247,9 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     expect((await changes(`since=${hex(39)}&txid=${hex(41)}`)).all).toBe(true); // across the VACUUM
   });
 
-  // Known bug (src/routes/snapshot.ts): workerd drops a Content-Length set by hand on a Response
-  // whose body is a plain ReadableStream and sends it chunked (HEAD still shows it). Piping the
-  // body through a FixedLengthStream(snap.length) keeps it. Make this an `it` once fixed.
-  it.fails('GET snapshot?format=sqlite announces Content-Length = commit × page size (DESIGN §4)', async () => {
+  // workerd drops a Content-Length set by hand on a plain ReadableStream body; the route pipes
+  // through a FixedLengthStream so the header reaches the client.
+  it('GET snapshot?format=sqlite announces Content-Length = commit × page size (DESIGN §4)', async () => {
     for (const n of [1, 40, 55, TXS]) {
       const res = await devFetch(server, `/v1/databases/${DB}/snapshot?format=sqlite&txid=${hex(n)}`);
       expect(res.status).toBe(200);
@@ -359,9 +358,7 @@ describe('min_txid: read your writes', () => {
     console.log(`min_txid: NOT_YET_AVAILABLE after ${Math.round(waited)} ms`);
   });
 
-  // Known bug (src/durable/database.ts changes()): min_txid is not waited for on GET …/changes; at
-  // the head it answers at once with the old position. Make this an `it` once fixed.
-  it.fails('GET changes with min_txid beyond the head waits, then answers 409 NOT_YET_AVAILABLE', async () => {
+  it('GET changes with min_txid beyond the head waits, then answers 409 NOT_YET_AVAILABLE', async () => {
     const started = performance.now();
     const res = await devFetch(server, `/v1/databases/${MIN_DB}/changes?since=${hex(4)}&min_txid=${hex(6)}`);
     const body = (await res.json()) as { error?: { code: string } };

@@ -27,6 +27,7 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
     const snap = snapshotSqlite(store, r.plan, prefix, { source: r.source });
     // The runtime drops a hand-set Content-Length on a plain stream; a FixedLengthStream keeps it
     // (and fails the response if the merge ever produced another length).
+    headers.set('content-length', String(snap.length));
     const fixed = new FixedLengthStream(snap.length);
     c.executionCtx.waitUntil(snap.body.pipeTo(fixed.writable).catch(() => undefined));
     return new Response(fixed.readable, { headers });

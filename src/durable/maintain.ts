@@ -65,8 +65,9 @@ export async function runMaintenance(
       const plan = planRestore(entries(all), action.maxTXID);
       if (!plan.ok) Object.assign(report, { ok: false, error: `head not restorable: ${plan.reason}` });
       else {
-        const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}`, f]));
-        const r = await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}`)!));
+        // Keyed like the catalog, by (level, min, max): every snapshot starts at TXID 1.
+        const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
+        const r = await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!));
         if (!r.ok) Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
         else report.files = r.value.inputs;
       }
@@ -80,6 +81,9 @@ export async function runMaintenance(
   const after = entries(ctx.catalog.filesUpTo(pos.txid));
   const inconsistencies = checkLevelConsistency(after).length;
   if (inconsistencies > 0) console.error(`level consistency: ${JSON.stringify(checkLevelConsistency(after), (_, v) => (typeof v === 'bigint' ? formatHex64(v) : v))}`);
-  const due = nextMaintenanceDue(after, pos.txid, now, cfg);
+  // When to come back is a real time. `now` can run ahead of the clock: the admin routes plan "as if
+  // every interval boundary had passed" (a year on), and due times from there would park the
+  // database in the registry for that year. Ask from the earlier of the two.
+  const due = nextMaintenanceDue(after, pos.txid, Math.min(now, ctx.now()), cfg);
   return { actions, nextDue: due ?? null, inconsistencies };
 }

@@ -26,7 +26,8 @@ export const AT_FUTURE_SKEW_MS = 60_000;
 /** Longest `at` text read at all (characters); bounds the parsers' regex work on hostile input. */
 export const MAX_AT_LENGTH = 64;
 
-const TXID_HEX = /^[0-9a-f]{1,16}$/;
+/** A TXID in a query value: 1–16 lowercase hex digits (the wire form is 16). Also the API schema's pattern (routes/params.ts). */
+export const TXID_HEX = /^[0-9a-f]{1,16}$/;
 
 /**
  * The point of a read from its query values. Neither → head; both → BAD_REQUEST.

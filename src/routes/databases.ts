@@ -6,7 +6,7 @@ import { allowsDatabase, requireScope } from '../auth.ts';
 import type { RegistryEntry } from '../durable/registry.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { dbName, parseIntParam, parseTXIDParam } from './params.ts';
+import { CommitPagesSchema, LimitSchema, PageSizeSchema, dbName, parseIntQuery, parseTXIDParam } from './params.ts';
 import { rpcResponse, unwrap } from './rpc.ts';
 import { PointError, parsePoint } from '../replication/point.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
@@ -26,7 +26,7 @@ function requestBody(c: Context<AppEnv>): ReadableStream<Uint8Array> {
 
 databaseRoutes.get('/', requireScope('read'), async (c) => {
   const after = c.req.query('after') ?? '';
-  const limit = parseIntParam('limit', c.req.query('limit'), 1, 1000) ?? 1000;
+  const limit = parseIntQuery('limit', c.req.query('limit'), LimitSchema) ?? 1000;
   const registry = c.env.REGISTRY.getByName('registry');
   const token = c.get('token');
   // Page through the registry until `limit` names this token may see: the cursor must be one of
@@ -67,8 +67,8 @@ databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
   const name = dbName(c);
   const base = parseTXIDParam('base', c.req.query('base'));
   if (base === undefined) throw new ApiError('BAD_REQUEST', 'base (the TXID the pages were read at) is required');
-  const commit = parseIntParam('commit', c.req.query('commit'), 1, 0xffffffff);
-  const pageSize = parseIntParam('page_size', c.req.query('page_size'), 512, 65536);
+  const commit = parseIntQuery('commit', c.req.query('commit'), CommitPagesSchema);
+  const pageSize = parseIntQuery('page_size', c.req.query('page_size'), PageSizeSchema);
   const result = await stub(c, name).writePages(name, requestBody(c), { base, commit, pageSize });
   return rpcResponse(c, result, (pos) => ({ pos }));
 });

@@ -7,7 +7,7 @@ import { ApiError } from '../errors.ts';
 import { ltxKey } from '../storage/keys.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { isStorageError } from '../storage/object-store.ts';
-import { dbName, parseIntParam, parseLevel, parseLtxFilename, parseRange, parseTXIDParam } from './params.ts';
+import { LimitSchema, dbName, parseIntQuery, parseLevel, parseLtxFilename, parseRange, parseTXIDParam } from './params.ts';
 
 export const ltxFileRoutes = new Hono<AppEnv>();
 
@@ -15,7 +15,7 @@ ltxFileRoutes.get('/:db/ltx', requireScope('read'), async (c) => {
   const name = dbName(c);
   const level = parseLevel(c.req.query('level'));
   const after = parseTXIDParam('after', c.req.query('after')) ?? 0n;
-  const limit = parseIntParam('limit', c.req.query('limit'), 1, 1000) ?? 1000;
+  const limit = parseIntQuery('limit', c.req.query('limit'), LimitSchema) ?? 1000;
   const files = await c.env.DATABASE.getByName(name).files(level, after, limit);
   return c.json({ files });
 });

@@ -8,35 +8,14 @@ import { formatHex64 } from '../ltx/checksum.ts';
 import { encodePageBatch } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
 import { unwrap } from './rpc.ts';
-import { dbName, parseTXIDParam } from './params.ts';
+import { dbName, parsePgno, parsePgnoList, parseTXIDParam } from './params.ts';
 import { readHeaders, readPoint, withPlan } from './read-plans.ts';
 
 export const pageRoutes = new Hono<AppEnv>();
 
-/** Most pages one batch request may ask for. */
-export const MAX_BATCH_PAGES = 4096;
-
-/** `1,5,9-12` → sorted unique page numbers; 400 on anything else. */
-export function parsePgnoList(text: string | undefined): number[] {
-  if (!text) throw new ApiError('BAD_REQUEST', 'pgno is required, e.g. pgno=1,5,9-12');
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^(\d{1,10})(?:-(\d{1,10}))?$/.exec(part.trim());
-    if (!m) throw new ApiError('BAD_REQUEST', `bad page list item ${JSON.stringify(part.slice(0, 30))}`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (a < 1 || b < a || b > 0xffffffff) throw new ApiError('BAD_REQUEST', `bad page range ${part}`);
-    if (out.size + (b - a + 1) > MAX_BATCH_PAGES) throw new ApiError('BAD_REQUEST', `at most ${MAX_BATCH_PAGES} pages per request`);
-    for (let p = a; p <= b; p++) out.add(p);
-  }
-  return [...out].sort((x, y) => x - y);
-}
-
 pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
   const name = dbName(c);
-  const text = c.req.param('pgno');
-  if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > 0xffffffff) throw new ApiError('BAD_REQUEST', 'pgno must be 1..4294967295');
-  const pgno = Number(text);
+  const pgno = parsePgno(c.req.param('pgno'));
   return withPlan(c, name, [pgno], async (r) => {
     if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
     const page = await r.source.readPage(r.plan, pgno, r.hints.get(pgno));

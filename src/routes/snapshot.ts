@@ -3,19 +3,17 @@
 import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { snapshotLtx, snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
-import { dbName } from './params.ts';
+import { dbName, parseSnapshotFormat } from './params.ts';
 import { readHeaders, withPlan } from './read-plans.ts';
 
 export const snapshotRoutes = new Hono<AppEnv>();
 
 snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
   const name = dbName(c);
-  const format = c.req.query('format') ?? 'sqlite';
-  if (format !== 'sqlite' && format !== 'ltx') throw new ApiError('BAD_REQUEST', 'format must be sqlite or ltx');
+  const format = parseSnapshotFormat(c.req.query('format'));
   return withPlan(c, name, undefined, async (r) => {
     const store = new R2ObjectStore(c.env.LTX_BUCKET);
     const prefix = c.get('config').prefix;

@@ -1,0 +1,440 @@
+// The v1 LTX format LiteFS still writes (ltx ≤ v0.3.x): strict streaming decoder, format sniffing, conversion to v3 block files.
+//
+// v1 (ltx-format.md §0; superfly/ltx v0.3.14 ltx.go, decoder.go, encoder.go):
+//   header (100 bytes, as v3, but flags may only be 0x1 = HeaderFlagCompressLZ4, and there is no
+//           NoChecksum mode: every file tracks the rolling checksum)
+//   page block: per page a u32 BE pgno + PageSize raw bytes, then a u32 zero terminator; with flag
+//           0x1 the whole block, terminator included, is one LZ4 frame that ends right after it
+//   trailer: u64 PostApplyChecksum, u64 FileChecksum (never inside the LZ4 frame)
+//   FileChecksum = ChecksumFlag | CRC-64/GO-ISO over the header, the *decompressed* page block and the
+//   PostApplyChecksum, so it does not depend on compression. No page index.
+
+import { ByteQueue } from './byte-queue.ts';
+import { pageChecksumLinear } from './checksum.ts';
+import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, HEADER_SIZE, PAGE_HEADER_FLAG_SIZE, PAGE_HEADER_SIZE, TRAILER_SIZE, isValidPageSize, lockPgno } from './constants.ts';
+import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
+import { DEFAULT_DECODER_LIMITS, type DecoderLimits } from './decoder.ts';
+import { LTXEncoder } from './encoder.ts';
+import { LTXError, fail } from './errors.ts';
+import { type Header, isSnapshot } from './header.ts';
+import { lz4FrameLength } from './lz4-frame.ts';
+import { LZ4FrameReader } from './lz4-frame-stream.ts';
+import { decodePageFrame, maxBlockPayload, maxLegacyFrame } from './page-frame.ts';
+import type { Trailer } from './page-index.ts';
+
+/** v1 header flag: the page block is one LZ4 frame (`ltx.HeaderFlagCompressLZ4`, v0.3). */
+export const V1_HEADER_FLAG_COMPRESS_LZ4 = 0x1;
+/** v1 page header: just the u32 pgno (`ltx.PageHeaderSize` = 4 in v0.3). */
+export const V1_PAGE_HEADER_SIZE = 4;
+
+const MAGIC_U32 = 0x4c545831; // "LTX1"
+const RESERVED_OFFSET = 80;
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** v0.3 `Header.Validate`, plus what our Header type needs (a safe-integer timestamp). */
+export function validateV1Header(h: Header): void {
+  if ((h.flags & ~V1_HEADER_FLAG_COMPRESS_LZ4) !== 0) fail('LTX_BAD_FLAGS', `invalid v1 header flags: 0x${h.flags.toString(16).padStart(8, '0')}`);
+  if (!isValidPageSize(h.pageSize)) fail('LTX_BAD_PAGE_SIZE', `invalid page size: ${h.pageSize}`);
+  if (h.minTXID === 0n) fail('LTX_BAD_TXID', 'minimum transaction id required');
+  if (h.maxTXID === 0n) fail('LTX_BAD_TXID', 'maximum transaction id required');
+  if (h.minTXID > h.maxTXID) fail('LTX_BAD_TXID', `transaction ids out of order: (${h.minTXID},${h.maxTXID})`);
+  if (!Number.isSafeInteger(h.timestamp)) fail('LTX_BAD_HEADER', `timestamp out of range: ${h.timestamp}`);
+  if (h.walOffset < 0n || h.walOffset > INT64_MAX) fail('LTX_BAD_HEADER', 'wal offset cannot be negative');
+  if (h.walSize < 0n || h.walSize > INT64_MAX) fail('LTX_BAD_HEADER', 'wal size cannot be negative');
+  if ((h.walSalt1 !== 0 || h.walSalt2 !== 0) && (h.walOffset === 0n || h.walSize === 0n)) {
+    fail('LTX_BAD_HEADER', 'wal salts require a wal offset and size');
+  }
+  if ((h.walOffset === 0n) !== (h.walSize === 0n)) fail('LTX_BAD_HEADER', 'wal offset and wal size go together');
+  if (isSnapshot(h)) {
+    if (h.preApplyChecksum !== 0n) fail('LTX_BAD_HEADER', 'pre-apply checksum must be zero on snapshots');
+  } else {
+    if (h.preApplyChecksum === 0n) fail('LTX_BAD_HEADER', 'pre-apply checksum required on non-snapshot files');
+    if ((h.preApplyChecksum & CHECKSUM_FLAG) === 0n) fail('LTX_BAD_HEADER', 'invalid pre-apply checksum format');
+  }
+}
+
+/** Parses and validates a v1 header. Strict: the reserved bytes must be zero (v0.3 writes them so). */
+export function decodeV1Header(bytes: Uint8Array): Header {
+  if (bytes.length < HEADER_SIZE) fail('LTX_TRUNCATED', `header needs ${HEADER_SIZE} bytes, got ${bytes.length}`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  if (v.getUint32(0) !== MAGIC_U32) fail('LTX_BAD_MAGIC', 'invalid LTX file: bad magic');
+  const ts = v.getBigInt64(32);
+  const h: Header = {
+    flags: v.getUint32(4),
+    pageSize: v.getUint32(8),
+    commit: v.getUint32(12),
+    minTXID: v.getBigUint64(16),
+    maxTXID: v.getBigUint64(24),
+    timestamp: Number(ts),
+    preApplyChecksum: v.getBigUint64(40),
+    walOffset: v.getBigInt64(48),
+    walSize: v.getBigInt64(56),
+    walSalt1: v.getUint32(64),
+    walSalt2: v.getUint32(68),
+    nodeID: v.getBigUint64(72),
+  };
+  if (BigInt(h.timestamp) !== ts) fail('LTX_BAD_HEADER', `timestamp out of range: ${ts}`);
+  validateV1Header(h);
+  for (let i = RESERVED_OFFSET; i < HEADER_SIZE; i++) {
+    if (bytes[i] !== 0) fail('LTX_RESERVED_SET', `reserved header byte ${i} is set`);
+  }
+  return h;
+}
+
+/** A page out of a v1 file. `data` may be a view of an input chunk: copy it to keep it past the next call. */
+export interface V1Page {
+  pgno: number;
+  data: Uint8Array;
+  /** The data's linear CRC part (see crc64.ts), for page checksums without another pass. */
+  crc: CRCLinear;
+}
+
+export interface V1DecodeResult {
+  header: Header;
+  trailer: Trailer;
+  pageCount: number;
+  /** Bytes of the file as stored (compressed page block included). */
+  size: number;
+}
+
+type Phase = 'header' | 'pages' | 'frameEnd' | 'trailer' | 'done';
+
+/**
+ * Strict streaming v1 decoder: `write()` chunks, take pages with `nextPage()`, then `end()`, which
+ * throws unless a whole valid file came in. Besides what the v0.3 decoder checks (header, LZ4 frame
+ * ending at the terminator, file checksum, snapshot post-apply) it enforces what the v0.3 encoder
+ * guarantees: pages ascending and ≤ Commit, no lock page, snapshots complete, a valid trailer, no
+ * trailing bytes. Only LTXError escapes. Memory: one LZ4 block and one page beyond the input queued.
+ */
+export class V1Decoder {
+  private readonly limits: DecoderLimits;
+  private readonly raw = new ByteQueue();
+  private body = this.raw; // the decompressed page block when compressed
+  private lz: LZ4FrameReader | undefined;
+  private readonly crc = new CRC64();
+  private phase: Phase = 'header';
+  private h: Header | undefined;
+  private lock = 0;
+  private prevPgno = 0;
+  private pageCount = 0;
+  private pagesChecksum = EMPTY_DB_CHECKSUM;
+  private written = 0; // bytes of input so far
+  private trailer: Trailer | undefined;
+
+  constructor(limits: Partial<DecoderLimits> = {}) {
+    this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
+  }
+
+  get header(): Header | undefined {
+    return this.h;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.phase === 'done' && chunk.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+    this.written += chunk.length;
+    this.raw.push(chunk);
+  }
+
+  /** Parses the header once its 100 bytes are queued. */
+  readHeader(): Header | undefined {
+    if (this.phase === 'header' && this.raw.length >= HEADER_SIZE) {
+      const bytes = this.takeRaw(HEADER_SIZE);
+      const h = decodeV1Header(bytes);
+      if (h.pageSize > this.limits.maxPageSize) fail('LTX_LIMIT_EXCEEDED', `page size ${h.pageSize} over the limit`);
+      this.crc.update(bytes);
+      this.h = h;
+      this.lock = lockPgno(h.pageSize);
+      if (h.flags & V1_HEADER_FLAG_COMPRESS_LZ4) {
+        this.lz = new LZ4FrameReader();
+        this.body = new ByteQueue();
+      }
+      this.phase = 'pages';
+    }
+    return this.h;
+  }
+
+  /** The next page, or undefined when the queued input holds no further whole page. */
+  nextPage(): V1Page | undefined {
+    if (this.phase === 'header' && this.readHeader() === undefined) return undefined;
+    for (;;) {
+      switch (this.phase) {
+        case 'pages': {
+          const h = this.h!;
+          if (!this.fill(V1_PAGE_HEADER_SIZE)) return undefined;
+          const b0 = this.body.byteAt(0), b1 = this.body.byteAt(1), b2 = this.body.byteAt(2), b3 = this.body.byteAt(3);
+          const pgno = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+          if (pgno === 0) {
+            this.crc.update(this.takeBody(V1_PAGE_HEADER_SIZE));
+            this.endOfPages();
+            continue;
+          }
+          if (!this.fill(V1_PAGE_HEADER_SIZE + h.pageSize)) return undefined;
+          this.checkPage(pgno);
+          this.crc.update(this.takeBody(V1_PAGE_HEADER_SIZE));
+          const data = this.takeBody(h.pageSize);
+          const lin = crcLinear(data);
+          this.crc.appendLinear(lin);
+          if (isSnapshot(h)) this.pagesChecksum ^= pageChecksumLinear(pgno, lin);
+          this.prevPgno = pgno;
+          return { pgno, data, crc: lin };
+        }
+        case 'frameEnd': {
+          // The v0.3 decoder reads one more byte and wants the frame's EOF: nothing may follow the terminator.
+          if (this.body.length > 0) fail('LTX_BAD_PAGE_DATA', 'data after the page block terminator');
+          const out = this.lz!.read(this.raw);
+          if (out !== undefined && out.length > 0) fail('LTX_BAD_PAGE_DATA', 'data after the page block terminator');
+          if (!this.lz!.ended) {
+            if (out === undefined) return undefined;
+            continue;
+          }
+          this.phase = 'trailer';
+          continue;
+        }
+        case 'trailer': {
+          if (this.raw.length < TRAILER_SIZE) return undefined;
+          this.finishTrailer(this.takeRaw(TRAILER_SIZE));
+          continue;
+        }
+        case 'done':
+          if (this.raw.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+          return undefined;
+        case 'header':
+          return undefined;
+      }
+    }
+  }
+
+  /** Declares the end of input; throws unless a whole, valid file was written. */
+  end(): V1DecodeResult {
+    if (this.phase !== 'done') {
+      // Decode whatever is still queued first: the caller may not have drained nextPage().
+      while (this.nextPage() !== undefined);
+    }
+    if (this.phase !== 'done' || !this.h || !this.trailer) fail('LTX_TRUNCATED', `v1 file ends early (${this.phase})`);
+    return { header: this.h, trailer: this.trailer, pageCount: this.pageCount, size: this.written - this.raw.length };
+  }
+
+  /** Makes `n` bytes of the page block available; false when the input has not got that far. */
+  private fill(n: number): boolean {
+    if (!this.lz) return this.raw.length >= n;
+    while (this.body.length < n) {
+      const out = this.lz.read(this.raw);
+      if (out === undefined) {
+        if (this.lz.ended) fail('LTX_TRUNCATED', 'the LZ4 frame ends inside the page block');
+        return false;
+      }
+      if (this.lz.contentLength > this.limits.maxDecompressedBytes + this.h!.pageSize) {
+        fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
+      }
+      this.body.push(out);
+    }
+    return true;
+  }
+
+  private takeRaw(n: number): Uint8Array {
+    return this.raw.read(n);
+  }
+
+  private takeBody(n: number): Uint8Array {
+    return this.body.read(n);
+  }
+
+  private checkPage(pgno: number): void {
+    const h = this.h!;
+    if (++this.pageCount > this.limits.maxPages) fail('LTX_LIMIT_EXCEEDED', 'too many pages');
+    if (this.pageCount * h.pageSize > this.limits.maxDecompressedBytes) fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
+    if (pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${pgno} is beyond commit ${h.commit}`);
+    if (pgno === this.lock) fail('LTX_LOCK_PAGE', `lock page ${pgno} present`);
+    if (isSnapshot(h)) {
+      const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
+      if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
+    } else if (pgno <= this.prevPgno) {
+      fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
+    }
+  }
+
+  private endOfPages(): void {
+    const h = this.h!;
+    if (isSnapshot(h)) {
+      const last = h.commit === this.lock ? h.commit - 1 : h.commit;
+      if (this.prevPgno !== last) fail('LTX_SNAPSHOT_INCOMPLETE', `snapshot ends at page ${this.prevPgno}, commit ${h.commit}`);
+    }
+    this.phase = this.lz ? 'frameEnd' : 'trailer';
+  }
+
+  private finishTrailer(b: Uint8Array): void {
+    const h = this.h!;
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const postApplyChecksum = v.getBigUint64(0);
+    const fileChecksum = v.getBigUint64(8);
+    this.crc.update(b, 0, 8);
+    if ((CHECKSUM_FLAG | this.crc.digest()) !== fileChecksum) fail('LTX_FILE_CHECKSUM_MISMATCH', 'file checksum mismatch');
+    if ((postApplyChecksum & CHECKSUM_FLAG) === 0n) fail('LTX_BAD_TRAILER', 'invalid post-apply checksum format');
+    if (h.commit === 0 && postApplyChecksum !== EMPTY_DB_CHECKSUM) {
+      fail('LTX_POST_APPLY_MISMATCH', 'an empty database has checksum 8000000000000000');
+    }
+    if (isSnapshot(h) && postApplyChecksum !== (CHECKSUM_FLAG | this.pagesChecksum)) {
+      fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
+    }
+    this.trailer = { postApplyChecksum, fileChecksum };
+    this.phase = 'done';
+    if (this.raw.length > 0) fail('LTX_TRAILING_DATA', 'bytes after the trailer');
+  }
+}
+
+/** Decodes a whole in-memory v1 file (tests, small files). */
+export function decodeV1(bytes: Uint8Array, limits: Partial<DecoderLimits> = { maxDecompressedBytes: 1024 ** 3 }): V1DecodeResult & { pages: V1Page[] } {
+  const dec = new V1Decoder(limits);
+  dec.write(bytes);
+  const pages: V1Page[] = [];
+  for (let p = dec.nextPage(); p; p = dec.nextPage()) pages.push({ ...p, data: p.data.slice() });
+  return { ...dec.end(), pages };
+}
+
+/** Which generation a file is, from its first bytes. */
+export type LTXGeneration = 'v1' | 'current';
+
+/** Bytes `sniffLTXGeneration` may need before it can decide: the header and one whole first frame. */
+export const SNIFF_MAX_BYTES = HEADER_SIZE + PAGE_HEADER_SIZE + Math.max(4 + maxBlockPayload(65536), maxLegacyFrame(65536));
+
+/**
+ * Tells a v1 file from a current (v3) one by its first bytes (there is no version field, §0):
+ * header flag 0x1 → v1; 0x2 (NoChecksum, v3 only) or other bits → current (its decoder reports them);
+ * flags 0 → current only if the first page frame decodes as a v3 frame (six zero bytes of an empty
+ * page block, a sized LZ4 block, or an LZ4 frame, of exactly PageSize bytes), otherwise v1 — whose
+ * frame starts with raw page bytes. Returns undefined while it needs more bytes (`ended` = no more
+ * will come: then it decides with what it has, and the chosen decoder reports the truncation).
+ */
+export function sniffLTXGeneration(head: Uint8Array, ended = false): LTXGeneration | undefined {
+  if (head.length < 8) return ended ? 'current' : undefined;
+  const v = new DataView(head.buffer, head.byteOffset, head.length);
+  const flags = v.getUint32(4);
+  if (flags === V1_HEADER_FLAG_COMPRESS_LZ4) return 'v1';
+  if (flags !== 0) return 'current';
+  if (head.length < HEADER_SIZE + PAGE_HEADER_SIZE) return ended ? 'current' : undefined;
+  const pageSize = v.getUint32(8);
+  if (!isValidPageSize(pageSize)) return 'current';
+  const pgno = v.getUint32(HEADER_SIZE);
+  const pageFlags = v.getUint16(HEADER_SIZE + 4);
+  if (pgno === 0 && pageFlags === 0) return 'current'; // a v3 end marker; a v1 one is followed by the flagged post-apply checksum
+  if ((pageFlags & ~PAGE_HEADER_FLAG_SIZE) !== 0 || pgno === 0) return 'v1';
+  // Try the first frame as v3; a frame not all there yet needs more bytes, unless none will come.
+  const frame = head.subarray(HEADER_SIZE);
+  try {
+    const len = v3FrameLength(frame, pageSize);
+    if (len === undefined) return ended || head.length >= SNIFF_MAX_BYTES ? 'v1' : undefined;
+    decodePageFrame(frame.subarray(0, len), pageSize);
+    return 'current';
+  } catch (e) {
+    if (e instanceof LTXError) return 'v1';
+    throw e;
+  }
+}
+
+/**
+ * The byte length of the v3 frame at the start of `frame` (its 6-byte header is there), undefined
+ * while it is not all there; throws LTXError when it cannot be a v3 frame.
+ */
+function v3FrameLength(frame: Uint8Array, pageSize: number): number | undefined {
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  if (v.getUint16(4) & PAGE_HEADER_FLAG_SIZE) {
+    if (frame.length < 10) return undefined;
+    const n = v.getUint32(6);
+    if (n === 0 || n > maxBlockPayload(pageSize)) fail('LTX_BAD_PAGE_DATA', `bad compressed size ${n}`);
+    return frame.length >= 10 + n ? 10 + n : undefined;
+  }
+  const body = frame.subarray(PAGE_HEADER_SIZE);
+  const len = lz4FrameLength((i) => body[i], body.length, maxLegacyFrame(pageSize));
+  return len < 0 ? undefined : PAGE_HEADER_SIZE + len;
+}
+
+/** The v3 header of a converted v1 file: every field kept, flags 0 (v1 always tracks checksums). */
+export function currentHeaderOf(v1: Header): Header {
+  return { ...v1, flags: 0 };
+}
+
+/** Output chunks of the converter are batched to about this many bytes. */
+const CONVERT_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Re-encodes a v1 file as a v3 block file: same header fields (flags 0), same pages, same pre- and
+ * post-apply checksums; a new file checksum and page index, as the format requires. Streams: the
+ * header goes out as soon as it is read, pages in ~64 KiB batches, and the tail (end marker, index,
+ * trailer) only once the whole v1 file has verified, so a bad input never yields a complete file.
+ * Throws LTXError (from either side).
+ */
+export async function* convertV1ToCurrentChunks(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  limits: Partial<DecoderLimits> = {},
+): AsyncGenerator<Uint8Array> {
+  const dec = new V1Decoder(limits);
+  let enc: LTXEncoder | undefined;
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const take = (): Uint8Array => {
+    const out = concat(parts, size);
+    parts = [];
+    size = 0;
+    return out;
+  };
+  for await (const chunk of chunks) {
+    dec.write(chunk);
+    if (enc === undefined) {
+      const h = dec.readHeader();
+      if (h === undefined) continue;
+      enc = new LTXEncoder(currentHeaderOf(h));
+      yield enc.start();
+    }
+    for (let p = dec.nextPage(); p; p = dec.nextPage()) {
+      const frame = enc.encodePage(p.pgno, p.data);
+      parts.push(frame);
+      size += frame.length;
+      if (size >= CONVERT_CHUNK_BYTES) yield take();
+    }
+  }
+  const result = dec.end();
+  enc ??= new LTXEncoder(currentHeaderOf(result.header));
+  parts.push(enc.finish(result.trailer.postApplyChecksum));
+  size += parts[parts.length - 1].length;
+  yield take();
+}
+
+/** `convertV1ToCurrentChunks` over web streams; the output errors with the LTXError of a bad input. */
+export function convertV1ToCurrent(stream: ReadableStream<Uint8Array>, limits: Partial<DecoderLimits> = {}): ReadableStream<Uint8Array> {
+  const it = convertV1ToCurrentChunks(readChunks(stream), limits);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const r = await it.next();
+        if (r.done) controller.close();
+        else controller.enqueue(r.value);
+      },
+      async cancel(reason) {
+        await it.return(undefined);
+        await stream.cancel(reason).catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The chunks of a web stream as an async iterable (releases the lock when done). */
+export async function* readChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// SQLite b-tree page kinds and a per-query record of interior pages, which chooses sibling prefetches for misses.
+
+/** B-tree page type bytes (sqlite.org/fileformat2.html §1.6). */
+export const INTERIOR_INDEX = 0x02;
+export const INTERIOR_TABLE = 0x05;
+export const LEAF_INDEX = 0x0a;
+export const LEAF_TABLE = 0x0d;
+
+/** Where the b-tree page header starts: after the 100-byte database header on page 1. */
+export function btreeHeaderOffset(pgno: number): number {
+  return pgno === 1 ? 100 : 0;
+}
+
+/** True when the page's type byte says interior b-tree page (the bytes of any other page may say so by chance). */
+export function isInteriorPage(pgno: number, page: Uint8Array): boolean {
+  const t = page[btreeHeaderOffset(pgno)];
+  return t === INTERIOR_INDEX || t === INTERIOR_TABLE;
+}
+
+/**
+ * The child page numbers of an interior page in key order (each cell's left child, then the
+ * right-most pointer), or undefined when the page is not a well-formed interior page. Child numbers
+ * outside 1..pageCount are dropped. Bounds-checked: the bytes are untrusted.
+ */
+export function interiorChildren(pgno: number, page: Uint8Array, pageCount: number): number[] | undefined {
+  if (!isInteriorPage(pgno, page)) return undefined;
+  const h = btreeHeaderOffset(pgno);
+  if (h + 12 > page.length) return undefined;
+  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const cells = view.getUint16(h + 3);
+  if (h + 12 + cells * 2 > page.length) return undefined;
+  const out: number[] = [];
+  const add = (child: number): void => {
+    if (child >= 1 && child <= pageCount) out.push(child);
+  };
+  for (let i = 0; i < cells; i++) {
+    const cell = view.getUint16(h + 12 + i * 2);
+    if (cell + 4 > page.length) return undefined;
+    add(view.getUint32(cell));
+  }
+  add(view.getUint32(h + 8));
+  return out;
+}
+
+/** Sibling prefetch tuning (shared/query-engine.md: "fetch the next 8→128 children when the walk is in order"). */
+export interface PrefetchOptions {
+  /** Siblings fetched with the second miss under one parent; doubles with each further miss. Default 8. */
+  first: number;
+  /** Most siblings fetched with one miss. Default 128. */
+  max: number;
+}
+
+export const DEFAULT_PREFETCH: PrefetchOptions = { first: 8, max: 128 };
+
+interface Parent {
+  children: number[];
+  /** Misses among its children so far. */
+  misses: number;
+  /** Position of the last missed child, for the direction of the walk. */
+  last: number;
+}
+
+/**
+ * What one query has learnt about the b-trees it walks. Every interior page the engine reads is
+ * parsed once; a miss on one of its children is then placed (parent, position). The first miss
+ * under a parent fetches only that page (a point lookup descends through one child per level);
+ * the second fetches `first` more siblings in the direction of the walk, and each further miss
+ * doubles that, up to `max` — an in-order scan then needs a handful of fetch rounds per parent,
+ * and random probes into one subtree soon have the whole subtree local. Siblings are neighbours in
+ * the LTX files (pages sorted by pgno), so they mostly arrive in the same ranged reads.
+ */
+export class BtreeWalk {
+  private readonly pageCount: number;
+  private readonly opts: PrefetchOptions;
+  private readonly parents = new Map<number, Parent>();
+  private readonly parentOf = new Map<number, { parent: number; at: number }>();
+
+  constructor(pageCount: number, opts: PrefetchOptions = DEFAULT_PREFETCH) {
+    this.pageCount = pageCount;
+    this.opts = opts;
+  }
+
+  /** Notes a page the engine read; interior pages are parsed the first time. */
+  onRead(pgno: number, page: Uint8Array): void {
+    if (this.parents.has(pgno)) return;
+    const children = interiorChildren(pgno, page, this.pageCount);
+    if (children === undefined) return;
+    this.parents.set(pgno, { children, misses: 0, last: -1 });
+    children.forEach((child, at) => {
+      if (!this.parentOf.has(child)) this.parentOf.set(child, { parent: pgno, at });
+    });
+  }
+
+  /** The parent of `pgno` among the interior pages read so far. */
+  parent(pgno: number): number | undefined {
+    return this.parentOf.get(pgno)?.parent;
+  }
+
+  /**
+   * Siblings worth fetching with the missed page `pgno` (not `pgno` itself), skipping those for
+   * which `have` is true; at most `budget`. Updates the walk's state: call once per miss.
+   */
+  prefetchFor(pgno: number, have: (pgno: number) => boolean, budget: number): number[] {
+    const place = this.parentOf.get(pgno);
+    if (place === undefined) return [];
+    const p = this.parents.get(place.parent)!;
+    p.misses++;
+    const backwards = p.last > place.at;
+    p.last = place.at;
+    if (p.misses < 2) return [];
+    const want = Math.min(this.opts.max, this.opts.first * 2 ** (p.misses - 2), budget);
+    const out: number[] = [];
+    const n = p.children.length;
+    // In the walk's direction first, then wrapping around: random probes fill the whole parent.
+    for (let k = 1; k < n && out.length < want; k++) {
+      const child = p.children[(((backwards ? place.at - k : place.at + k) % n) + n) % n];
+      if (child !== pgno && !have(child)) out.push(child);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,362 @@
+// The read-only query engine: one wa-sqlite instance per isolate, statements run synchronously and rerun after fetching the pages they missed.
+
+import * as SQLite from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
+import { PageVFS, VFS_NAME } from './page-vfs.ts';
+import { QueryError } from './query-error.ts';
+import type { QueryPages } from './query-pages.ts';
+import { type SqliteModule, instantiateSqlite } from './sqlite-module.ts';
+import { type Params, type ResultValue, bindParams, readColumn } from './values.ts';
+
+/** Default most rows a query may return. */
+export const DEFAULT_MAX_ROWS = 50_000;
+/** Default most bytes of encoded rows (estimated as they are read): 8 MiB keeps a response well inside a Worker's memory. */
+export const DEFAULT_MAX_RESULT_BYTES = 8 * 1024 * 1024;
+/** Default wall time (ms) of a query, page fetches included. In production, time inside a Worker advances only across I/O: this bounds the fetching; `maxVmSteps` bounds the CPU. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default SQLite VM instructions per query, counted over every rerun. */
+export const DEFAULT_MAX_VM_STEPS = 500_000_000;
+/** Default ceiling of the wasm heap (it starts at ~17 MiB and never shrinks; a Worker has 128 MB). */
+export const DEFAULT_MAX_HEAP_BYTES = 64 * 1024 * 1024;
+/** Default most fetch rounds (reruns) of one query: each is a round trip to R2. */
+export const DEFAULT_MAX_FETCH_ROUNDS = 1_000;
+/** Longest SQL text (bytes of UTF-8) compiled. */
+export const MAX_SQL_BYTES = 100_000;
+/** VM instructions between progress-handler calls. */
+const PROGRESS_OPS = 1000;
+/** Longest TEXT or BLOB SQLite may build in a query (SQLITE_LIMIT_LENGTH). */
+const MAX_VALUE_BYTES = 16 * 1024 * 1024;
+
+export interface QueryLimits {
+  maxRows: number;
+  maxResultBytes: number;
+  timeoutMs: number;
+  maxVmSteps: number;
+  maxHeapBytes: number;
+  maxFetchRounds: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxRows: DEFAULT_MAX_ROWS,
+  maxResultBytes: DEFAULT_MAX_RESULT_BYTES,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  maxVmSteps: DEFAULT_MAX_VM_STEPS,
+  maxHeapBytes: DEFAULT_MAX_HEAP_BYTES,
+  maxFetchRounds: DEFAULT_MAX_FETCH_ROUNDS,
+};
+
+export interface QueryRequest {
+  sql: string;
+  params?: Params;
+}
+
+export interface QueryOutput {
+  columns: string[];
+  rows: ResultValue[][];
+  /** Estimated JSON bytes of `rows`. */
+  resultBytes: number;
+  /** Statement runs that stopped at a missing page and were run again after fetching it. */
+  reruns: number;
+  /** SQLite VM instructions executed, over all runs (in steps of PROGRESS_OPS). */
+  vmSteps: number;
+}
+
+/** The statement running now (runs are synchronous, so at most one per engine). */
+interface Active {
+  steps: number;
+  limits: QueryLimits;
+  deadline: number;
+  stop: 'vm_steps' | 'heap' | 'timeout' | undefined;
+}
+
+/** Per-query connection state across reruns. */
+interface Session {
+  pages: QueryPages;
+  name: string;
+  db: number;
+  ready: boolean;
+  zSql: number;
+  nSql: number;
+  active: Active;
+}
+
+type Attempt = { done: true; columns: string[]; rows: ResultValue[][]; bytes: number } | { done: false };
+
+/**
+ * One SQLite per isolate, shared by all requests. A query opens its own read-only connection on
+ * its own VFS file (its pages at its TXID), so requests share nothing but the heap and finished
+ * page bytes. A statement runs synchronously to the end; a read of a page that is not local fails
+ * it (SQLITE_IOERR_READ), the query fetches everything that run missed (plus b-tree siblings) in
+ * one batch and runs the statement again, up to `maxFetchRounds` times. Because runs never await,
+ * statements of concurrent requests never interleave, and a slow query's fetches never block
+ * another request (unlike the Asyncify build, where one suspended query holds the whole instance).
+ * Rows of a failed run are dropped; only a complete run's rows are returned.
+ */
+export class QueryEngine {
+  private readonly mod: SqliteModule;
+  private readonly vfs: PageVFS;
+  private readonly ppOut: number;
+  private readonly pzTail: number;
+  private readonly zVfs: number;
+  private readonly progressKey: number;
+  private active: Active | undefined;
+  private seq = 0;
+  private users = 0;
+
+  private constructor(mod: SqliteModule) {
+    this.mod = mod;
+    this.vfs = new PageVFS(mod);
+    if (mod.vfs_register(this.vfs, false) !== SQLite.SQLITE_OK) throw new Error('could not register the query VFS');
+    this.ppOut = mod._malloc(8);
+    this.pzTail = mod._malloc(8);
+    this.zVfs = cString(mod, VFS_NAME);
+    // One progress callback for every connection: it checks whichever statement is running.
+    this.progressKey = mod._malloc(4);
+    mod.HEAP32[this.progressKey >> 2] = 0; // 0 = synchronous callback
+    mod.setCallback(this.progressKey, () => this.progress());
+  }
+
+  static async create(wasm: WebAssembly.Module): Promise<QueryEngine> {
+    return new QueryEngine(await instantiateSqlite(wasm));
+  }
+
+  /** Bytes of wasm linear memory now (it only grows). */
+  get heapBytes(): number {
+    return this.mod.HEAPU8.length;
+  }
+
+  /** Queries running now. */
+  get running(): number {
+    return this.users;
+  }
+
+  /** Connections open now (0 when no query runs). */
+  get openFiles(): number {
+    return this.vfs.openFiles;
+  }
+
+  /** SQLite's version string. */
+  get sqliteVersion(): string {
+    return this.mod.UTF8ToString(this.mod._sqlite3_libversion());
+  }
+
+  /**
+   * Runs one read-only statement over `pages`. Throws QueryError for everything the client caused
+   * (SQL errors, writes, several statements, limits) and for budgets of `pages`.
+   */
+  async query(pages: QueryPages, req: QueryRequest, limits: QueryLimits = DEFAULT_QUERY_LIMITS): Promise<QueryOutput> {
+    const sqlBytes = new TextEncoder().encode(req.sql);
+    if (sqlBytes.length > MAX_SQL_BYTES) throw new QueryError('BAD_REQUEST', `sql is longer than ${MAX_SQL_BYTES} bytes`);
+    const start = Date.now();
+    const mod = this.mod;
+    const name = `q${++this.seq}`;
+    const unregister = this.vfs.register(name, pages);
+    const zSql = mod._sqlite3_malloc(sqlBytes.length + 1);
+    mod.HEAPU8.set(sqlBytes, zSql);
+    mod.HEAPU8[zSql + sqlBytes.length] = 0;
+    const s: Session = {
+      pages,
+      name,
+      db: 0,
+      ready: false,
+      zSql,
+      nSql: sqlBytes.length,
+      active: { steps: 0, limits, deadline: start + limits.timeoutMs, stop: undefined },
+    };
+    this.users++;
+    try {
+      for (let reruns = 0; ; reruns++) {
+        pages.clearMissing();
+        const out = this.attempt(s, req.params);
+        if (out.done) return { columns: out.columns, rows: out.rows, resultBytes: out.bytes, reruns, vmSteps: s.active.steps };
+        if (reruns >= limits.maxFetchRounds) {
+          throw new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${limits.maxFetchRounds} rounds of page fetches`, {
+            limit: 'fetch_rounds',
+            value: limits.maxFetchRounds,
+          });
+        }
+        this.checkTime(s.active);
+        await pages.fetchMissing();
+        this.checkTime(s.active);
+      }
+    } finally {
+      this.users--;
+      if (s.db !== 0) mod._sqlite3_close_v2(s.db);
+      mod._sqlite3_free(zSql);
+      unregister();
+    }
+  }
+
+  private checkTime(a: Active): void {
+    if (Date.now() > a.deadline) {
+      throw new QueryError('QUERY_TIMEOUT', `the query ran longer than ${a.limits.timeoutMs} ms`, { limit: 'timeout_ms', value: a.limits.timeoutMs });
+    }
+  }
+
+  /** One synchronous run: open and set up the connection if needed, prepare, check, bind, step to the end. */
+  private attempt(s: Session, params: Params | undefined): Attempt {
+    const mod = this.mod;
+    this.active = s.active;
+    let stmt = 0;
+    try {
+      if (s.db === 0 && !this.open(s)) return { done: false };
+      if (!s.ready) {
+        const rc = this.exec(s.db, 'PRAGMA query_only=1; PRAGMA temp_store=MEMORY;');
+        if (rc !== SQLite.SQLITE_OK) return this.failed(s, rc);
+        s.ready = true;
+      }
+      const ppStmt = this.ppOut;
+      let rc = mod._sqlite3_prepare_v3(s.db, s.zSql, s.nSql, 0, ppStmt, this.pzTail);
+      stmt = mod.HEAP32[ppStmt >> 2];
+      if (rc !== SQLite.SQLITE_OK) return this.failed(s, rc);
+      if (stmt === 0) throw new QueryError('BAD_REQUEST', 'sql holds no statement');
+      const tail = mod.HEAP32[this.pzTail >> 2];
+      if (this.hasMore(s, tail)) throw new QueryError('MULTIPLE_STATEMENTS', 'sql holds more than one statement; send one per request');
+      if (mod._sqlite3_stmt_readonly(stmt) === 0) throw new QueryError('QUERY_NOT_READ_ONLY', 'only read-only statements are served');
+      rc = bindParams(mod, stmt, params);
+      if (rc !== SQLite.SQLITE_OK) return this.failed(s, rc);
+      const n = mod._sqlite3_column_count(stmt);
+      const columns: string[] = [];
+      for (let i = 0; i < n; i++) columns.push(mod.UTF8ToString(mod._sqlite3_column_name(stmt, i)));
+      const rows: ResultValue[][] = [];
+      const { maxRows, maxResultBytes } = s.active.limits;
+      let bytes = 2;
+      for (;;) {
+        rc = mod._sqlite3_step(stmt);
+        if (rc === SQLite.SQLITE_DONE) return { done: true, columns, rows, bytes };
+        if (rc !== SQLite.SQLITE_ROW) return this.failed(s, rc);
+        if (rows.length >= maxRows) throw new QueryError('QUERY_TOO_MANY_ROWS', `the query returns more than ${maxRows} rows`, { limit: 'rows', value: maxRows });
+        const row: ResultValue[] = new Array(n);
+        bytes += n + 2;
+        for (let i = 0; i < n; i++) {
+          const c = readColumn(mod, stmt, i);
+          row[i] = c.value;
+          bytes += c.size;
+        }
+        if (bytes > maxResultBytes) {
+          throw new QueryError('QUERY_RESULT_TOO_LARGE', `the result is larger than ${maxResultBytes} bytes`, { limit: 'result_bytes', value: maxResultBytes });
+        }
+        rows.push(row);
+      }
+    } finally {
+      if (stmt !== 0) mod._sqlite3_finalize(stmt);
+      this.active = undefined;
+    }
+  }
+
+  /** Opens the query's VFS file read-only with the connection limits; false after a miss (retry). */
+  private open(s: Session): boolean {
+    const mod = this.mod;
+    const zName = cString(mod, s.name);
+    try {
+      const rc = mod._sqlite3_open_v2(zName, this.ppOut, SQLite.SQLITE_OPEN_READONLY, this.zVfs);
+      s.db = mod.HEAP32[this.ppOut >> 2];
+      if (rc === SQLite.SQLITE_OK) {
+        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_ATTACHED, 0);
+        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
+        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES);
+        mod._libprogress_progress_handler(s.db, PROGRESS_OPS, 1, this.progressKey);
+        return true;
+      }
+      const err = this.failed(s, rc);
+      mod._sqlite3_close_v2(s.db);
+      s.db = 0;
+      return err.done;
+    } finally {
+      mod._sqlite3_free(zName);
+    }
+  }
+
+  /** True when the SQL after the first statement holds another statement (anything but spaces, comments and semicolons). */
+  private hasMore(s: Session, tail: number): boolean {
+    const end = s.zSql + s.nSql;
+    if (tail === 0 || tail >= end) return false;
+    const mod = this.mod;
+    const ppStmt = this.ppOut + 4;
+    const rc = mod._sqlite3_prepare_v3(s.db, tail, end - tail, 0, ppStmt, 0);
+    const next = mod.HEAP32[ppStmt >> 2];
+    if (next !== 0) mod._sqlite3_finalize(next);
+    return next !== 0 || rc !== SQLite.SQLITE_OK;
+  }
+
+  private exec(db: number, sql: string): number {
+    const z = cString(this.mod, sql);
+    try {
+      return this.mod._sqlite3_exec(db, z, 0, 0, 0);
+    } finally {
+      this.mod._sqlite3_free(z);
+    }
+  }
+
+  /**
+   * A result code other than OK/ROW/DONE: a miss means "fetch and rerun" ({done: false}); anything
+   * else is thrown as the QueryError it stands for.
+   */
+  private failed(s: Session, rc: number): { done: false } {
+    const { pages, active } = s;
+    if (pages.internalError !== undefined) throw pages.internalError;
+    if (pages.failure !== undefined) throw pages.failure;
+    if (active.stop === 'vm_steps') {
+      throw new QueryError('QUERY_TOO_EXPENSIVE', `the query ran more than ${active.limits.maxVmSteps} SQLite VM steps`, { limit: 'vm_steps', value: active.limits.maxVmSteps });
+    }
+    if (active.stop === 'heap') {
+      throw new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${active.limits.maxHeapBytes} bytes of memory`, { limit: 'heap_bytes', value: active.limits.maxHeapBytes });
+    }
+    if (active.stop === 'timeout') this.checkTime({ ...active, deadline: -Infinity });
+    if (pages.missingCount > 0) return { done: false };
+    const mod = this.mod;
+    const primary = rc & 0xff;
+    const message = s.db !== 0 ? mod.UTF8ToString(mod._sqlite3_errmsg(s.db)) : `SQLite error ${rc}`;
+    if (primary === SQLite.SQLITE_READONLY) throw new QueryError('QUERY_NOT_READ_ONLY', message, { sqliteCode: rc });
+    const details: Record<string, unknown> = { sqliteCode: s.db !== 0 ? mod._sqlite3_extended_errcode(s.db) : rc };
+    const offset = s.db !== 0 ? mod._sqlite3_error_offset(s.db) : -1;
+    if (offset >= 0) details.offset = offset;
+    throw new QueryError('SQL_ERROR', message, details);
+  }
+
+  /** The progress handler: a nonzero return interrupts the statement (SQLITE_INTERRUPT). Must not throw. */
+  private progress(): number {
+    const a = this.active;
+    if (a === undefined) return 0;
+    a.steps += PROGRESS_OPS;
+    if (a.steps > a.limits.maxVmSteps) a.stop = 'vm_steps';
+    else if (this.mod.HEAPU8.length > a.limits.maxHeapBytes) a.stop = 'heap';
+    else if (Date.now() > a.deadline) a.stop = 'timeout';
+    return a.stop === undefined ? 0 : 1;
+  }
+}
+
+function cString(mod: SqliteModule, s: string): number {
+  const bytes = new TextEncoder().encode(s);
+  const p = mod._sqlite3_malloc(bytes.length + 1);
+  mod.HEAPU8.set(bytes, p);
+  mod.HEAPU8[p + bytes.length] = 0;
+  return p;
+}
+
+let shared: Promise<QueryEngine> | undefined;
+let sharedEngine: QueryEngine | undefined;
+
+/**
+ * The isolate's engine, created on first use. When a query has grown the wasm heap past
+ * `maxHeapBytes` (memory never shrinks), the engine is replaced for later queries; the old one is
+ * collected once its running queries finish.
+ */
+export async function isolateEngine(wasm: WebAssembly.Module, maxHeapBytes = DEFAULT_MAX_HEAP_BYTES): Promise<QueryEngine> {
+  if (sharedEngine !== undefined && sharedEngine.heapBytes > maxHeapBytes) {
+    shared = undefined;
+    sharedEngine = undefined;
+  }
+  if (shared === undefined) {
+    const p = QueryEngine.create(wasm);
+    shared = p;
+    p.then(
+      (e) => {
+        if (shared === p) sharedEngine = e;
+      },
+      () => {
+        if (shared === p) shared = undefined;
+      },
+    );
+  }
+  return shared;
+}

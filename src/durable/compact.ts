@@ -4,7 +4,7 @@ import { formatHex64 } from '../ltx/checksum.ts';
 import { compactLTX } from '../ltx/compactor.ts';
 import { HEADER_FLAG_NO_CHECKSUM, SNAPSHOT_LEVEL } from '../ltx/constants.ts';
 import { LTXError } from '../ltx/errors.ts';
-import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
+import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { withRetry } from '../storage/retry.ts';
 import type { CatalogFile } from './catalog.ts';
@@ -24,11 +24,9 @@ export interface CompactRequest {
 
 /**
  * Streams the inputs from R2 through the k-way merge into a multipart/put upload at the new level
- * (memory: one page per input plus one part), then, in one catalog transaction, adds the output and
- * drops the inputs, then deletes the input objects. A crash before the catalog commit leaves an
- * unreferenced object at the output key (overwritten by a re-run); after it, inputs not yet deleted
- * are unreferenced leftovers that a later retention pass removes. Readers holding plans that name
- * a deleted input re-plan once (PlanStaleError).
+ * (memory: one page per input plus one part), then adds the output to the catalog. The output key is
+ * a pending delete until that commit, so a failure or a crash in between leaves an object the next
+ * maintenance pass removes (sweepPendingDeletes). The inputs stay until retention.
  */
 export async function compactFiles(ctx: IngestContext, req: CompactRequest): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
   const inputs = chooseInputs(ctx, req);
@@ -58,7 +56,7 @@ async function mergeIntoLevel(
   const first = files[0];
   const last = files[files.length - 1];
   const key = ltxKey(ctx.prefix, ctx.name, level, first.minTXID, last.maxTXID);
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
+  const retry = retryOf(ctx);
   const sources = files.map((f) => streamOf(ctx, f, retry));
   const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
   const upload = new LtxUpload(ctx.store, key, {
@@ -66,9 +64,14 @@ async function mergeIntoLevel(
     partSize: ctx.partSize,
     retryDelayMs: ctx.retryDelayMs,
   });
+  if (ctx.catalog.file(level, first.minTXID, last.maxTXID)) {
+    return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
+  }
+  // Until the catalog commit references the output, its key is a pending delete.
+  const pending = `${PENDING_DELETE}output:${key}`;
+  ctx.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', pending, JSON.stringify([key]));
   // A re-run after a crash finds its own earlier output at the key: replace it (nothing references it).
-  if (!ctx.catalog.file(level, first.minTXID, last.maxTXID)) await retry(() => ctx.store.delete(key));
-  else return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
+  await retry(() => ctx.store.delete(key));
   let tail: Uint8Array = new Uint8Array(0);
   try {
     for await (const chunk of compactLTX(sources, { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) {
@@ -94,11 +97,14 @@ async function mergeIntoLevel(
     commit: last.commit,
     createdAt: ctx.now(),
   };
-  ctx.transaction(() => {
-    if (!opts.keepInputs) for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
+  const dropped = opts.keepInputs ? [] : files;
+  const batches = ctx.transaction(() => {
+    for (const f of dropped) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
     ctx.catalog.addFile(output);
+    ctx.sql.exec('DELETE FROM meta WHERE key = ?', pending);
+    return addPending(ctx, dropped.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)));
   });
-  if (!opts.keepInputs) await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
+  await deletePending(ctx, batches);
   return ok({ file: fileJSON(output), inputs: files.length });
 }
 
@@ -141,14 +147,93 @@ async function flagsOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => 
   return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
 }
 
-/** Removes files from the catalog, then their objects (retention). Returns how many went. */
+/**
+ * Objects that may be in R2 without a catalog row: rows `pending-delete:<id>` of the DO's `meta`
+ * table, each a JSON array of keys (at most PENDING_BATCH). Retention writes them in the transaction
+ * that drops the catalog rows and removes them once R2 confirmed the delete; a compaction writes its
+ * output key before the upload and removes it in the commit. Whatever a failed delete, a failed
+ * compaction or a DO that died in between left behind is deleted by the next maintenance pass
+ * (sweepPendingDeletes): the bucket converges to the catalog without ever being listed.
+ */
+const PENDING_DELETE = 'pending-delete:';
+/** The first key after every `pending-delete:` key (';' follows ':'). */
+const PENDING_DELETE_END = 'pending-delete;';
+/** Keys per pending row and per R2 delete call (R2 takes 1,000 keys per call). */
+const PENDING_BATCH = 1000;
+
+/**
+ * Removes files from the catalog, then their objects (retention). Returns how many went. If the R2
+ * delete fails (after retries) the error is thrown, the catalog change stands and the objects stay
+ * pending for the next pass.
+ */
 export async function deleteFiles(ctx: IngestContext, files: { level: number; minTXID: bigint; maxTXID: bigint }[]): Promise<number> {
   if (files.length === 0) return 0;
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
-  ctx.transaction(() => {
+  const keys = files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
+  const batches = ctx.transaction(() => {
     for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
+    return addPending(ctx, keys);
   });
-  // After the catalog commit nothing plans with them; a failure here leaves unreferenced objects only.
-  await retry(() => ctx.store.delete(files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID))));
+  // After the catalog commit nothing plans with them; until R2 confirms, the pending rows remember them.
+  await deletePending(ctx, batches);
   return files.length;
+}
+
+/** Writes pending rows for `keys` (call inside the transaction that drops their catalog rows). */
+function addPending(ctx: IngestContext, keys: string[]): { id: string; keys: string[] }[] {
+  const batches: { id: string; keys: string[] }[] = [];
+  for (let i = 0; i < keys.length; i += PENDING_BATCH) {
+    const b = { id: `${PENDING_DELETE}${crypto.randomUUID()}`, keys: keys.slice(i, i + PENDING_BATCH) };
+    ctx.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?)', b.id, JSON.stringify(b.keys));
+    batches.push(b);
+  }
+  return batches;
+}
+
+/** Deletes each batch's objects, then its row; throws the R2 error (after retries), leaving the rest pending. */
+async function deletePending(ctx: IngestContext, batches: { id: string; keys: string[] }[]): Promise<void> {
+  for (const b of batches) {
+    await retryOf(ctx)(() => ctx.store.delete(b.keys));
+    ctx.sql.exec('DELETE FROM meta WHERE key = ?', b.id);
+  }
+}
+
+/** Whether any pending row is left (the caller comes back soon for it). */
+export function hasPendingDeletes(ctx: IngestContext): boolean {
+  return ctx.sql.exec('SELECT 1 FROM meta WHERE key >= ? AND key < ? LIMIT 1', PENDING_DELETE, PENDING_DELETE_END).toArray().length > 0;
+}
+
+/**
+ * Deletes the objects of every pending row that the catalog does not reference (a key can be
+ * written again, e.g. a compaction re-run), then the rows. A row whose delete fails stays for the
+ * next pass; the failure is logged, not thrown, so it never blocks the pass. Returns the objects deleted.
+ */
+export async function sweepPendingDeletes(ctx: IngestContext): Promise<number> {
+  let deleted = 0;
+  for (const row of pendingRows(ctx)) {
+    const keys = row.keys.filter((k) => {
+      const parsed = parseLtxKey(k, ctx.prefix);
+      return parsed !== null && parsed.db === ctx.name && !ctx.catalog.file(parsed.level, parsed.minTXID, parsed.maxTXID);
+    });
+    try {
+      if (keys.length > 0) await retryOf(ctx)(() => ctx.store.delete(keys));
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      console.error(`pending deletes of ${ctx.name}: ${e.code} ${e.message}`);
+      continue;
+    }
+    ctx.sql.exec('DELETE FROM meta WHERE key = ?', row.id);
+    deleted += keys.length;
+  }
+  return deleted;
+}
+
+function pendingRows(ctx: IngestContext): { id: string; keys: string[] }[] {
+  return ctx.sql
+    .exec('SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key', PENDING_DELETE, PENDING_DELETE_END)
+    .toArray()
+    .map((r) => ({ id: String(r.key), keys: JSON.parse(String(r.value)) as string[] }));
+}
+
+function retryOf(ctx: IngestContext): <T>(fn: () => Promise<T>) => Promise<T> {
+  return (fn) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
 }

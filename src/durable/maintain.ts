@@ -11,7 +11,8 @@ import {
 } from '../replication/maintenance.ts';
 import { planRestore } from '../replication/restore-plan.ts';
 import type { CatalogFile } from './catalog.ts';
-import { compactFiles, deleteFiles, snapshotHead } from './compact.ts';
+import { StorageError } from '../storage/object-store.ts';
+import { compactFiles, deleteFiles, hasPendingDeletes, snapshotHead, sweepPendingDeletes } from './compact.ts';
 import type { IngestContext } from './ingest.ts';
 
 export interface ActionJSON {
@@ -31,7 +32,12 @@ export interface MaintenanceResult {
   nextDue: number | null;
   /** Level-consistency problems found after the pass (gaps/overlaps), counted in stats. */
   inconsistencies: number;
+  /** Objects left out of the catalog by earlier failures that this pass deleted from R2. */
+  swept: number;
 }
+
+/** With deletes still pending after a pass, come back this soon (ms) at the latest. */
+const PENDING_RETRY_MS = 60_000;
 
 function entries(files: CatalogFile[]): CatalogEntry[] {
   return files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, timestamp: f.timestamp, createdAt: f.createdAt }));
@@ -50,7 +56,9 @@ export async function runMaintenance(
   filter: (a: MaintenanceAction) => boolean = () => true,
 ): Promise<MaintenanceResult> {
   const pos = ctx.catalog.position();
-  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0 };
+  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0 };
+  // First what failed deletes, failed compactions or a dead DO left in R2 without a catalog row.
+  const swept = await sweepPendingDeletes(ctx);
   const actions: ActionJSON[] = [];
   for (const action of planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg).filter(filter)) {
     const report: ActionJSON = { kind: action.kind, ok: true };
@@ -72,7 +80,14 @@ export async function runMaintenance(
         else report.files = r.value.inputs;
       }
     } else {
-      Object.assign(report, { reason: action.reason, files: await deleteFiles(ctx, action.files) });
+      Object.assign(report, { reason: action.reason, files: action.files.length });
+      try {
+        await deleteFiles(ctx, action.files);
+      } catch (e) {
+        // The catalog rows are gone; the objects stay pending for the next pass.
+        if (!(e instanceof StorageError)) throw e;
+        Object.assign(report, { ok: false, error: `${e.code}: ${e.message}` });
+      }
     }
     actions.push(report);
     onChange();
@@ -84,6 +99,8 @@ export async function runMaintenance(
   // When to come back is a real time. `now` can run ahead of the clock: the admin routes plan "as if
   // every interval boundary had passed" (a year on), and due times from there would park the
   // database in the registry for that year. Ask from the earlier of the two.
-  const due = nextMaintenanceDue(after, pos.txid, Math.min(now, ctx.now()), cfg);
-  return { actions, nextDue: due ?? null, inconsistencies };
+  const clockNow = Math.min(now, ctx.now());
+  let due = nextMaintenanceDue(after, pos.txid, clockNow, cfg);
+  if (hasPendingDeletes(ctx)) due = Math.min(due ?? Infinity, clockNow + PENDING_RETRY_MS);
+  return { actions, nextDue: due ?? null, inconsistencies, swept };
 }

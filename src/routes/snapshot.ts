@@ -5,6 +5,7 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { snapshotLtx, snapshotSqlite } from '../replication/snapshot-stream.ts';
+import { PlanStaleError, planFileKey } from '../replication/plan.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { dbName, parseSnapshotFormat } from './params.ts';
 import { readHeaders, withPlan } from './read-plans.ts';
@@ -17,6 +18,14 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
   return withPlan(c, name, undefined, async (r) => {
     const store = new R2ObjectStore(c.env.LTX_BUCKET);
     const prefix = c.get('config').prefix;
+    // The status goes out before the merge reads the files: check they all still exist first, so a
+    // plan that retention made stale is re-planned (or answers 410) instead of failing mid-body.
+    await Promise.all(
+      r.plan.files.map(async (f) => {
+        const key = planFileKey(prefix, name, f);
+        if (!(await store.head(key))) throw new PlanStaleError(key);
+      }),
+    );
     const headers = readHeaders(r, `${name}-${formatHex64(r.plan.txid)}-${format}`);
     headers.set('content-type', format === 'sqlite' ? 'application/vnd.sqlite3' : 'application/octet-stream');
     const file = `${name}-${formatHex64(r.plan.txid)}.${format === 'sqlite' ? 'db' : 'ltx'}`;

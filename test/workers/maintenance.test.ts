@@ -180,12 +180,10 @@ describe('admin maintenance routes', () => {
   });
 });
 
-describe('known bug: GET …/snapshot with a stale cached plan', () => {
-  // src/routes/snapshot.ts answers 200 (Content-Length set) before the merge opens the plan's files,
-  // so a PlanStaleError surfaces in the body, withPlan never re-plans, and the stale plan stays in
-  // the isolate's cache: every later snapshot at that TXID fails the same way. Pages re-plan fine.
-  // Flip to `it` once the route opens the plan before answering.
-  it.fails('answers 410 for a TXID whose cached plan lost a file to retention (today: 200, then the body fails)', async () => {
+describe('GET …/snapshot with a stale cached plan', () => {
+  // The route checks the plan's files exist before answering, so a plan retention made stale is
+  // re-planned (here: the TXID is gone, 410) instead of failing in the middle of a 200 body.
+  it('answers 410 for a TXID whose cached plan lost a file to retention', async () => {
     const db = 'stale-snapshot-plan';
     const chain = await buildChain({ seed: 6, count: 20 });
     const model = new ChainModel(chain);

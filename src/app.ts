@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { queryRoutes } from './routes/query.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
@@ -55,6 +56,7 @@ app.route('/v1/health', healthRoutes);
 app.route('/v1/databases', ltxFileRoutes);
 app.route('/v1/databases', pageRoutes);
 app.route('/v1/databases', snapshotRoutes);
+app.route('/v1/databases', queryRoutes);
 app.route('/v1/databases', maintenanceRoutes);
 app.route('/v1/databases', databaseRoutes);
 app.onError(onError);

@@ -20,6 +20,13 @@ export const ERROR_STATUS = {
   TXID_NOT_AVAILABLE: 410, // older than retention
   RANGE_NOT_SATISFIABLE: 416,
   INVALID_LTX: 422, // the codec rejected the file; details.ltxCode carries its LTXErrorCode
+  SQL_ERROR: 400, // POST …/query: SQLite refused the statement; SQLite's message, details.sqliteCode (+ offset)
+  QUERY_NOT_READ_ONLY: 400, // POST …/query: the statement would write; only reads are served
+  MULTIPLE_STATEMENTS: 400, // POST …/query: one statement per request
+  QUERY_TIMEOUT: 408, // POST …/query: wall time ran out (page fetches included); details.limit, value
+  QUERY_TOO_MANY_ROWS: 413, // POST …/query: more rows than the limit; details.limit, value
+  QUERY_RESULT_TOO_LARGE: 413, // POST …/query: the encoded rows exceed the byte limit; details.limit, value
+  QUERY_TOO_EXPENSIVE: 422, // POST …/query: CPU (vm_steps), heap, page_bytes or fetch_rounds budget; details.limit, value
   INTERNAL: 500,
   STORAGE_UNAVAILABLE: 503, // R2 kept failing after retries; nothing was committed, retry later
   NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)

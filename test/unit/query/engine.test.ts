@@ -1,7 +1,5 @@
 // The query engine in Node over a memory store: a real node:sqlite workload at every TXID, reruns, limits and refusals.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeHeader } from '../../../src/ltx/header.ts';
 import { PageIndexCache } from '../../../src/replication/page-index-cache.ts';
@@ -15,9 +13,9 @@ import type { Params } from '../../../src/query/values.ts';
 import { MemoryObjectStore } from '../../../src/storage/memory-store.ts';
 import { putFile } from '../../helpers/plan-chain.ts';
 import { type Workload, buildWorkload } from '../../helpers/query-workload.ts';
+import { compileWaSqlite } from '../../helpers/sqlite-wasm.ts';
 
 const PREFIX = 'db';
-const wasmPath = createRequire(import.meta.url).resolve('@journeyapps/wa-sqlite/dist/wa-sqlite.wasm');
 
 let engine: QueryEngine;
 let store: MemoryObjectStore;
@@ -25,7 +23,7 @@ let work: Workload;
 const plans: ReadPlan[] = [];
 
 beforeAll(async () => {
-  engine = await QueryEngine.create(new WebAssembly.Module(readFileSync(wasmPath)));
+  engine = await QueryEngine.create(compileWaSqlite());
   work = buildWorkload({ name: 'unit', pageSize: 1024, wal: true, users: 800, seed: 3 });
   store = new MemoryObjectStore();
   const files: PlanFileRef[] = [];

@@ -1,0 +1,213 @@
+// POST /v1/databases/:db/query (DESIGN §4): one read-only SQL statement at a point in time, WASM SQLite over the page source.
+
+import SQLITE_WASM from '@journeyapps/wa-sqlite/dist/wa-sqlite.wasm';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { requireScope } from '../auth.ts';
+import type { PlanAnswer, PlanRequest } from '../durable/read-plan.ts';
+import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
+import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/engine.ts';
+import { QueryError } from '../query/query-error.ts';
+import { QueryPages } from '../query/query-pages.ts';
+import { SharedPageCache } from '../query/shared-page-cache.ts';
+import type { Params } from '../query/values.ts';
+import { PageIndexCache } from '../replication/page-index-cache.ts';
+import { PageSource } from '../replication/page-source.ts';
+import { type ReadPlan, isPlanStale, planFromJSON } from '../replication/plan.ts';
+import { PointError, parseMinTXID, parsePoint } from '../replication/point.ts';
+import { R2ObjectStore } from '../storage/r2-store.ts';
+import { dbName } from './params.ts';
+import { unwrap } from './rpc.ts';
+
+export const queryRoutes = new Hono<AppEnv>();
+
+/** Largest request body (bytes): the SQL (≤ 100 kB) plus params, blobs included. */
+export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Isolate caches of the query path. Page indexes are cached here and not in read-plans.ts's cache
+ * (module-private there), with a smaller budget; interior pages in SharedPageCache. Finished bytes only.
+ */
+const indexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
+const sharedPages = new SharedPageCache();
+/** Plans for explicit TXIDs never change until retention deletes a file (then: re-plan once). */
+const planCache = new Map<string, ReadPlan>();
+const PLAN_CACHE_ENTRIES = 256;
+
+/** The request body of POST …/query. */
+export interface QueryBody {
+  sql: string;
+  params?: Params;
+  /** TXID in hex (1–16 lowercase digits). */
+  txid?: string;
+  /** RFC3339 or relative ("5 minutes ago"), as the `at` query selector. */
+  at?: string;
+  /** Read-your-writes: wait (bounded) until the head reaches this TXID, else 409 NOT_YET_AVAILABLE. */
+  min_txid?: string;
+}
+
+/** The 200 answer. Values are encoded as src/query/values.ts ResultValue says. */
+export interface QueryResponse {
+  columns: string[];
+  rows: QueryOutput['rows'];
+  pos: { txid: string; postApplyChecksum: string };
+  stats: {
+    /** Distinct pages SQLite read. */
+    pagesRead: number;
+    /** Pages brought from R2, b-tree prefetch included. */
+    pagesFetched: number;
+    /** Pages found in the isolate's shared cache (interior b-tree pages, page 1, schema). */
+    sharedCacheHits: number;
+    /** Ranged R2 gets: page-index loads and frame runs. */
+    r2Reads: number;
+    /** Batches of misses fetched, each followed by a rerun of the statement. */
+    fetchRounds: number;
+    /** Plan calls to the database's Durable Object (0 for an explicit TXID planned before). */
+    doCalls: number;
+    /** Wall time in the Worker (ms). In production it advances only across I/O. */
+    ms: number;
+  };
+}
+
+queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
+  const start = Date.now();
+  const name = dbName(c);
+  const body = parseQueryBody(await readJSONBody(c.req.raw, MAX_QUERY_BODY_BYTES));
+  const point = queryPoint(c, body);
+  const engine = await isolateEngine(SQLITE_WASM);
+  const prefix = c.get('config').prefix;
+  const run = async (replan: boolean) => {
+    const planned = await planQuery(c, name, point, replan);
+    const source = new PageSource(new R2ObjectStore(c.env.LTX_BUCKET), indexCache, { prefix });
+    const pages = await QueryPages.open(planned.plan, source, sharedPages, { prefix });
+    const out = await engine.query(pages, { sql: body.sql, params: body.params }, DEFAULT_QUERY_LIMITS);
+    return { ...planned, source, pages, out };
+  };
+  let r: Awaited<ReturnType<typeof run>>;
+  try {
+    try {
+      r = await run(false);
+    } catch (e) {
+      // A file of the plan was compacted or retired meanwhile: plan again, once.
+      if (!isPlanStale(e)) throw e;
+      r = await run(true);
+    }
+  } catch (e) {
+    if (e instanceof QueryError) throw new ApiError(e.code, e.message, e.details);
+    throw e;
+  }
+  const { plan, pages, source, out } = r;
+  const answer: QueryResponse = {
+    columns: out.columns,
+    rows: out.rows,
+    pos: { txid: formatHex64(plan.txid), postApplyChecksum: formatHex64(plan.checksum) },
+    stats: {
+      pagesRead: pages.stats.pagesRead,
+      pagesFetched: pages.stats.pagesFetched,
+      sharedCacheHits: pages.stats.sharedHits,
+      r2Reads: source.stats.r2Gets,
+      fetchRounds: pages.stats.fetchRounds,
+      doCalls: r.doCalls,
+      ms: Date.now() - start,
+    },
+  };
+  return c.json(answer, 200, { 'ltx-txid': formatHex64(plan.txid) });
+});
+
+/** Reads at most `max` bytes of JSON; 413 PAYLOAD_TOO_LARGE beyond, 400 when it is not JSON. */
+export async function readJSONBody(req: Request, max: number): Promise<unknown> {
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > max) throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
+  if (req.body === null) throw new ApiError('BAD_REQUEST', 'a JSON body {"sql": "…"} is required');
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel();
+      throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(n);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ApiError('BAD_REQUEST', `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+/** Checks the body's shape; 400 BAD_REQUEST naming the first wrong field. */
+export function parseQueryBody(json: unknown): QueryBody {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ApiError('BAD_REQUEST', 'the body must be a JSON object {"sql": "…"}');
+  const b = json as Record<string, unknown>;
+  const known = new Set(['sql', 'params', 'txid', 'at', 'min_txid']);
+  const unknown = Object.keys(b).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ApiError('BAD_REQUEST', `unknown body field(s): ${unknown.slice(0, 5).join(', ')}`);
+  if (typeof b.sql !== 'string' || b.sql.trim() === '') throw new ApiError('BAD_REQUEST', 'sql must be a non-empty string');
+  if (b.params !== undefined && (typeof b.params !== 'object' || b.params === null)) throw new ApiError('BAD_REQUEST', 'params must be an array or an object');
+  for (const k of ['txid', 'at', 'min_txid'] as const) {
+    if (b[k] !== undefined && typeof b[k] !== 'string') throw new ApiError('BAD_REQUEST', `${k} must be a string`);
+  }
+  return b as unknown as QueryBody;
+}
+
+/** The point from the body (`txid`, `at`, `min_txid`), or else from the query string as on every read; both → 400. */
+function queryPoint(c: Context<AppEnv>, body: QueryBody): PlanRequest & { minTXID?: string } {
+  const fromQuery = { txid: c.req.query('txid'), at: c.req.query('at'), min: c.req.query('min_txid') };
+  const inBody = body.txid !== undefined || body.at !== undefined || body.min_txid !== undefined;
+  const inQuery = fromQuery.txid !== undefined || fromQuery.at !== undefined || fromQuery.min !== undefined;
+  if (inBody && inQuery) throw new ApiError('BAD_REQUEST', 'give txid / at / min_txid in the body or in the query string, not both');
+  const sel = inBody ? { txid: body.txid, at: body.at, min: body.min_txid } : fromQuery;
+  try {
+    const point = parsePoint({ txid: sel.txid, at: sel.at }, Date.now());
+    const min = parseMinTXID(sel.min);
+    const req: PlanRequest & { minTXID?: string } = {};
+    if (point.kind === 'txid') req.txid = formatHex64(point.txid);
+    if (point.kind === 'at') req.at = point.at;
+    if (min !== undefined) req.minTXID = formatHex64(min);
+    return req;
+  } catch (e) {
+    if (e instanceof PointError) throw new ApiError('BAD_REQUEST', e.message);
+    throw e;
+  }
+}
+
+/** A plan at the point: from the isolate cache for an explicit TXID planned before, else from the DO. */
+async function planQuery(c: Context<AppEnv>, name: string, point: PlanRequest & { minTXID?: string }, replan: boolean): Promise<{ plan: ReadPlan; doCalls: number }> {
+  const key = point.txid !== undefined && point.minTXID === undefined ? `${name}@${point.txid}` : undefined;
+  if (key !== undefined) {
+    if (replan) planCache.delete(key);
+    const cached = planCache.get(key);
+    if (cached !== undefined) return { plan: cached, doCalls: 0 };
+  }
+  const answer: PlanAnswer = unwrap(await c.env.DATABASE.getByName(name).plan(name, point));
+  const plan = planFromJSON(answer.plan);
+  if (key !== undefined) {
+    if (planCache.size >= PLAN_CACHE_ENTRIES) planCache.delete(planCache.keys().next().value!);
+    planCache.set(key, plan);
+  }
+  return { plan, doCalls: 1 };
+}
+
+/** What this isolate's query caches hold (for stats and tests). */
+export function queryCacheStats(): { sharedPages: SharedPageCache['stats']; planCacheEntries: number } {
+  return { sharedPages: sharedPages.stats, planCacheEntries: planCache.size };
+}
+
+/** For tests and benchmarks: forget the isolate's query caches (cold reads again). */
+export function resetQueryCaches(): void {
+  indexCache.clear();
+  sharedPages.clear();
+  planCache.clear();
+}

@@ -1,20 +1,22 @@
-// hono app assembly: config gate, sub-apps via app.route(), one onError and notFound (errors.ts).
+// hono app assembly: request log, config gate, sub-apps via app.route(), one onError and notFound (errors.ts).
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import { ConfigError, resolveConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { AppEnv, Env } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
+import { requestLog } from './log.ts';
 import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { queryRoutes } from './routes/query.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
-const UNGATED_PATHS = new Set(['/v1/health']);
+const UNGATED_PATHS = new Set(['/v1/health', '/v1/openapi.json', '/v1/docs']);
 
 // env is the same object for every request in an isolate, so config is resolved once per isolate.
 const resolved = new WeakMap<object, Config | ConfigError>();
@@ -48,11 +50,13 @@ export function configGate(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The whole HTTP API. Middleware order: config gate, then routes; errors end in onError. */
+/** The whole HTTP API. Middleware order: request log, config gate, then routes; errors end in onError. */
 export const app = new Hono<AppEnv>();
 
+app.use('*', requestLog());
 app.use('*', configGate());
 app.route('/v1/health', healthRoutes);
+app.route('/v1', openApiRoutes);
 app.route('/v1/databases', ltxFileRoutes);
 app.route('/v1/databases', pageRoutes);
 app.route('/v1/databases', snapshotRoutes);

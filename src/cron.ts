@@ -13,20 +13,25 @@ export interface CronSummary {
   due: number;
   maintained: number;
   failed: number;
+  /** Listed by the registry but unknown to their DO (deleted, never written): idled in the registry. */
+  missing: number;
   actions: number;
 }
 
 /**
  * One tick: the registry's due list (most overdue first), then `maintain` on each DO with at most
- * `concurrency` calls in flight. A database that fails stays due and is retried next tick.
+ * `concurrency` calls in flight. A database that fails stays due and is retried next tick. One whose
+ * DO answers NOT_FOUND (its files were deleted, or it was never written) is idled in the registry, so
+ * it stops taking a place at the head of every tick's list; its next write makes it due again.
  */
 export async function runMaintenanceTick(
   env: Env,
   now: number,
   opts: { maxDatabases?: number; concurrency?: number } = {},
 ): Promise<CronSummary> {
-  const names = await env.REGISTRY.getByName('registry').due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
-  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, actions: 0 };
+  const registry = env.REGISTRY.getByName('registry');
+  const names = await registry.due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
+  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, missing: 0, actions: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < names.length) {
@@ -36,6 +41,9 @@ export async function runMaintenanceTick(
         if (result.ok) {
           summary.maintained++;
           summary.actions += result.value.actions.length;
+        } else if (result.error.code === 'NOT_FOUND') {
+          summary.missing++;
+          await registry.setDue(name, null);
         } else {
           summary.failed++;
           console.error(`maintain ${name}: ${result.error.code} ${result.error.message}`);

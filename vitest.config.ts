@@ -9,6 +9,8 @@ export default defineConfig({
     // Generous for CI on 2 cores: the workers project boots workerd and bundles the Worker first.
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The request log (src/log.ts) writes one JSON line per request: keep them out of the output (spies still see them).
+    onConsoleLog: (log) => (log.startsWith('{"ts":') ? false : undefined),
     projects: [
       {
         extends: true,

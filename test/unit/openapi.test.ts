@@ -79,6 +79,9 @@ describe('the docs page', () => {
 
   it('lists every operation of the real document in its index', () => {
     const html = renderDocsPage(doc);
-    for (const [method, path] of ops) expect(html).toContain(`${method}</span>`) && expect(html).toContain(`<code>${path}</code>`);
+    for (const [method, path] of ops) {
+      expect(html, 'index row').toContain(`<code>${path}</code></a>`);
+      expect(html, 'section').toContain(`${method}</span> <code>${path}</code></h3>`);
+    }
   });
 });

@@ -1,0 +1,260 @@
+// LiteFS Cloud compatibility under /litefs (DESIGN §4): what LiteFS's backup client and LiteVFS call, over our DOs and R2.
+//
+//   GET  /litefs/pos                       {"<db>": {"txid", "postApplyChecksum"}} for the cluster
+//   POST /litefs/db/tx?db=                 one LTX file (v1 or current, ≤ 256 TXIDs compacted), header Litefs-Hwm
+//   GET  /litefs/db/snapshot?db=[&format=] v1 LTX snapshot (what LiteFS's ltx v0.3 decoder reads) or sqlite
+//   GET  /litefs/db/page?db=&pos=&pgno=    {"pages": [{"pgno", "data": base64}]} at that position
+//   GET  /litefs/db/sync?db=[&pos=]        {"pos", "pgnos", "all"}: pages changed since pos
+// Every route also takes `?cluster=` (a name prefix, see litefs-protocol.ts) and answers errors as
+// `{"code", "error", "pos"?}`. Not served: LiteVFS's leases (/lease), POST /sync and /info.
+
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { allowsDatabase } from '../auth.ts';
+import type { PlanAnswer } from '../durable/read-plan.ts';
+import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
+import type { ChangesAnswer } from '../durable/read-plan.ts';
+import type { AppEnv } from '../env.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
+import { readChunks } from '../ltx/v1.ts';
+import { encodeV1SnapshotFromDatabase } from '../ltx/v1-encoder.ts';
+import { PageIndexCache } from '../replication/page-index-cache.ts';
+import { PageSource } from '../replication/page-source.ts';
+import { isPlanStale, planFromJSON } from '../replication/plan.ts';
+import { snapshotSqlite } from '../replication/snapshot-stream.ts';
+import { R2ObjectStore } from '../storage/r2-store.ts';
+import {
+  LiteFSError,
+  clusterOf,
+  fromApiError,
+  liteFSNameOf,
+  litefsOnError,
+  ltxRejection,
+  posMismatch,
+  posOf,
+  requireLiteFS,
+  targetOf,
+} from './litefs-protocol.ts';
+import { preparePush } from './litefs-push.ts';
+import { parsePgnoList } from './params.ts';
+import { readHeaders, withPlan } from './read-plans.ts';
+
+export const litefsRoutes = new Hono<AppEnv>();
+litefsRoutes.onError(litefsOnError);
+
+/** Most databases GET /pos reports (each costs one DO call, for an exact head). */
+export const MAX_POS_DATABASES = 1000;
+/** DO position calls GET /pos keeps in flight. */
+const POS_CONCURRENCY = 16;
+/** Most page bytes one GET /db/page returns (they travel as base64 JSON). */
+export const MAX_PAGE_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+const ZERO_POS: PosJSON = { txid: formatHex64(0n), postApplyChecksum: formatHex64(0n) };
+
+function stub(c: Context<AppEnv>, name: string) {
+  return c.env.DATABASE.getByName(name);
+}
+
+/** A DO result as its declared type (the RPC stub's mapped type drops the error branch: details are `unknown`). */
+function asResult<T>(r: RpcResult<T>): RpcResult<T> {
+  return r;
+}
+
+/** The head of `name`, straight from its DO (the registry may lag a write by a round trip). */
+async function headOf(c: Context<AppEnv>, name: string): Promise<PosJSON> {
+  return stub(c, name).position();
+}
+
+/**
+ * GET /pos: the cluster's databases the token may read, each at its exact head. LiteFS pushes from
+ * these positions (and restores any database listed that it lacks), so they come from each DO, not
+ * the registry, whose copy may be a commit behind.
+ */
+litefsRoutes.get('/pos', requireLiteFS('read', { database: false }), async (c) => {
+  const cluster = clusterOf(c);
+  const token = c.get('token');
+  const registry = c.env.REGISTRY.getByName('registry');
+  const names: [string, string][] = [];
+  const start = cluster === undefined ? '' : `${cluster}--`;
+  scan: for (let after = start; ; ) {
+    const entries = await registry.list(after, 1000);
+    for (const e of entries) {
+      if (cluster !== undefined && !e.name.startsWith(start)) break scan;
+      const db = liteFSNameOf(e.name, cluster);
+      if (db === undefined || !allowsDatabase(token, e.name)) continue;
+      if (names.length === MAX_POS_DATABASES) throw new LiteFSError(413, 'ETOOLARGE', `more than ${MAX_POS_DATABASES} databases`);
+      names.push([db, e.name]);
+    }
+    if (entries.length < 1000) break;
+    after = entries[entries.length - 1].name;
+  }
+  const out: Record<string, PosJSON> = {};
+  for (let i = 0; i < names.length; i += POS_CONCURRENCY) {
+    const batch = names.slice(i, i + POS_CONCURRENCY);
+    const heads = await Promise.all(batch.map(([, name]) => headOf(c, name)));
+    batch.forEach(([db], k) => {
+      if (heads[k].txid !== ZERO_POS.txid) out[db] = heads[k];
+    });
+  }
+  return c.json(out);
+});
+
+/**
+ * POST /db/tx: one LTX file, streamed without a Content-Length. The DO checks the position
+ * (MinTXID-1 and PreApplyChecksum against its head), verifies every byte and commits it to R2 as a
+ * current-format file; a re-push of the committed file is a success. Litefs-Hwm = the head TXID,
+ * which is in R2 (LiteFS may then drop its local files up to it).
+ */
+litefsRoutes.post('/db/tx', requireLiteFS('write', { database: true }), async (c) => {
+  const { name } = targetOf(c);
+  const body = c.req.raw.body;
+  if (!body) throw new LiteFSError(400, 'EINVAL', 'request body required');
+  const push = await preparePush(body);
+  const result = asResult<PosJSON>(await stub(c, name).ingest(name, push.stream));
+  if (!result.ok) {
+    const failure = push.failure();
+    if (failure && result.error.code === 'INVALID_LTX') throw ltxRejection(failure.code, failure.message);
+    if (result.error.code === 'PAGE_SIZE_MISMATCH') {
+      // LiteFS treats the backup as the authority: a mismatch makes it restore our snapshot.
+      throw posMismatch(await headOf(c, name));
+    }
+    throw fromApiError(result.error.code, result.error.message, result.error.details);
+  }
+  c.header('Litefs-Hwm', result.value.txid);
+  return c.json({ pos: result.value }, result.status);
+});
+
+/**
+ * GET /db/snapshot: the database at its head. Default (or format=ltx): one v1 LTX snapshot with an
+ * LZ4-compressed page block, as LiteFS Cloud served it — LiteFS decodes it with ltx v0.3, which reads
+ * nothing newer. format=sqlite: the database file. Current-format LTX snapshots: /v1/databases/:db/snapshot.
+ */
+litefsRoutes.get('/db/snapshot', requireLiteFS('read', { database: true }), async (c) => {
+  const { name } = targetOf(c);
+  const format = c.req.query('format') ?? 'ltx';
+  if (format !== 'ltx' && format !== 'sqlite') throw new LiteFSError(400, 'EINVAL', 'format must be ltx or sqlite');
+  return withPlan(c, name, undefined, async (r) => {
+    const store = new R2ObjectStore(c.env.LTX_BUCKET);
+    const snap = snapshotSqlite(store, r.plan, c.get('config').prefix, { source: r.source });
+    const headers = readHeaders(r);
+    if (format === 'sqlite') {
+      headers.set('content-type', 'application/vnd.sqlite3');
+      headers.set('content-length', String(snap.length));
+      const fixed = new FixedLengthStream(snap.length);
+      c.executionCtx.waitUntil(snap.body.pipeTo(fixed.writable).catch(() => undefined));
+      return new Response(fixed.readable, { headers });
+    }
+    headers.set('content-type', 'application/octet-stream');
+    const it = encodeV1SnapshotFromDatabase(readChunks(snap.body), {
+      pageSize: r.plan.pageSize,
+      commit: r.plan.commit,
+      maxTXID: r.plan.txid,
+      timestamp: Date.now(),
+      expectedChecksum: r.plan.checksum,
+    });
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const next = await it.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        async cancel() {
+          await it.return(undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { headers });
+  });
+});
+
+/** Page indexes for /db/page reads (their own, smaller cache: read-plans.ts keeps its private). */
+const pageIndexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
+
+/**
+ * GET /db/page: pages at an exact position (LiteVFS reads a transaction's pages at the position it
+ * started at). A TXID outside what is retained, beyond the head, or whose checksum is not ours is
+ * 409 EPOSMISMATCH with the head, which LiteVFS reports so the transaction is retried. Pages beyond
+ * the database's size at that TXID are left out.
+ */
+litefsRoutes.get('/db/page', requireLiteFS('read', { database: true }), async (c) => {
+  const { name } = targetOf(c);
+  const pos = posOf(c);
+  if (pos === undefined) throw new LiteFSError(400, 'EINVAL', 'pos required');
+  const pgnos = parsePgnoList(c.req.query('pgno'));
+  const plan = async (): Promise<PlanAnswer> => {
+    if (pos.txid === 0n) throw posMismatch(await headOf(c, name));
+    const r = asResult<PlanAnswer>(await stub(c, name).plan(name, { txid: formatHex64(pos.txid), pgnos }));
+    if (r.ok) return r.value;
+    if (r.error.code === 'TXID_NOT_AVAILABLE' || r.error.code === 'NOT_YET_AVAILABLE') throw posMismatch(await headOf(c, name));
+    throw fromApiError(r.error.code, r.error.message, r.error.details);
+  };
+  const source = new PageSource(new R2ObjectStore(c.env.LTX_BUCKET), pageIndexCache, { prefix: c.get('config').prefix });
+  const read = async (answer: PlanAnswer) => {
+    const p = planFromJSON(answer.plan);
+    if (p.checksum !== 0n && p.checksum !== pos.checksum) throw posMismatch(answer.head);
+    if (pgnos.length * p.pageSize > MAX_PAGE_RESPONSE_BYTES) {
+      throw new LiteFSError(400, 'EINVAL', `at most ${MAX_PAGE_RESPONSE_BYTES} bytes of pages per request`);
+    }
+    const pages = await source.readPages(p, pgnos, new Map(answer.hints.map(([pgno, f]) => [pgno, f])));
+    return [...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data: toBase64(data) }));
+  };
+  let pages;
+  try {
+    pages = await read(await plan());
+  } catch (e) {
+    if (!isPlanStale(e)) throw e;
+    pages = await read(await plan()); // retention or compaction removed a file meanwhile: plan once more
+  }
+  c.header('cache-control', 'public, max-age=31536000, immutable');
+  return c.json({ pages });
+});
+
+/**
+ * GET /db/sync: what changed since `pos`. all=true when there is no pos, when it is ahead of us or
+ * not one of our positions (its checksum differs: we were restored), or when the range is no longer
+ * retained or the database shrank; otherwise the pages changed after it, and the head as `pos`.
+ */
+litefsRoutes.get('/db/sync', requireLiteFS('read', { database: true }), async (c) => {
+  const { name } = targetOf(c);
+  const pos = posOf(c);
+  const head = await headOf(c, name);
+  if (head.txid === ZERO_POS.txid) throw new LiteFSError(404, 'ENOTFOUND', `database ${name} does not exist`);
+  const all = { pos: head, pgnos: [] as number[], all: true };
+  const headTXID = BigInt('0x' + head.txid);
+  if (pos === undefined || pos.txid === 0n || pos.txid > headTXID) return c.json(all);
+  if (pos.txid === headTXID) {
+    return c.json(pos.checksum === BigInt('0x' + head.postApplyChecksum) ? { pos: head, pgnos: [], all: false } : all);
+  }
+  const at = asResult<PlanAnswer>(await stub(c, name).plan(name, { txid: formatHex64(pos.txid) }));
+  if (!at.ok) return c.json(all);
+  const checksum = BigInt('0x' + at.value.plan.checksum);
+  if (checksum !== 0n && checksum !== pos.checksum) return c.json(all);
+  const changes = asResult<ChangesAnswer>(await stub(c, name).changes(name, formatHex64(pos.txid), {}));
+  if (!changes.ok) throw fromApiError(changes.error.code, changes.error.message, changes.error.details);
+  const answer = changes.value;
+  if (answer.all) return c.json({ pos: answer.pos, pgnos: [], all: true });
+  if (answer.pgnos) return c.json({ pos: answer.pos, pgnos: answer.pgnos, all: false });
+  // Not at the head any more: the union of the level-0 files' page indexes, within the final size.
+  return withPlan(c, name, undefined, async (r) => {
+    const changed = new Set<number>();
+    for (const f of answer.files ?? []) {
+      const ref = { level: f.level, minTXID: BigInt('0x' + f.minTXID), maxTXID: BigInt('0x' + f.maxTXID), size: f.size, commit: f.commit };
+      const index = await r.source.indexOf(name, ref);
+      for (const pgno of index.pgnos) if (pgno <= r.plan.commit) changed.add(pgno);
+    }
+    return c.json({ pos: answer.pos, pgnos: [...changed].sort((a, b) => a - b), all: false });
+  });
+});
+
+litefsRoutes.all('*', (c) => {
+  throw new LiteFSError(404, 'ENOTFOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+});
+
+/** Standard base64 (LiteVFS decodes with serde_with's Base64, padded). */
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}

@@ -64,6 +64,6 @@ app.route('/v1/databases', snapshotRoutes);
 app.route('/v1/databases', queryRoutes);
 app.route('/v1/databases', maintenanceRoutes);
 app.route('/v1/databases', databaseRoutes);
-app.route('/litefs', litefsRoutes);
+app.route('/', litefsRoutes);
 app.onError(onError);
 app.notFound(notFound);

@@ -1,5 +1,8 @@
 // LiteFS Cloud compatibility under /litefs (DESIGN §4): what LiteFS's backup client and LiteVFS call, over our DOs and R2.
 //
+// Mounted at the app's root (app.route('/', …)): each route answers as /litefs/<path> and as /<path>
+// (see LITEFS_BASES). Only /litefs/* falls through to a LiteFS-shaped 404.
+//
 //   GET  /litefs/pos                       {"<db>": {"txid", "postApplyChecksum"}} for the cluster
 //   POST /litefs/db/tx?db=                 one LTX file (v1 or current, ≤ 256 TXIDs compacted), header Litefs-Hwm
 //   GET  /litefs/db/snapshot?db=[&format=] v1 LTX snapshot (what LiteFS's ltx v0.3 decoder reads) or sqlite
@@ -70,7 +73,7 @@ async function headOf(c: Context<AppEnv>, name: string): Promise<PosJSON> {
  * these positions (and restores any database listed that it lacks), so they come from each DO, not
  * the registry, whose copy may be a commit behind.
  */
-litefsRoutes.get('/pos', requireLiteFS('read', { database: false }), async (c) => {
+async function getPos(c: Context<AppEnv>): Promise<Response> {
   const cluster = clusterOf(c);
   const token = c.get('token');
   const registry = c.env.REGISTRY.getByName('registry');
@@ -97,7 +100,7 @@ litefsRoutes.get('/pos', requireLiteFS('read', { database: false }), async (c) =
     });
   }
   return c.json(out);
-});
+}
 
 /**
  * POST /db/tx: one LTX file, streamed without a Content-Length. The DO checks the position
@@ -105,7 +108,7 @@ litefsRoutes.get('/pos', requireLiteFS('read', { database: false }), async (c) =
  * current-format file; a re-push of the committed file is a success. Litefs-Hwm = the head TXID,
  * which is in R2 (LiteFS may then drop its local files up to it).
  */
-litefsRoutes.post('/db/tx', requireLiteFS('write', { database: true }), async (c) => {
+async function postTx(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const body = c.req.raw.body;
   if (!body) throw new LiteFSError(400, 'EINVAL', 'request body required');
@@ -122,14 +125,14 @@ litefsRoutes.post('/db/tx', requireLiteFS('write', { database: true }), async (c
   }
   c.header('Litefs-Hwm', result.value.txid);
   return c.json({ pos: result.value }, result.status);
-});
+}
 
 /**
  * GET /db/snapshot: the database at its head. Default (or format=ltx): one v1 LTX snapshot with an
  * LZ4-compressed page block, as LiteFS Cloud served it — LiteFS decodes it with ltx v0.3, which reads
  * nothing newer. format=sqlite: the database file. Current-format LTX snapshots: /v1/databases/:db/snapshot.
  */
-litefsRoutes.get('/db/snapshot', requireLiteFS('read', { database: true }), async (c) => {
+async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const format = c.req.query('format') ?? 'ltx';
   if (format !== 'ltx' && format !== 'sqlite') throw new LiteFSError(400, 'EINVAL', 'format must be ltx or sqlite');
@@ -167,7 +170,7 @@ litefsRoutes.get('/db/snapshot', requireLiteFS('read', { database: true }), asyn
     );
     return new Response(body, { headers });
   });
-});
+}
 
 /** Page indexes for /db/page reads (their own, smaller cache: read-plans.ts keeps its private). */
 const pageIndexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
@@ -178,7 +181,7 @@ const pageIndexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
  * 409 EPOSMISMATCH with the head, which LiteVFS reports so the transaction is retried. Pages beyond
  * the database's size at that TXID are left out.
  */
-litefsRoutes.get('/db/page', requireLiteFS('read', { database: true }), async (c) => {
+async function getPage(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const pos = posOf(c);
   if (pos === undefined) throw new LiteFSError(400, 'EINVAL', 'pos required');
@@ -209,14 +212,14 @@ litefsRoutes.get('/db/page', requireLiteFS('read', { database: true }), async (c
   }
   c.header('cache-control', 'public, max-age=31536000, immutable');
   return c.json({ pages });
-});
+}
 
 /**
  * GET /db/sync: what changed since `pos`. all=true when there is no pos, when it is ahead of us or
  * not one of our positions (its checksum differs: we were restored), or when the range is no longer
  * retained or the database shrank; otherwise the pages changed after it, and the head as `pos`.
  */
-litefsRoutes.get('/db/sync', requireLiteFS('read', { database: true }), async (c) => {
+async function getSync(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const pos = posOf(c);
   const head = await headOf(c, name);
@@ -246,9 +249,23 @@ litefsRoutes.get('/db/sync', requireLiteFS('read', { database: true }), async (c
     }
     return c.json({ pos: answer.pos, pgnos: [...changed].sort((a, b) => a - b), all: false });
   });
-});
+}
 
-litefsRoutes.all('*', (c) => {
+/**
+ * Where the routes answer: under /litefs (DESIGN §4), and at the root too, because LiteFS's backup
+ * client (lfsc.NewBackupClient keeps only the scheme and host of its URL) and LiteVFS (`set_path`)
+ * both drop any path from the configured URL: stock clients call https://<host>/pos, never …/litefs/pos.
+ */
+export const LITEFS_BASES = ['/litefs', ''] as const;
+
+for (const base of LITEFS_BASES) {
+  litefsRoutes.get(`${base}/pos`, requireLiteFS('read', { database: false }), getPos);
+  litefsRoutes.post(`${base}/db/tx`, requireLiteFS('write', { database: true }), postTx);
+  litefsRoutes.get(`${base}/db/snapshot`, requireLiteFS('read', { database: true }), getSnapshot);
+  litefsRoutes.get(`${base}/db/page`, requireLiteFS('read', { database: true }), getPage);
+  litefsRoutes.get(`${base}/db/sync`, requireLiteFS('read', { database: true }), getSync);
+}
+litefsRoutes.all('/litefs/*', (c) => {
   throw new LiteFSError(404, 'ENOTFOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
 });
 

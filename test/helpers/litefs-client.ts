@@ -58,7 +58,7 @@ export interface BackupEvent {
 export interface LiteFSClientOptions {
   /** Sends a request (in Workers tests: `exports.default.fetch`). */
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
-  /** The LiteFS Cloud URL: `https://<host>/litefs`. */
+  /** The LiteFS Cloud URL. Like lfsc.NewBackupClient, only its scheme and host are used: a path is dropped. */
   url: string;
   /** LITEFS_CLOUD_TOKEN: sent verbatim as Authorization. */
   token: string;
@@ -309,7 +309,7 @@ export class LiteFSClient {
     if (this.opts.cluster) q.set('cluster', this.opts.cluster);
     for (const [k, v] of Object.entries(query)) q.set(k, v);
     const qs = q.toString();
-    const res = await this.opts.fetch(`${this.opts.url}${path}${qs ? '?' + qs : ''}`, {
+    const res = await this.opts.fetch(`${new URL(this.opts.url).origin}${path}${qs ? '?' + qs : ''}`, {
       method,
       headers: { authorization: this.opts.token, 'litefs-cluster-id': 'LFSC0123456789ABCDEF' },
       body,

@@ -236,6 +236,23 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
+describe('paths', () => {
+  it('every route answers under /litefs and at the root (stock LiteFS and LiteVFS drop the URL path)', async () => {
+    // The node above talks to the root (its URL's /litefs is dropped, as lfsc.NewBackupClient does).
+    const c = node({ cluster: 'paths', url: `${BASE}/litefs/ignored` });
+    c.write('main.db', [{ pgno: 1, data: pageOf(6000) }]);
+    await c.sync();
+    expect(c.events).toEqual([{ db: 'main.db', kind: 'snapshot', minTXID: 1n, maxTXID: 1n, status: 201, hwm: 1n }]);
+    const viaRoot = await json(await fetchWorker(`${BASE}/pos?cluster=paths`, { headers: { authorization: 'dev-token' } }));
+    expect(await json(await raw('GET', '/pos?cluster=paths'))).toEqual(viaRoot);
+    // Only /litefs/* has a LiteFS-shaped 404; elsewhere the API's own.
+    expect(await json(await raw('GET', '/db/nothing'))).toMatchObject({ code: 'ENOTFOUND' });
+    const other = await fetchWorker(`${BASE}/nothing`, { headers: { authorization: 'dev-token' } });
+    expect(other.status).toBe(404);
+    expect(await json(other)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+});
+
 describe('errors in LiteFS shape', () => {
   const header = (over: Partial<Parameters<typeof makeHeader>[0]> = {}) =>
     makeHeader({ flags: 1, pageSize: PS, commit: 2, minTXID: 1n, maxTXID: 1n, ...over });

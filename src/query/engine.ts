@@ -187,9 +187,7 @@ export class QueryEngine {
   }
 
   private checkTime(a: Active): void {
-    if (Date.now() > a.deadline) {
-      throw new QueryError('QUERY_TIMEOUT', `the query ran longer than ${a.limits.timeoutMs} ms`, { limit: 'timeout_ms', value: a.limits.timeoutMs });
-    }
+    if (Date.now() > a.deadline) throw timeout(a.limits);
   }
 
   /** One synchronous run: open and set up the connection if needed, prepare, check, bind, step to the end. */
@@ -301,7 +299,7 @@ export class QueryEngine {
     if (active.stop === 'heap') {
       throw new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${active.limits.maxHeapBytes} bytes of memory`, { limit: 'heap_bytes', value: active.limits.maxHeapBytes });
     }
-    if (active.stop === 'timeout') this.checkTime({ ...active, deadline: -Infinity });
+    if (active.stop === 'timeout') throw timeout(active.limits);
     if (pages.missingCount > 0) return { done: false };
     const mod = this.mod;
     const primary = rc & 0xff;
@@ -323,6 +321,10 @@ export class QueryEngine {
     else if (Date.now() > a.deadline) a.stop = 'timeout';
     return a.stop === undefined ? 0 : 1;
   }
+}
+
+function timeout(limits: QueryLimits): QueryError {
+  return new QueryError('QUERY_TIMEOUT', `the query ran longer than ${limits.timeoutMs} ms`, { limit: 'timeout_ms', value: limits.timeoutMs });
 }
 
 function cString(mod: SqliteModule, s: string): number {

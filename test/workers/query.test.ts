@@ -98,6 +98,32 @@ describe.each(workloads.map((w) => [w.name, w] as [string, Workload]))('%s', (_n
   });
 });
 
+describe('queries during compaction', () => {
+  it('a cached plan whose files were compacted away re-plans once and answers the same', async () => {
+    const w = workloads[1];
+    const db = 'query-compact';
+    for (const b64 of w.ltx) {
+      const res = await app.request(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: bytesOf(b64) }, env);
+      expect(res.status).toBe(201);
+    }
+    const last = w.ltx.length;
+    const join = w.queries.findIndex((x) => x.name === 'join');
+    const ask = (txid?: number) => query(db, { sql: w.queries[join].sql, ...(txid === undefined ? {} : { txid: hex(txid) }) });
+    expectAnswer(await ask(last), w.expected[last - 1][join], 'before');
+    expect((await ask(last)).json.stats.doCalls).toBe(0); // the plan (level-0 files) is cached
+    const stub = env.DATABASE.getByName(db);
+    const later = Date.now() + 3_600_000;
+    expect((await stub.compact(db, { level: 1, minTXID: 2n, maxTXID: BigInt(last) })).ok).toBe(true);
+    expect((await stub.maintain(db, later, { kind: 'snapshot' })).ok).toBe(true);
+    const retention = await stub.maintain(db, later, { kind: 'retention' });
+    expect(retention.ok && retention.value.actions.some((a) => a.kind === 'delete' && a.ok)).toBe(true);
+    const after = await ask(last);
+    expectAnswer(after, w.expected[last - 1][join], 'after: cached plan went stale');
+    expect(after.json.stats.doCalls).toBe(1);
+    expectAnswer(await ask(), w.expected[last - 1][join], 'after, at the head');
+  });
+});
+
 describe('query refusals and limits', () => {
   const db = workloads[0].name;
 

@@ -3,6 +3,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { isValidDatabaseName } from './config.ts';
+import { ApiError } from './errors.ts';
 
 /** One log line (JSON). Never holds tokens, bodies, query strings or headers. */
 export interface RequestLogEntry {
@@ -78,7 +79,8 @@ export function requestLog(opts: RequestLogOptions = {}): MiddlewareHandler {
         status: threw ? 500 : c.res.status,
         ms: Date.now() - start,
       };
-      const code = threw ? undefined : await errorCodeOf(c.res);
+      // A thrown ApiError is answered with its own code (errors.ts onError): no need to read the body.
+      const code = threw ? undefined : c.error instanceof ApiError && c.res.status >= 400 ? c.error.code : await errorCodeOf(c.res);
       if (code !== undefined) entry.code = code;
       write(JSON.stringify(entry));
     }

@@ -17,7 +17,7 @@ interface Operation {
   'x-error-codes'?: string[];
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
-  responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>;
+  responses?: Record<string, { description?: string; headers?: Record<string, unknown>; content?: Record<string, { schema?: Schema }> }>;
 }
 
 interface Parameter {
@@ -86,9 +86,11 @@ function describeSchema(schema: Schema | undefined, doc: Doc): string {
   if (schema.minLength !== undefined || schema.maxLength !== undefined) parts.push(`length ${esc(String(schema.minLength ?? 0))}–${esc(String(schema.maxLength ?? '…'))}`);
   if (schema.format !== undefined) parts.push(`format ${esc(String(schema.format))}`);
   if (schema.default !== undefined) parts.push(`default <code>${esc(JSON.stringify(schema.default))}</code>`);
-  for (const key of ['anyOf', 'oneOf'] as const) {
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
     const alts = schema[key];
-    if (Array.isArray(alts)) parts.push(alts.map((a) => describeSchema(a as Schema, doc)).join(' | '));
+    if (!Array.isArray(alts)) continue;
+    const described = alts.map((a) => describeSchema(a as Schema, doc)).filter((d) => d !== '');
+    parts.push(described.join(key === 'allOf' ? ' & ' : ' | '));
   }
   return parts.join(', ');
 }
@@ -127,6 +129,9 @@ function operationSection(method: string, path: string, op: Operation, doc: Doc)
     Object.entries(r.content ?? {})
       .map(([type, media]) => `<code>${esc(type)}</code> ${describeSchema(media.schema, doc)}`)
       .join('<br>'),
+    Object.keys(r.headers ?? {})
+      .map((h) => `<code>${esc(h)}</code>`)
+      .join(', '),
   ]);
   return `<section id="${anchor(method, path)}">
 <h3><span class="m m-${esc(method.toLowerCase())}">${esc(method)}</span> <code>${esc(path)}</code></h3>
@@ -134,7 +139,7 @@ function operationSection(method: string, path: string, op: Operation, doc: Doc)
 ${markdown(op.description ?? '')}
 ${params.length ? `<h4>Parameters</h4>${table(['name', 'in', 'required', 'schema', 'description'], params)}` : ''}
 ${body.length ? `<h4>Request body${op.requestBody?.required ? ' (required)' : ''}</h4>${table(['media type', 'schema', 'description'], body)}` : ''}
-<h4>Responses</h4>${table(['status', 'description', 'body'], responses)}
+<h4>Responses</h4>${table(['status', 'description', 'body', 'headers'], responses)}
 </section>`;
 }
 

@@ -143,12 +143,16 @@ export interface LiteFSTarget {
 export function targetOf(c: Context): LiteFSTarget {
   const db = c.req.query('db');
   if (db === undefined || db === '') throw new LiteFSError(400, 'EINVAL', 'db required');
-  const cluster = clusterOf(c);
+  return { db, name: ourNameOf(db, clusterOf(c)) };
+}
+
+/** Our name for LiteFS database `db` in `cluster`; 400 EINVAL when either part or the result is invalid. */
+export function ourNameOf(db: string, cluster: string | undefined): string {
   const name = cluster === undefined ? db : `${cluster}${CLUSTER_SEPARATOR}${db}`;
   if (!isValidDatabaseName(db) || db.includes(CLUSTER_SEPARATOR) || !isValidDatabaseName(name)) {
     throw new LiteFSError(400, 'EINVAL', `invalid database name ${JSON.stringify(db.slice(0, 80))}`);
   }
-  return { db, name };
+  return name;
 }
 
 /** The LiteFS name of our database `name` within `cluster`, or undefined when it is not in it. */

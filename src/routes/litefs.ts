@@ -8,15 +8,15 @@
 //   GET  /litefs/db/snapshot?db=[&format=] v1 LTX snapshot (what LiteFS's ltx v0.3 decoder reads) or sqlite
 //   GET  /litefs/db/page?db=&pos=&pgno=    {"pages": [{"pgno", "data": base64}]} at that position
 //   GET  /litefs/db/sync?db=[&pos=]        {"pos", "pgnos", "all"}: pages changed since pos
+//   POST /litefs/sync                      {"positions": {...}} → {"changes": {"<db>": {"pos", "pgnos", "all"}}}
 // Every route also takes `?cluster=` (a name prefix, see litefs-protocol.ts) and answers errors as
-// `{"code", "error", "pos"?}`. Not served: LiteVFS's leases (/lease), POST /sync and /info.
+// `{"code", "error", "pos"?}`. Not served: LiteVFS's leases (/lease, so LiteVFS cannot write) and /info.
 
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { allowsDatabase } from '../auth.ts';
 import type { PlanAnswer } from '../durable/read-plan.ts';
 import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
-import type { ChangesAnswer } from '../durable/read-plan.ts';
 import type { AppEnv } from '../env.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { readChunks } from '../ltx/v1.ts';
@@ -34,11 +34,13 @@ import {
   litefsOnError,
   ltxRejection,
   posMismatch,
+  ourNameOf,
   posOf,
   requireLiteFS,
   targetOf,
 } from './litefs-protocol.ts';
 import { preparePush } from './litefs-push.ts';
+import { type SyncAnswer, parseSyncPositions, syncAnswer } from './litefs-sync.ts';
 import { parsePgnoList } from './params.ts';
 import { readHeaders, withPlan } from './read-plans.ts';
 
@@ -214,41 +216,40 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
   return c.json({ pages });
 }
 
-/**
- * GET /db/sync: what changed since `pos`. all=true when there is no pos, when it is ahead of us or
- * not one of our positions (its checksum differs: we were restored), or when the range is no longer
- * retained or the database shrank; otherwise the pages changed after it, and the head as `pos`.
- */
+/** GET /db/sync (LiteVFS's deep sync of one database): see syncAnswer. */
 async function getSync(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
-  const pos = posOf(c);
-  const head = await headOf(c, name);
-  if (head.txid === ZERO_POS.txid) throw new LiteFSError(404, 'ENOTFOUND', `database ${name} does not exist`);
-  const all = { pos: head, pgnos: [] as number[], all: true };
-  const headTXID = BigInt('0x' + head.txid);
-  if (pos === undefined || pos.txid === 0n || pos.txid > headTXID) return c.json(all);
-  if (pos.txid === headTXID) {
-    return c.json(pos.checksum === BigInt('0x' + head.postApplyChecksum) ? { pos: head, pgnos: [], all: false } : all);
+  const answer = await syncAnswer(c, name, posOf(c));
+  if (answer === undefined) throw new LiteFSError(404, 'ENOTFOUND', `database ${name} does not exist`);
+  return c.json(answer);
+}
+
+/**
+ * POST /sync (LiteVFS's periodic sync): `{"positions": {"<db>": pos}}` → `{"changes": {"<db>":
+ * {"pos", "pgnos", "all"}}}`; databases that do not exist are left out. Every database must be
+ * covered by the token (else 403, for the whole request).
+ */
+async function postSync(c: Context<AppEnv>): Promise<Response> {
+  const cluster = clusterOf(c);
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new LiteFSError(400, 'EINVAL', 'body must be JSON');
   }
-  const at = asResult<PlanAnswer>(await stub(c, name).plan(name, { txid: formatHex64(pos.txid) }));
-  if (!at.ok) return c.json(all);
-  const checksum = BigInt('0x' + at.value.plan.checksum);
-  if (checksum !== 0n && checksum !== pos.checksum) return c.json(all);
-  const changes = asResult<ChangesAnswer>(await stub(c, name).changes(name, formatHex64(pos.txid), {}));
-  if (!changes.ok) throw fromApiError(changes.error.code, changes.error.message, changes.error.details);
-  const answer = changes.value;
-  if (answer.all) return c.json({ pos: answer.pos, pgnos: [], all: true });
-  if (answer.pgnos) return c.json({ pos: answer.pos, pgnos: answer.pgnos, all: false });
-  // Not at the head any more: the union of the level-0 files' page indexes, within the final size.
-  return withPlan(c, name, undefined, async (r) => {
-    const changed = new Set<number>();
-    for (const f of answer.files ?? []) {
-      const ref = { level: f.level, minTXID: BigInt('0x' + f.minTXID), maxTXID: BigInt('0x' + f.maxTXID), size: f.size, commit: f.commit };
-      const index = await r.source.indexOf(name, ref);
-      for (const pgno of index.pgnos) if (pgno <= r.plan.commit) changed.add(pgno);
-    }
-    return c.json({ pos: answer.pos, pgnos: [...changed].sort((a, b) => a - b), all: false });
-  });
+  const wanted = [...parseSyncPositions(body)].map(([db, pos]) => ({ db, name: ourNameOf(db, cluster), pos }));
+  const token = c.get('token');
+  for (const w of wanted) if (!allowsDatabase(token, w.name)) throw new LiteFSError(403, 'EFORBIDDEN', 'token does not cover this database');
+  const changes: Record<string, SyncAnswer> = {};
+  for (let i = 0; i < wanted.length; i += POS_CONCURRENCY) {
+    const batch = wanted.slice(i, i + POS_CONCURRENCY);
+    const answers = await Promise.all(batch.map((w) => syncAnswer(c, w.name, w.pos)));
+    batch.forEach((w, k) => {
+      const a = answers[k];
+      if (a !== undefined) changes[w.db] = a;
+    });
+  }
+  return c.json({ changes });
 }
 
 /**
@@ -264,6 +265,7 @@ for (const base of LITEFS_BASES) {
   litefsRoutes.get(`${base}/db/snapshot`, requireLiteFS('read', { database: true }), getSnapshot);
   litefsRoutes.get(`${base}/db/page`, requireLiteFS('read', { database: true }), getPage);
   litefsRoutes.get(`${base}/db/sync`, requireLiteFS('read', { database: true }), getSync);
+  litefsRoutes.post(`${base}/sync`, requireLiteFS('read', { database: false }), postSync);
 }
 litefsRoutes.all('/litefs/*', (c) => {
   throw new LiteFSError(404, 'ENOTFOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

@@ -339,6 +339,18 @@ describe('LiteVFS reads: /db/page and /db/sync', () => {
     expect(await sync()).toEqual({ pos: posJSON(head), pgnos: [], all: true });
     expect(await sync({ txid: p1.txid, checksum: p1.checksum ^ 2n })).toEqual({ pos: posJSON(head), pgnos: [], all: true });
     expect(await sync({ txid: 99n, checksum: 1n })).toEqual({ pos: posJSON(head), pgnos: [], all: true });
+
+    // POST /sync, LiteVFS's periodic form: several databases at once; unknown ones are left out.
+    const positions = { [db]: posJSON(p1), 'never-written.db': posJSON({ txid: 1n, checksum: 1n }) };
+    const many = await fetchWorker(`${BASE}/sync`, { method: 'POST', headers: { authorization: 'dev-token' }, body: JSON.stringify({ positions }) });
+    expect(await json(many)).toEqual({ changes: { [db]: { pos: posJSON(head), pgnos: [2, 5, 7], all: false } } });
+    const none = await raw('POST', '/sync', { body: JSON.stringify({ positions: { [db]: posJSON({ txid: 0n, checksum: 0n }) } }) });
+    expect(await json(none)).toEqual({ changes: { [db]: { pos: posJSON(head), pgnos: [], all: true } } });
+    for (const bad of ['{', '[]', '{"positions": {"vfs.db": {"txid": 1}}}', '{"positions": {"Bad Name": {"txid": "1", "postApplyChecksum": "1"}}}']) {
+      const res = await raw('POST', '/sync', { body: bad });
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(await json(res)).toMatchObject({ code: 'EINVAL' });
+    }
   });
 });
 

@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   QUERY_TOO_MANY_ROWS: 413, // POST …/query: more rows than the limit; details.limit, value
   QUERY_RESULT_TOO_LARGE: 413, // POST …/query: the encoded rows exceed the byte limit; details.limit, value
   QUERY_TOO_EXPENSIVE: 422, // POST …/query: CPU (vm_steps), heap, page_bytes or fetch_rounds budget; details.limit, value
+  QUERY_BUSY: 503, // POST …/query: concurrent queries hold the isolate's page memory; transient, retry
   INTERNAL: 500,
   STORAGE_UNAVAILABLE: 503, // R2 kept failing after retries; nothing was committed, retry later
   NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)

@@ -15,8 +15,10 @@ export type QueryErrorCode =
   | 'QUERY_RESULT_TOO_LARGE'
   /** Wall time ran out (page fetches included). */
   | 'QUERY_TIMEOUT'
-  /** A CPU, memory or I/O budget ran out: details.limit says which (vm_steps, heap, page_bytes, fetch_rounds). */
-  | 'QUERY_TOO_EXPENSIVE';
+  /** A CPU, memory or I/O budget ran out: details.limit says which (vm_steps, heap_bytes, page_bytes, fetch_rounds). */
+  | 'QUERY_TOO_EXPENSIVE'
+  /** Concurrent queries of the isolate hold all its page memory: transient, retry. */
+  | 'QUERY_BUSY';
 
 export class QueryError extends Error {
   readonly code: QueryErrorCode;

@@ -10,13 +10,45 @@ import { QueryError } from './query-error.ts';
 import type { SharedPageCache } from './shared-page-cache.ts';
 
 /** Default most page bytes one query may bring in (fetched + shared-cache hits): bounds a request's memory. */
-export const DEFAULT_MAX_QUERY_PAGE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_QUERY_PAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * Default most page bytes all running queries of an isolate may hold. A Worker has 128 MB: the wasm
+ * heap may reach 64 MiB (engine.ts), the shared caches 16 + 8 MiB, which leaves about 32 MiB for pages.
+ */
+export const DEFAULT_ISOLATE_QUERY_PAGE_BYTES = 32 * 1024 * 1024;
+
+/** Page bytes held by the running queries of one isolate, against one ceiling. */
+export class PageMemory {
+  readonly maxBytes: number;
+  private held = 0;
+
+  constructor(maxBytes = DEFAULT_ISOLATE_QUERY_PAGE_BYTES) {
+    this.maxBytes = maxBytes;
+  }
+
+  get used(): number {
+    return this.held;
+  }
+
+  /** Reserves `n` bytes; false (nothing reserved) when that would pass the ceiling. */
+  tryTake(n: number): boolean {
+    if (this.held + n > this.maxBytes) return false;
+    this.held += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.held = Math.max(0, this.held - n);
+  }
+}
 
 export interface QueryPagesOptions {
   /** Storage prefix of the plan's keys (DESIGN §2). */
   prefix: string;
   /** Default DEFAULT_MAX_QUERY_PAGE_BYTES. */
   maxPageBytes?: number;
+  /** The isolate's budget shared with concurrent queries; none = unbounded (tests). Call close() to give back. */
+  memory?: PageMemory;
   prefetch?: PrefetchOptions;
 }
 
@@ -59,6 +91,9 @@ export class QueryPages implements PageFile {
   private readonly missing = new Set<number>();
   private readonly zero: Uint8Array;
   private bytesIn = 0;
+  private readonly memory: PageMemory | undefined;
+  /** Bytes reserved in `memory`. */
+  private reserved = 0;
   private failed: QueryError | undefined;
   private internal: unknown;
 
@@ -72,6 +107,7 @@ export class QueryPages implements PageFile {
     this.ceilings = planCeilings(plan);
     this.keys = plan.files.map((f) => planFileKey(opts.prefix, plan.db, f));
     this.maxPageBytes = opts.maxPageBytes ?? DEFAULT_MAX_QUERY_PAGE_BYTES;
+    this.memory = opts.memory;
     this.walk = new BtreeWalk(plan.commit, opts.prefetch ?? DEFAULT_PREFETCH);
     this.zero = new Uint8Array(plan.pageSize);
   }
@@ -157,7 +193,20 @@ export class QueryPages implements PageFile {
         room--;
       }
     }
-    const pgnos = [...queued].sort((a, b) => a - b);
+    let pgnos = [...queued].sort((a, b) => a - b);
+    if (this.memory !== undefined) {
+      // Reserve the batch in the isolate's budget; when other queries hold too much, the misses alone.
+      if (!this.memory.tryTake(pgnos.length * this.pageSize)) {
+        pgnos = want.sort((a, b) => a - b);
+        if (!this.memory.tryTake(pgnos.length * this.pageSize)) {
+          throw new QueryError('QUERY_BUSY', 'the running queries of this isolate hold all the page memory; retry shortly', {
+            limit: 'isolate_page_bytes',
+            value: this.memory.maxBytes,
+          });
+        }
+      }
+      this.reserved += pgnos.length * this.pageSize;
+    }
     const hints = new Map(pgnos.map((p) => [p, this.locate(p)]));
     const pages = await this.source.readPages(this.plan, pgnos, hints);
     this.stats.fetchRounds++;
@@ -169,6 +218,13 @@ export class QueryPages implements PageFile {
       this.stats.pagesFetched++;
       if (this.shareable(pgno, page)) this.shared.set(this.sharedKey(this.locate(pgno), pgno), page);
     }
+  }
+
+  /** Gives the page memory back to the isolate and drops the request's pages. Idempotent. */
+  close(): void {
+    this.memory?.release(this.reserved);
+    this.reserved = 0;
+    this.local.clear();
   }
 
   /** Interior pages, page 1 and its children (the schema table's leaves): what every query of the database reads. */

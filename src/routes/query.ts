@@ -10,7 +10,7 @@ import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/engine.ts';
 import { QueryError } from '../query/query-error.ts';
-import { QueryPages } from '../query/query-pages.ts';
+import { PageMemory, QueryPages } from '../query/query-pages.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';
 import type { Params } from '../query/values.ts';
 import { PageIndexCache } from '../replication/page-index-cache.ts';
@@ -32,6 +32,8 @@ export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
  */
 const indexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
 const sharedPages = new SharedPageCache();
+/** Page bytes all running queries of this isolate may hold. */
+const pageMemory = new PageMemory();
 /** Plans for explicit TXIDs never change until retention deletes a file (then: re-plan once). */
 const planCache = new Map<string, ReadPlan>();
 const PLAN_CACHE_ENTRIES = 256;
@@ -81,9 +83,13 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   const run = async (replan: boolean) => {
     const planned = await planQuery(c, name, point, replan);
     const source = new PageSource(new R2ObjectStore(c.env.LTX_BUCKET), indexCache, { prefix });
-    const pages = await QueryPages.open(planned.plan, source, sharedPages, { prefix });
-    const out = await engine.query(pages, { sql: body.sql, params: body.params }, DEFAULT_QUERY_LIMITS);
-    return { ...planned, source, pages, out };
+    const pages = await QueryPages.open(planned.plan, source, sharedPages, { prefix, memory: pageMemory });
+    try {
+      const out = await engine.query(pages, { sql: body.sql, params: body.params }, DEFAULT_QUERY_LIMITS);
+      return { ...planned, source, pages, out };
+    } finally {
+      pages.close();
+    }
   };
   let r: Awaited<ReturnType<typeof run>>;
   try {
@@ -201,8 +207,8 @@ async function planQuery(c: Context<AppEnv>, name: string, point: PlanRequest & 
 }
 
 /** What this isolate's query caches hold (for stats and tests). */
-export function queryCacheStats(): { sharedPages: SharedPageCache['stats']; planCacheEntries: number } {
-  return { sharedPages: sharedPages.stats, planCacheEntries: planCache.size };
+export function queryCacheStats(): { sharedPages: SharedPageCache['stats']; planCacheEntries: number; pageMemoryUsed: number } {
+  return { sharedPages: sharedPages.stats, planCacheEntries: planCache.size, pageMemoryUsed: pageMemory.used };
 }
 
 /** For tests and benchmarks: forget the isolate's query caches (cold reads again). */

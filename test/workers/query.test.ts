@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { app } from '../../src/app.ts';
-import { resetQueryCaches } from '../../src/routes/query.ts';
+import { queryCacheStats, resetQueryCaches } from '../../src/routes/query.ts';
 import type { Expected, Workload } from '../helpers/query-workload.ts';
 
 const BASE = 'https://ltx-edge.test';
@@ -187,7 +187,8 @@ describe('query refusals and limits', () => {
     const endless = await query(db, { sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c' });
     expect(endless.status).toBe(422);
     expect(endless.json.error).toMatchObject({ code: 'QUERY_TOO_EXPENSIVE', details: { limit: 'vm_steps' } });
-    // The engine is still fine.
+    // The engine is still fine, and every query gave its page memory back.
     expect((await query(db, { sql: 'SELECT count(*) AS n FROM users' })).status).toBe(200);
+    expect(queryCacheStats().pageMemoryUsed).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import { PageSource } from '../../../src/replication/page-source.ts';
 import type { PlanFileRef, ReadPlan } from '../../../src/replication/plan.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, QueryEngine } from '../../../src/query/engine.ts';
 import { QueryError } from '../../../src/query/query-error.ts';
-import { QueryPages } from '../../../src/query/query-pages.ts';
+import { PageMemory, QueryPages } from '../../../src/query/query-pages.ts';
 import { SharedPageCache } from '../../../src/query/shared-page-cache.ts';
 import type { Params } from '../../../src/query/values.ts';
 import { MemoryObjectStore } from '../../../src/storage/memory-store.ts';
@@ -154,5 +154,23 @@ describe('query engine over LTX pages', () => {
     expect(await code(run(fresh(), plan, 'SELECT sum(length(note)) FROM orders', undefined, {}, 8 * 1024))).toBe('QUERY_TOO_EXPENSIVE');
     expect(await code(run(fresh(), plan, 'SELECT count(*) FROM orders', undefined, { maxFetchRounds: 1 }))).toBe('QUERY_TOO_EXPENSIVE');
     expect(engine.openFiles).toBe(0);
+  });
+
+  it('concurrent queries share one isolate page budget: past it, QUERY_BUSY; closed queries give it back', async () => {
+    const plan = plans[plans.length - 1];
+    const memory = new PageMemory(40 * 1024);
+    const open = async () => QueryPages.open(plan, new PageSource(store, new PageIndexCache(), { prefix: PREFIX }), new SharedPageCache(), { prefix: PREFIX, memory });
+    const a = await open();
+    const b = await open();
+    try {
+      const first = await engine.query(a, { sql: 'SELECT name FROM users WHERE id = 3' });
+      expect(first.rows).toHaveLength(1);
+      expect(memory.used).toBeGreaterThan(0);
+      expect(await code(engine.query(b, { sql: 'SELECT sum(length(note)) FROM orders' }))).toBe('QUERY_BUSY');
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect(memory.used).toBe(0);
   });
 });

@@ -220,8 +220,14 @@ export class QueryEngine {
       let bytes = 2;
       for (;;) {
         rc = mod._sqlite3_step(stmt);
-        if (rc === SQLite.SQLITE_DONE) return { done: true, columns, rows, bytes };
-        if (rc !== SQLite.SQLITE_ROW) return this.failed(s, rc);
+        if (rc === SQLite.SQLITE_DONE) {
+          // SQLite tolerates some read errors and finishes anyway (PRAGMA integrity_check reports
+          // "unable to get the page"): a run that missed any page is never an answer.
+          if (s.pages.missingCount > 0 || s.pages.failure !== undefined || s.pages.internalError !== undefined) return this.failed(s, rc);
+          return { done: true, columns, rows, bytes };
+        }
+        // A row after a swallowed miss is not trusted either: stop and rerun (before any limit fires).
+        if (rc !== SQLite.SQLITE_ROW || s.pages.missingCount > 0) return this.failed(s, rc);
         if (rows.length >= maxRows) throw new QueryError('QUERY_TOO_MANY_ROWS', `the query returns more than ${maxRows} rows`, { limit: 'rows', value: maxRows });
         const row: ResultValue[] = new Array(n);
         bytes += n + 2;

@@ -78,6 +78,8 @@ describe('query engine over LTX pages', () => {
         expect(out.columns, label).toEqual(expected.columns);
         expect(out.rows, label).toEqual(expected.rows);
       }
+      // Every page through the VFS, checked by SQLite itself.
+      expect((await run(r, plans[t], 'PRAGMA integrity_check')).out.rows, `TXID ${t + 1}`).toEqual([['ok']]);
     }
     expect(engine.openFiles).toBe(0);
   });
@@ -121,6 +123,17 @@ describe('query engine over LTX pages', () => {
     expect(await code(run(r, plan, 'SELECT :a', { b: 1 }))).toBe('BAD_REQUEST');
     expect(await code(run(r, plan, 'SELECT :a', { a: 1, b: 2 }))).toBe('BAD_REQUEST');
     expect(engine.openFiles).toBe(0);
+  });
+
+  it('serves read-only statements besides SELECT', async () => {
+    const r = fresh();
+    const plan = plans[plans.length - 1];
+    const eqp = await run(r, plan, 'EXPLAIN QUERY PLAN SELECT * FROM orders WHERE user_id = 5');
+    expect(JSON.stringify(eqp.out.rows)).toContain('orders_by_user');
+    expect((await run(r, plan, 'PRAGMA table_info(tags)')).out.rows.map((row) => row[1])).toEqual(['id', 'user_id', 'tag']);
+    expect((await run(r, plan, 'VALUES (1, 2), (3, 4)')).out.rows).toEqual([[1, 2], [3, 4]]);
+    expect((await run(r, plan, 'SELECT sqlite_version()')).out.rows).toEqual([['3.53.0']]);
+    expect((await run(r, plan, "SELECT typeof(datetime('now')), json_extract('{\"a\": [1, 2]}', '$.a[1]')")).out.rows).toEqual([['text', 2]]);
   });
 
   it('binds every parameter kind', async () => {

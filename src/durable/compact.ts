@@ -4,6 +4,7 @@ import { formatHex64 } from '../ltx/checksum.ts';
 import { compactLTX } from '../ltx/compactor.ts';
 import { HEADER_FLAG_NO_CHECKSUM, SNAPSHOT_LEVEL } from '../ltx/constants.ts';
 import { LTXError } from '../ltx/errors.ts';
+import type { ByteSource } from '../ltx/page-reader.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { withRetry } from '../storage/retry.ts';
@@ -57,16 +58,23 @@ async function mergeIntoLevel(
   const last = files[files.length - 1];
   const key = ltxKey(ctx.prefix, ctx.name, level, first.minTXID, last.maxTXID);
   const retry = retryOf(ctx);
-  const sources = files.map((f) => streamOf(ctx, f, retry));
-  const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
+  if (ctx.catalog.file(level, first.minTXID, last.maxTXID)) {
+    return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
+  }
+  let inputs: { sources: ByteSource[]; tracked: boolean };
+  try {
+    inputs = await openInputs(ctx, files, retry);
+  } catch (e) {
+    if (e instanceof LTXError) return err('INTERNAL', `compaction input is invalid: ${e.code} ${e.message}`);
+    if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
+    throw e;
+  }
+  const { sources, tracked } = inputs;
   const upload = new LtxUpload(ctx.store, key, {
     customMetadata: { [TIMESTAMP_METADATA]: formatTimestamp(last.timestamp) },
     partSize: ctx.partSize,
     retryDelayMs: ctx.retryDelayMs,
   });
-  if (ctx.catalog.file(level, first.minTXID, last.maxTXID)) {
-    return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
-  }
   // Until the catalog commit references the output, its key is a pending delete.
   const pending = `${PENDING_DELETE}output:${key}`;
   ctx.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', pending, JSON.stringify([key]));
@@ -127,6 +135,93 @@ function chooseInputs(ctx: IngestContext, req: CompactRequest): RpcResult<Catalo
     return err('BAD_REQUEST', `no contiguous run of at least two files tiles ${formatHex64(req.minTXID)}-${formatHex64(req.maxTXID)}`);
   }
   return ok(chain);
+}
+
+/** Inputs merged at once at most: each open input holds a decoder (a 256 KiB page slab) and, streamed, an R2 connection. */
+const MERGE_FAN_IN = 32;
+/** With more inputs than MERGE_FAN_IN, those up to this size are read whole (closing their connection at once)... */
+const WHOLE_READ_BYTES = 4 * 1024 * 1024;
+/** ...as long as they add up to at most this much, and pre-merged in memory, MERGE_FAN_IN at a time. */
+const WHOLE_READ_BUDGET = 32 * 1024 * 1024;
+/** Whole reads in flight at once (a Worker has 6 connections per invocation). */
+const READ_CONCURRENCY = 4;
+
+/**
+ * The merge's inputs, oldest first, and whether all of them track checksums. Up to MERGE_FAN_IN
+ * files: each streamed from R2 (its flags from a 4-byte ranged get). More (e.g. a backlog of
+ * thousands of small L0 files): the small ones are read whole and pre-merged in memory in
+ * consecutive groups of MERGE_FAN_IN, until at most MERGE_FAN_IN inputs are left, so memory and
+ * connections stay bounded instead of growing with the file count (one decoder slab each). A
+ * pre-merged group applies exactly like its files (compactLTX's output), so the final file is too.
+ */
+async function openInputs(
+  ctx: IngestContext,
+  files: CatalogFile[],
+  retry: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<{ sources: ByteSource[]; tracked: boolean }> {
+  const small = files.filter((f) => f.size <= WHOLE_READ_BYTES);
+  if (files.length <= MERGE_FAN_IN || small.reduce((n, f) => n + f.size, 0) > WHOLE_READ_BUDGET) {
+    const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
+    return { sources: files.map((f) => streamOf(ctx, f, retry)), tracked };
+  }
+  // Read the small files whole, READ_CONCURRENCY at a time.
+  const bytes = new Map<CatalogFile, Uint8Array>();
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < small.length) {
+      const f = small[next++];
+      bytes.set(f, await retry(async () => {
+        const obj = await ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
+        if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
+        return obj.bytes();
+      }));
+    }
+  };
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, reader));
+  const flags = await Promise.all(files.map((f) => {
+    const b = bytes.get(f);
+    return b ? Promise.resolve(b.length >= 8 ? new DataView(b.buffer, b.byteOffset + 4, 4).getUint32(0) : 0) : flagsOf(ctx, f, retry);
+  }));
+  const tracked = flags.every((fl) => (fl & HEADER_FLAG_NO_CHECKSUM) === 0);
+  // In memory (bytes) or streamed (file); pre-merge runs of in-memory inputs until few are left.
+  let inputs: ({ bytes: Uint8Array } | { file: CatalogFile })[] = files.map((f) => (bytes.has(f) ? { bytes: bytes.get(f)! } : { file: f }));
+  bytes.clear();
+  while (inputs.length > MERGE_FAN_IN) {
+    const merged: typeof inputs = [];
+    let group: Uint8Array[] = [];
+    const flush = async (): Promise<void> => {
+      if (group.length === 1) merged.push({ bytes: group[0] });
+      else if (group.length > 1) {
+        const chunks: Uint8Array[] = [];
+        for await (const c of compactLTX(group.map((b) => [b]), { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) chunks.push(c);
+        merged.push({ bytes: concat(chunks) });
+      }
+      group = [];
+    };
+    for (const input of inputs) {
+      if ('file' in input) {
+        await flush();
+        merged.push(input);
+        continue;
+      }
+      group.push(input.bytes);
+      if (group.length === MERGE_FAN_IN) await flush();
+    }
+    await flush();
+    if (merged.length === inputs.length) break; // only large files left between the groups
+    inputs = merged;
+  }
+  return { sources: inputs.map((i) => ('file' in i ? streamOf(ctx, i.file, retry) : [i.bytes])), tracked };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 async function* streamOf(

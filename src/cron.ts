@@ -16,6 +16,8 @@ export interface CronSummary {
   /** Listed by the registry but unknown to their DO (deleted, never written): idled in the registry. */
   missing: number;
   actions: number;
+  /** Actions that reported a failure (they stay due; the DO comes back for them). */
+  actionsFailed: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function runMaintenanceTick(
 ): Promise<CronSummary> {
   const registry = env.REGISTRY.getByName('registry');
   const names = await registry.due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
-  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, missing: 0, actions: 0 };
+  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, missing: 0, actions: 0, actionsFailed: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < names.length) {
@@ -41,6 +43,7 @@ export async function runMaintenanceTick(
         if (result.ok) {
           summary.maintained++;
           summary.actions += result.value.actions.length;
+          summary.actionsFailed += result.value.actions.filter((a) => !a.ok).length;
         } else if (result.error.code === 'NOT_FOUND') {
           summary.missing++;
           await registry.setDue(name, null);

@@ -29,6 +29,9 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          // One file at a time: the plugin keeps one workerd whose DO storage, registry and R2 are
+          // shared by every file, and some files abort all DOs or run the cron over the registry.
+          fileParallelism: false,
           // The reference LTX vectors, for tests that cannot read ../shared from inside workerd; and
           // real SQLite workloads as LTX files with node:sqlite's answers per TXID (workerd has no node:sqlite).
           provide: { ltxVectors: loadVectorBundle(), queryWorkloads: loadQueryWorkloads() },

@@ -137,9 +137,11 @@ function chooseInputs(ctx: IngestContext, req: CompactRequest): RpcResult<Catalo
   return ok(chain);
 }
 
-/** Inputs merged at once at most: each open input holds a decoder (a 256 KiB page slab) and, streamed, an R2 connection. */
+/** Inputs merged at once at most: each open input holds a decoder (a 256 KiB page slab). */
 const MERGE_FAN_IN = 32;
-/** With more inputs than MERGE_FAN_IN, those up to this size are read whole (closing their connection at once)... */
+/** Up to this many inputs are all streamed (one R2 connection each; a Worker has 6 at once). */
+const MAX_STREAMS = 4;
+/** With more inputs, those up to this size are read whole (closing their connection at once)... */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024;
 /** ...as long as they add up to at most this much, and pre-merged in memory, MERGE_FAN_IN at a time. */
 const WHOLE_READ_BUDGET = 32 * 1024 * 1024;
@@ -147,12 +149,13 @@ const WHOLE_READ_BUDGET = 32 * 1024 * 1024;
 const READ_CONCURRENCY = 4;
 
 /**
- * The merge's inputs, oldest first, and whether all of them track checksums. Up to MERGE_FAN_IN
- * files: each streamed from R2 (its flags from a 4-byte ranged get). More (e.g. a backlog of
- * thousands of small L0 files): the small ones are read whole and pre-merged in memory in
- * consecutive groups of MERGE_FAN_IN, until at most MERGE_FAN_IN inputs are left, so memory and
- * connections stay bounded instead of growing with the file count (one decoder slab each). A
- * pre-merged group applies exactly like its files (compactLTX's output), so the final file is too.
+ * The merge's inputs, oldest first, and whether all of them track checksums. Up to MAX_STREAMS
+ * files: each streamed from R2 (its flags from a 4-byte ranged get). More: the small ones are read
+ * whole (no connection stays open) and, beyond MERGE_FAN_IN inputs (a backlog of thousands of L0
+ * files), pre-merged in memory in consecutive groups of MERGE_FAN_IN, so memory and connections stay
+ * bounded instead of growing with the file count (one decoder slab each). Only files larger than
+ * WHOLE_READ_BYTES stay streamed: more than 6 of those in one run would still exceed a Worker's
+ * connections. A pre-merged group applies exactly like its files (it is compactLTX's output).
  */
 async function openInputs(
   ctx: IngestContext,
@@ -160,7 +163,7 @@ async function openInputs(
   retry: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<{ sources: ByteSource[]; tracked: boolean }> {
   const small = files.filter((f) => f.size <= WHOLE_READ_BYTES);
-  if (files.length <= MERGE_FAN_IN || small.reduce((n, f) => n + f.size, 0) > WHOLE_READ_BUDGET) {
+  if (files.length <= MAX_STREAMS || small.reduce((n, f) => n + f.size, 0) > WHOLE_READ_BUDGET) {
     const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
     return { sources: files.map((f) => streamOf(ctx, f, retry)), tracked };
   }

@@ -2,11 +2,14 @@
 // through the scheduled handler; after every tick the catalog is the expected one, consistent, the
 // compacted files hold exactly their inputs' pages, and reads racing the tick see only 200 or 410.
 
+import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DatabaseDO } from '../../src/durable/database.ts';
 import type { FileJSON } from '../../src/durable/info.ts';
 import { checkLevelConsistency } from '../../src/replication/maintenance.ts';
 import { buildChain } from '../helpers/chain.ts';
+import { CountingStore } from '../helpers/counting-store.ts';
 import {
   AUTH,
   BASE,
@@ -100,6 +103,12 @@ describe('cron maintenance', () => {
     };
 
     clock.start(START);
+    // Counts the DO's R2 connections (gets until their body is consumed) over the whole run.
+    const counting = await runInDurableObject(env.DATABASE.getByName(db), (instance: DatabaseDO) => {
+      const store = new CountingStore(instance.store);
+      instance.store = store;
+      return store;
+    });
     let pushed = 0;
     let before = reachableTXIDs([]);
     for (let k = 1; k <= TICKS; k++) {
@@ -152,11 +161,14 @@ describe('cron maintenance', () => {
     // Seen at the end: every level-1 boundary restores, nothing in between (its L0 files are gone).
     expect([...before].sort((a, b) => a - b)).toEqual(Array.from({ length: PUSH_MINUTES }, (_, j) => (j + 1) * PER_MINUTE));
     expect(checked.size).toBe(PUSH_MINUTES + PUSH_MINUTES / 5 + 1 + 2);
+    // Compactions and snapshots never hold more R2 connections than a Worker has (6).
+    const connections = await runInDurableObject(env.DATABASE.getByName(db), () => counting.counts.maxConnections);
+    expect(connections).toBeLessThanOrEqual(6);
     // Once the pushes stop, the cron only comes back when the planner has something to do.
     expect(visits.filter((v) => v.k > PUSH_MINUTES && v.actions === 0)).toEqual([]);
     console.log(
       `visits: ${visits.map((v) => `${v.k}:${v.actions}`).join(' ')}; ${racedReads} reads raced the ticks (${statuses[200]}×200, ${statuses[410]}×410); ` +
-        `${checked.size} compacted files checked; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `${checked.size} compacted files checked; at most ${connections} R2 connections at once in the DO; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }, 90_000);
 });

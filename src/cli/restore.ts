@@ -15,6 +15,7 @@ import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, r
 import { sqlitePageSize } from './sqlite-file.ts';
 
 export const RESTORE_USAGE = `Usage: ltx-edge restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--force] [--verify] [--token T] [--json]
+       ltx-edge restore <url> <db> --in-place (--txid HEX | --at TIME) [--token T] [--json]
 
 Downloads database <db> as a SQLite file: the head, the state right after TXID HEX (--txid), or
 the state as of TIME (--at: RFC3339 such as 2024-06-15T12:30:00Z, or "5 minutes ago"). The file is
@@ -28,6 +29,8 @@ A progress bar shows on a terminal.
   --txid HEX      the TXID to restore (1–16 hex digits)
   --at TIME       the point in time to restore (the last TXID committed by then)
   --force         replace <out.db> if it exists
+  --in-place      no download: the server writes the state at --txid/--at as the next transaction
+                  (admin scope; undo by restoring in place to the TXID before it)
   --verify        check the result with PRAGMA integrity_check (node:sqlite); exit 1 if not "ok"
 ${REMOTE_OPTIONS_USAGE}`;
 
@@ -314,6 +317,7 @@ export const restoreCommand: Command = {
         at: { type: 'string' },
         force: { type: 'boolean', short: 'f' },
         verify: { type: 'boolean' },
+        'in-place': { type: 'boolean' },
       },
       RESTORE_USAGE,
     );
@@ -324,9 +328,10 @@ export const restoreCommand: Command = {
     const { config, rest } = resolveClientConfig(positionals, values, RESTORE_USAGE);
     if (rest.length !== 1) throw new UsageError('restore needs one <db>', RESTORE_USAGE);
     const [db] = rest;
+    if (values.txid !== undefined && values.at !== undefined) throw new UsageError('give --txid or --at, not both', RESTORE_USAGE);
+    if (values['in-place'] === true) return restoreInPlace(cliClient(config, io), io, db, values.txid, values.at, values.json === true);
     const out = values.output;
     if (out === undefined || out === '') throw new UsageError('restore needs -o <out.db>', RESTORE_USAGE);
-    if (values.txid !== undefined && values.at !== undefined) throw new UsageError('give --txid or --at, not both', RESTORE_USAGE);
     if (values.at !== undefined && values.at.trim() === '') throw new UsageError('--at must not be empty', RESTORE_USAGE);
     const txid = values.txid !== undefined ? parseTXIDOption(values.txid) : undefined;
     const json = values.json === true;
@@ -359,6 +364,43 @@ export const restoreCommand: Command = {
     return EXIT_OK;
   },
 };
+
+/**
+ * `--in-place`: asks the server to write the state at the point as the next transaction
+ * (POST …/restore, admin scope); nothing is downloaded and the history stays, so it can be undone
+ * by restoring in place to the TXID before it.
+ */
+async function restoreInPlace(
+  client: ReturnType<typeof cliClient>,
+  io: CliIO,
+  db: string,
+  txid: string | undefined,
+  at: string | undefined,
+  json: boolean,
+): Promise<number> {
+  if (txid === undefined && at === undefined) throw new UsageError('restore --in-place needs --txid or --at', RESTORE_USAGE);
+  const point = txid !== undefined ? { txid: parseTXIDOption(txid) } : { at };
+  let body: { pos: { txid: string }; restoredFrom: string; pages: number };
+  try {
+    body = (
+      await client.json<typeof body>('POST', `/v1/databases/${encodeURIComponent(db)}/restore`, {
+        body: () => JSON.stringify(point),
+        headers: { 'content-type': 'application/json' },
+      })
+    ).body;
+  } catch (e) {
+    const info = describeRemoteError(e);
+    return reportRemoteFailure(io, info, json, { hint: hintFor(info.code, info.details, db) });
+  }
+  if (json) await printJSON(io, body);
+  else {
+    await io.out(
+      `restored ${db} in place: the state of TXID ${body.restoredFrom} is now TXID ${body.pos.txid} ` +
+        `(${body.pages} pages written; undo with --in-place --txid ${(BigInt('0x' + body.pos.txid) - 1n).toString(16).padStart(16, '0')})\n`,
+    );
+  }
+  return EXIT_OK;
+}
 
 /** One line of advice for the failures a user can act on. */
 function hintFor(code: string, details: Record<string, unknown> | undefined, out: string): string | undefined {

@@ -66,6 +66,20 @@ describe('ltx-edge push', () => {
     expect(again.json.every((r) => r.pos.txid === head.txid)).toBe(true);
   });
 
+  it('restore --in-place writes a past state as the next TXID, and undoes it', () => {
+    const files = [0, 1, 2, 3].map(chainFile);
+    expect(runCLIJSON<PushLine[]>(['push', server.url, 'in-place', ...files, '--json', ...auth()]).status).toBe(0);
+    const r = runCLIJSON<{ pos: { txid: string }; restoredFrom: string; pages: number }>(
+      ['restore', server.url, 'in-place', '--in-place', '--txid', '2', '--json', ...auth()],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ pos: { txid: '0000000000000005' }, restoredFrom: '0000000000000002' });
+    const undo = runCLI(['restore', server.url, 'in-place', '--in-place', '--txid', '4', ...auth()]);
+    expect(undo.status, undo.stderr).toBe(0);
+    expect(undo.stdout).toContain('is now TXID 0000000000000006');
+    expect(runCLI(['restore', server.url, 'in-place', '--in-place', ...auth()]).status).toBe(2); // needs a point
+  });
+
   it('prints one line per file and takes URL and token from the environment', () => {
     const r = runCLI(['push', 'env-db', chainFile(0), chainFile(1)], {
       env: { LTX_EDGE_URL: server.url, LTX_EDGE_TOKEN: DEV_TOKEN },

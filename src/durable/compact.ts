@@ -92,7 +92,14 @@ async function mergeIntoLevel(
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   }
-  const info = await upload.finish();
+  let info: Awaited<ReturnType<LtxUpload['finish']>>;
+  try {
+    info = await upload.finish();
+  } catch (e) {
+    // Whatever reached the key stays a pending delete for the next pass.
+    if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
+    throw e;
+  }
   const fileChecksum = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 8).getBigUint64(0);
   const output: CatalogFile = {
     level,

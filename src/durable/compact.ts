@@ -159,69 +159,98 @@ const READ_CONCURRENCY = 4;
  * The merge's inputs, oldest first, and whether all of them track checksums. Up to MAX_STREAMS
  * files: each streamed from R2 (its flags from a 4-byte ranged get). More: the small ones are read
  * whole (no connection stays open) and, beyond MERGE_FAN_IN inputs (a backlog of thousands of L0
- * files), pre-merged in memory in consecutive groups of MERGE_FAN_IN, so memory and connections stay
- * bounded instead of growing with the file count (one decoder slab each). Only files larger than
- * WHOLE_READ_BYTES stay streamed: more than 6 of those in one run would still exceed a Worker's
- * connections. A pre-merged group applies exactly like its files (it is compactLTX's output).
+ * files), pre-merged in memory MERGE_FAN_IN consecutive files at a time as they are read, so memory
+ * and connections stay bounded instead of growing with the file count (one decoder slab each).
+ * Only files larger than WHOLE_READ_BYTES stay streamed: more than 6 of those in one run would
+ * still exceed a Worker's connections. A pre-merged group applies exactly like its files (it is
+ * compactLTX's output; NoChecksum unless all of them track checksums).
  */
 async function openInputs(
   ctx: IngestContext,
   files: CatalogFile[],
   retry: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<{ sources: ByteSource[]; tracked: boolean }> {
-  const small = files.filter((f) => f.size <= WHOLE_READ_BYTES);
-  if (files.length <= MAX_STREAMS || small.reduce((n, f) => n + f.size, 0) > WHOLE_READ_BUDGET) {
+  const smallBytes = files.reduce((n, f) => n + (f.size <= WHOLE_READ_BYTES ? f.size : 0), 0);
+  if (files.length <= MAX_STREAMS || smallBytes > WHOLE_READ_BUDGET) {
     const tracked = (await Promise.all(files.map((f) => flagsOf(ctx, f, retry)))).every((flags) => (flags & HEADER_FLAG_NO_CHECKSUM) === 0);
     return { sources: files.map((f) => streamOf(ctx, f, retry)), tracked };
   }
-  // Read the small files whole, READ_CONCURRENCY at a time.
-  const bytes = new Map<CatalogFile, Uint8Array>();
-  let next = 0;
-  const reader = async (): Promise<void> => {
-    while (next < small.length) {
-      const f = small[next++];
-      bytes.set(f, await retry(async () => {
-        const obj = await ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
-        if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
-        return obj.bytes();
-      }));
+  const premerge = files.length > MERGE_FAN_IN;
+  let inputs: ({ bytes: Uint8Array } | { file: CatalogFile })[] = [];
+  let run: CatalogFile[] = [];
+  const flush = async (): Promise<void> => {
+    for (let i = 0; i < run.length; i += MERGE_FAN_IN) {
+      const bytes = await readWhole(ctx, run.slice(i, i + MERGE_FAN_IN), retry);
+      if (premerge && bytes.length > 1) inputs.push({ bytes: await mergeInMemory(ctx, bytes) });
+      else for (const b of bytes) inputs.push({ bytes: b });
     }
+    run = [];
   };
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, reader));
-  const flags = await Promise.all(files.map((f) => {
-    const b = bytes.get(f);
-    return b ? Promise.resolve(b.length >= 8 ? new DataView(b.buffer, b.byteOffset + 4, 4).getUint32(0) : 0) : flagsOf(ctx, f, retry);
-  }));
-  const tracked = flags.every((fl) => (fl & HEADER_FLAG_NO_CHECKSUM) === 0);
-  // In memory (bytes) or streamed (file); pre-merge runs of in-memory inputs until few are left.
-  let inputs: ({ bytes: Uint8Array } | { file: CatalogFile })[] = files.map((f) => (bytes.has(f) ? { bytes: bytes.get(f)! } : { file: f }));
-  bytes.clear();
+  for (const f of files) {
+    if (f.size <= WHOLE_READ_BYTES) {
+      run.push(f);
+      continue;
+    }
+    await flush();
+    inputs.push({ file: f });
+  }
+  await flush();
+  // Thousands of files: merge the merged groups again until few inputs are left.
   while (inputs.length > MERGE_FAN_IN) {
-    const merged: typeof inputs = [];
+    const next: typeof inputs = [];
     let group: Uint8Array[] = [];
-    const flush = async (): Promise<void> => {
-      if (group.length === 1) merged.push({ bytes: group[0] });
-      else if (group.length > 1) {
-        const chunks: Uint8Array[] = [];
-        for await (const c of compactLTX(group.map((b) => [b]), { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) chunks.push(c);
-        merged.push({ bytes: concat(chunks) });
-      }
+    const close = async (): Promise<void> => {
+      if (group.length > 0) next.push({ bytes: group.length === 1 ? group[0] : await mergeInMemory(ctx, group) });
       group = [];
     };
     for (const input of inputs) {
       if ('file' in input) {
-        await flush();
-        merged.push(input);
-        continue;
+        await close();
+        next.push(input);
+      } else {
+        group.push(input.bytes);
+        if (group.length === MERGE_FAN_IN) await close();
       }
-      group.push(input.bytes);
-      if (group.length === MERGE_FAN_IN) await flush();
     }
-    await flush();
-    if (merged.length === inputs.length) break; // only large files left between the groups
-    inputs = merged;
+    await close();
+    if (next.length === inputs.length) break; // only large files left between single groups
+    inputs = next;
   }
+  const flags = await Promise.all(inputs.map((i) => ('file' in i ? flagsOf(ctx, i.file, retry) : Promise.resolve(headerFlags(i.bytes)))));
+  const tracked = flags.every((fl) => (fl & HEADER_FLAG_NO_CHECKSUM) === 0);
   return { sources: inputs.map((i) => ('file' in i ? streamOf(ctx, i.file, retry) : [i.bytes])), tracked };
+}
+
+/** The files' bytes, in order, READ_CONCURRENCY gets at a time. */
+async function readWhole(ctx: IngestContext, files: CatalogFile[], retry: <T>(fn: () => Promise<T>) => Promise<T>): Promise<Uint8Array[]> {
+  const out = new Array<Uint8Array>(files.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      const f = files[i];
+      out[i] = await retry(async () => {
+        const obj = await ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
+        if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
+        return obj.bytes();
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, files.length) }, reader));
+  return out;
+}
+
+/** Consecutive LTX files merged into one, in memory (tracking checksums only if all of them do). */
+async function mergeInMemory(ctx: IngestContext, files: Uint8Array[]): Promise<Uint8Array> {
+  const tracked = files.every((b) => (headerFlags(b) & HEADER_FLAG_NO_CHECKSUM) === 0);
+  const chunks: Uint8Array[] = [];
+  for await (const c of compactLTX(files.map((b) => [b]), { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) chunks.push(c);
+  return concat(chunks);
+}
+
+/** The header's flags (bytes 4..8; the decoder validates the rest). */
+function headerFlags(b: Uint8Array): number {
+  return b.length >= 8 ? new DataView(b.buffer, b.byteOffset + 4, 4).getUint32(0) : 0;
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   codec: () => import('./codec.ts'),
   ingest: () => import('./ingest.ts'),
   read: () => import('./read.ts'),
+  compact: () => import('./compact.ts'),
   query: () => import('./query.ts'),
 };
 

@@ -95,7 +95,7 @@ function sampleWorkerdRss(root: number): { stop(): RssSample[] } {
 // ---------------------------------------------------------------------------------------------
 
 async function runInWorkerd(params: IngestBenchParams, ctx: SuiteContext): Promise<{ result: IngestBenchResult; rss: RssSample[] }> {
-  const args = ['vitest', 'run', '--config', 'vitest.bench.config.ts'];
+  const args = ['vitest', 'run', '--config', 'vitest.bench.config.ts', 'bench/workers/ingest.bench-test.ts'];
   ctx.log(`  npx ${args.join(' ')}  (LTX_BENCH_PARAMS=${JSON.stringify(params)})`);
   const child = spawn('npx', args, {
     cwd: ROOT,

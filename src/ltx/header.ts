@@ -118,8 +118,11 @@ export function writeHeaderBytes(h: Header): Uint8Array {
   return out;
 }
 
-/** Parses and validates the first 100 bytes of an LTX file. Strict: reserved bytes must be zero. */
-export function decodeHeader(bytes: Uint8Array): Header {
+/**
+ * Parses and validates the first 100 bytes of an LTX file. Strict: reserved bytes must be zero.
+ * `validate` is the generation's rule set (the v1 reader passes its own).
+ */
+export function decodeHeader(bytes: Uint8Array, validate: (h: Header) => void = validateHeader): Header {
   if (bytes.length < HEADER_SIZE) fail('LTX_TRUNCATED', `header needs ${HEADER_SIZE} bytes, got ${bytes.length}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
   if (v.getUint32(0) !== MAGIC_U32) fail('LTX_BAD_MAGIC', 'invalid LTX file: bad magic');
@@ -139,7 +142,7 @@ export function decodeHeader(bytes: Uint8Array): Header {
     nodeID: v.getBigUint64(72),
   };
   if (BigInt(h.timestamp) !== ts) fail('LTX_BAD_HEADER', `timestamp out of range: ${ts}`);
-  validateHeader(h);
+  validate(h);
   for (let i = RESERVED_OFFSET; i < HEADER_SIZE; i++) {
     if (bytes[i] !== 0) fail('LTX_RESERVED_SET', `reserved header byte ${i} is set`);
   }

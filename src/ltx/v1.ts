@@ -16,7 +16,7 @@ import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
 import { DEFAULT_DECODER_LIMITS, type DecoderLimits } from './decoder.ts';
 import { LTXEncoder } from './encoder.ts';
 import { LTXError, fail } from './errors.ts';
-import { type Header, isSnapshot } from './header.ts';
+import { type Header, decodeHeader, isSnapshot } from './header.ts';
 import { lz4FrameLength } from './lz4-frame.ts';
 import { LZ4FrameReader } from './lz4-frame-stream.ts';
 import { decodePageFrame, maxBlockPayload, maxLegacyFrame } from './page-frame.ts';
@@ -27,8 +27,6 @@ export const V1_HEADER_FLAG_COMPRESS_LZ4 = 0x1;
 /** v1 page header: just the u32 pgno (`ltx.PageHeaderSize` = 4 in v0.3). */
 export const V1_PAGE_HEADER_SIZE = 4;
 
-const MAGIC_U32 = 0x4c545831; // "LTX1"
-const RESERVED_OFFSET = 80;
 const INT64_MAX = (1n << 63n) - 1n;
 
 /** v0.3 `Header.Validate`, plus what our Header type needs (a safe-integer timestamp). */
@@ -55,30 +53,7 @@ export function validateV1Header(h: Header): void {
 
 /** Parses and validates a v1 header. Strict: the reserved bytes must be zero (v0.3 writes them so). */
 export function decodeV1Header(bytes: Uint8Array): Header {
-  if (bytes.length < HEADER_SIZE) fail('LTX_TRUNCATED', `header needs ${HEADER_SIZE} bytes, got ${bytes.length}`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  if (v.getUint32(0) !== MAGIC_U32) fail('LTX_BAD_MAGIC', 'invalid LTX file: bad magic');
-  const ts = v.getBigInt64(32);
-  const h: Header = {
-    flags: v.getUint32(4),
-    pageSize: v.getUint32(8),
-    commit: v.getUint32(12),
-    minTXID: v.getBigUint64(16),
-    maxTXID: v.getBigUint64(24),
-    timestamp: Number(ts),
-    preApplyChecksum: v.getBigUint64(40),
-    walOffset: v.getBigInt64(48),
-    walSize: v.getBigInt64(56),
-    walSalt1: v.getUint32(64),
-    walSalt2: v.getUint32(68),
-    nodeID: v.getBigUint64(72),
-  };
-  if (BigInt(h.timestamp) !== ts) fail('LTX_BAD_HEADER', `timestamp out of range: ${ts}`);
-  validateV1Header(h);
-  for (let i = RESERVED_OFFSET; i < HEADER_SIZE; i++) {
-    if (bytes[i] !== 0) fail('LTX_RESERVED_SET', `reserved header byte ${i} is set`);
-  }
-  return h;
+  return decodeHeader(bytes, validateV1Header);
 }
 
 /** A page out of a v1 file. `data` may be a view of an input chunk: copy it to keep it past the next call. */

@@ -7,6 +7,7 @@ import { env, exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import type { CronSummary } from '../../src/cron.ts';
 import type { FileJSON } from '../../src/durable/info.ts';
+import { DatabaseDO } from '../../src/durable/database.ts';
 import type { RegistryDO } from '../../src/durable/registry.ts';
 import worker from '../../src/index.ts';
 import { decodeLTX } from '../../src/ltx/index.ts';
@@ -39,20 +40,52 @@ export const clock = {
   },
 };
 
-/** One cron tick at `at` through the Worker's scheduled handler; returns the summary it logged. */
-export async function tick(at: number): Promise<CronSummary> {
+/** What one tick did to one database (the tick's summary counts every database in the registry). */
+export interface DatabaseVisit {
+  /** maintain() threw, or answered an error. */
+  failed: boolean;
+  actions: number;
+  actionsFailed: number;
+}
+
+/**
+ * One cron tick at `at` through the Worker's scheduled handler; returns the summary it logged and,
+ * for `db`, what its DO's maintain() answered (undefined: not visited). Workers test files share one
+ * registry, so other files' databases may be due too: judge a database by its own visit.
+ */
+export async function tick(at: number, db?: string): Promise<CronSummary & { visit?: DatabaseVisit }> {
   clock.set(at);
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  let visit: Promise<DatabaseVisit> | undefined;
+  const maintain = DatabaseDO.prototype.maintain;
+  const spy = vi.spyOn(DatabaseDO.prototype, 'maintain').mockImplementation(function (this: DatabaseDO, ...args: Parameters<DatabaseDO['maintain']>) {
+    const answer = maintain.apply(this, args);
+    if (args[0] === db) {
+      visit = answer.then(
+        (r) => (r.ok ? { failed: false, actions: r.value.actions.length, actionsFailed: r.value.actions.filter((a) => !a.ok).length } : { failed: true, actions: 0, actionsFailed: 0 }),
+        () => ({ failed: true, actions: 0, actionsFailed: 0 }),
+      );
+    }
+    return answer;
+  });
   try {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: at }), env, ctx);
     await waitOnExecutionContext(ctx);
     const line = log.mock.calls.map((c) => String(c[0])).find((l) => l.startsWith('ltx-edge scheduled:'));
     if (!line) throw new Error('the scheduled handler logged no summary');
-    return JSON.parse(line.slice(line.indexOf(': {') + 2)) as CronSummary;
+    return { ...(JSON.parse(line.slice(line.indexOf(': {') + 2)) as CronSummary), visit: await visit };
   } finally {
+    spy.mockRestore();
     log.mockRestore();
   }
+}
+
+/** Removes a file's databases from the shared registry (names LIKE any of `patterns`), so later files' ticks skip them. */
+export function forgetInRegistry(...patterns: string[]): Promise<void> {
+  return runInDurableObject(env.REGISTRY.getByName('registry'), (_r: RegistryDO, state) => {
+    for (const p of patterns) state.storage.sql.exec('DELETE FROM databases WHERE name LIKE ?', p);
+  });
 }
 
 /** POST …/ltx; returns the status (the body is drained). */

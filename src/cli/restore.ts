@@ -11,6 +11,7 @@ import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { type ApiClient, ApiClientError, DEFAULT_RETRIES, resolveClientConfig } from './http-client.ts';
 import { type Progress, createProgress } from './progress.ts';
+import { restoreInPlace } from './restore-in-place.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 import { sqlitePageSize } from './sqlite-file.ts';
 
@@ -329,7 +330,11 @@ export const restoreCommand: Command = {
     if (rest.length !== 1) throw new UsageError('restore needs one <db>', RESTORE_USAGE);
     const [db] = rest;
     if (values.txid !== undefined && values.at !== undefined) throw new UsageError('give --txid or --at, not both', RESTORE_USAGE);
-    if (values['in-place'] === true) return restoreInPlace(cliClient(config, io), io, db, values.txid, values.at, values.json === true);
+    if (values['in-place'] === true) {
+      if (values.txid === undefined && values.at === undefined) throw new UsageError('restore --in-place needs --txid or --at', RESTORE_USAGE);
+      const point = values.txid !== undefined ? { txid: parseTXIDOption(values.txid) } : { at: values.at };
+      return restoreInPlace(cliClient(config, io), io, db, point, values.json === true, (code, details) => hintFor(code, details, db));
+    }
     const out = values.output;
     if (out === undefined || out === '') throw new UsageError('restore needs -o <out.db>', RESTORE_USAGE);
     if (values.at !== undefined && values.at.trim() === '') throw new UsageError('--at must not be empty', RESTORE_USAGE);
@@ -364,43 +369,6 @@ export const restoreCommand: Command = {
     return EXIT_OK;
   },
 };
-
-/**
- * `--in-place`: asks the server to write the state at the point as the next transaction
- * (POST …/restore, admin scope); nothing is downloaded and the history stays, so it can be undone
- * by restoring in place to the TXID before it.
- */
-async function restoreInPlace(
-  client: ReturnType<typeof cliClient>,
-  io: CliIO,
-  db: string,
-  txid: string | undefined,
-  at: string | undefined,
-  json: boolean,
-): Promise<number> {
-  if (txid === undefined && at === undefined) throw new UsageError('restore --in-place needs --txid or --at', RESTORE_USAGE);
-  const point = txid !== undefined ? { txid: parseTXIDOption(txid) } : { at };
-  let body: { pos: { txid: string }; restoredFrom: string; pages: number };
-  try {
-    body = (
-      await client.json<typeof body>('POST', `/v1/databases/${encodeURIComponent(db)}/restore`, {
-        body: () => JSON.stringify(point),
-        headers: { 'content-type': 'application/json' },
-      })
-    ).body;
-  } catch (e) {
-    const info = describeRemoteError(e);
-    return reportRemoteFailure(io, info, json, { hint: hintFor(info.code, info.details, db) });
-  }
-  if (json) await printJSON(io, body);
-  else {
-    await io.out(
-      `restored ${db} in place: the state of TXID ${body.restoredFrom} is now TXID ${body.pos.txid} ` +
-        `(${body.pages} pages written; undo with --in-place --txid ${(BigInt('0x' + body.pos.txid) - 1n).toString(16).padStart(16, '0')})\n`,
-    );
-  }
-  return EXIT_OK;
-}
 
 /** One line of advice for the failures a user can act on. */
 function hintFor(code: string, details: Record<string, unknown> | undefined, out: string): string | undefined {

@@ -2,10 +2,7 @@
 // in local workerd. The measuring runs inside workerd (bench/workers/ingest.bench-test.ts, under
 // vitest.bench.config.ts); this side starts it, samples workerd's RSS, and renders the report.
 
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
 import {
   DEFAULT_INGEST_PARAMS,
@@ -14,110 +11,14 @@ import {
   QUICK_INGEST_PARAMS,
   type Split,
 } from './ingest-result.ts';
+import { RSS_SAMPLE_MS, type RssSample, runWorkerdBench } from './workerd-run.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 /** Our push must reach this fraction of the raw R2 baseline, for small and for large files. */
 const SMALL_GOAL = 0.8;
 const BIG_GOAL = 0.8;
-const SAMPLE_MS = 100;
 
-// ---------------------------------------------------------------------------------------------
-// workerd memory: RSS of the workerd processes started by our vitest child, sampled from /proc.
-
-interface RssSample {
-  t: number;
-  kib: number;
-}
-
-/** Pids of every descendant of `root` (from /proc/<pid>/stat's ppid), with their command names. */
-function descendants(root: number): { pid: number; comm: string }[] {
-  const children = new Map<number, { pid: number; comm: string }[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push({ pid: Number(name), comm });
-      children.set(ppid, list);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  const out: { pid: number; comm: string }[] = [];
-  const walk = (pid: number) => {
-    for (const c of children.get(pid) ?? []) {
-      out.push(c);
-      walk(c.pid);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function rssKiB(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Samples the summed RSS of workerd processes under `root` every SAMPLE_MS until stopped. */
-function sampleWorkerdRss(root: number): { stop(): RssSample[] } {
-  const samples: RssSample[] = [];
-  let workerd: number[] = [];
-  let lastScan = 0;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (workerd.length === 0 || now - lastScan > 2000) {
-      workerd = descendants(root)
-        .filter((p) => p.comm === 'workerd')
-        .map((p) => p.pid);
-      lastScan = now;
-    }
-    let kib = 0;
-    for (const pid of workerd) kib += rssKiB(pid) ?? 0;
-    if (kib > 0) samples.push({ t: now, kib });
-  }, SAMPLE_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      return samples;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-async function runInWorkerd(params: IngestBenchParams, ctx: SuiteContext): Promise<{ result: IngestBenchResult; rss: RssSample[] }> {
-  const args = ['vitest', 'run', '--config', 'vitest.bench.config.ts', 'bench/workers/ingest.bench-test.ts'];
-  ctx.log(`  npx ${args.join(' ')}  (LTX_BENCH_PARAMS=${JSON.stringify(params)})`);
-  const child = spawn('npx', args, {
-    cwd: ROOT,
-    env: { ...process.env, LTX_BENCH_PARAMS: JSON.stringify(params), NO_COLOR: '1', FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const sampler = sampleWorkerdRss(child.pid!);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  const rss = sampler.stop();
-  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
-  if (code !== 0 || !line) {
-    const tail = (stdout + stderr).split('\n').slice(-40).join('\n');
-    throw new Error(`the workerd benchmark failed (exit ${code}${line ? '' : ', no BENCH_RESULT line'}):\n${tail}`);
-  }
-  return { result: JSON.parse(line.slice('BENCH_RESULT '.length)) as IngestBenchResult, rss };
+function runInWorkerd(params: IngestBenchParams, ctx: SuiteContext): Promise<{ result: IngestBenchResult; rss: RssSample[] }> {
+  return runWorkerdBench<IngestBenchResult>('bench/workers/ingest.bench-test.ts', 'BENCH_RESULT', params, ctx.log);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +140,7 @@ function memoryNotes(big: NonNullable<IngestBenchResult['big']>, rss: RssSample[
   const per: Record<string, { peak: number; delta: number }[]> = {};
   for (const w of big.windows) {
     const before = rss.filter((x) => x.t <= w.start).at(-1) ?? rss[0];
-    const during = rss.filter((x) => x.t >= w.start && x.t <= w.end + SAMPLE_MS);
+    const during = rss.filter((x) => x.t >= w.start && x.t <= w.end + RSS_SAMPLE_MS);
     if (during.length === 0) continue;
     const peak = Math.max(...during.map((x) => x.kib));
     (per[w.variant] ??= []).push({ peak, delta: peak - before.kib });
@@ -250,7 +151,7 @@ function memoryNotes(big: NonNullable<IngestBenchResult['big']>, rss: RssSample[
   );
   const maxAll = Math.max(...rss.map((x) => x.kib));
   return [
-    `workerd memory (RSS of the workerd process under vitest, read from /proc/<pid>/status every ${SAMPLE_MS} ms from Node; it holds the test runner, the Worker, every DO and local R2, ` +
+    `workerd memory (RSS of the workerd process under vitest, read from /proc/<pid>/status every ${RSS_SAMPLE_MS} ms from Node; it holds the test runner, the Worker, every DO and local R2, ` +
       `including the ${formatMiB(big.bytes)} source file the test keeps, so only the growth during a run says something about that path; freed memory is not always returned to the OS): ` +
       `${rows.join('; ')}. Highest RSS of the whole run: ${mib(maxAll)}. ` +
       `The pushes send the body as a pull stream, as a streaming client does; sent as one in-memory Uint8Array instead, the whole body got buffered ` +

@@ -2,13 +2,11 @@
 // the same bytes from the same isolate, all in local workerd. The measuring runs inside workerd
 // (bench/workers/read.bench-test.ts, under vitest.bench.config.ts); this side starts it and renders.
 
-import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { join } from 'node:path';
 import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
 import { type CostRow, DEFAULT_READ_PARAMS, QUICK_READ_PARAMS, type ReadBenchParams, type ReadBenchResult } from './read-result.ts';
+import { runWorkerdBench } from './workerd-run.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const TEST_FILE = 'bench/workers/read.bench-test.ts';
 /** Warm single-page latency at an explicit TXID: ours at most this multiple of a raw R2 range read. */
 const PAGE_GOAL = 1.2;
@@ -19,27 +17,7 @@ const SNAPSHOT_GOAL = 0.8;
 const TRIM = 0.1;
 
 async function runInWorkerd(params: ReadBenchParams, ctx: SuiteContext): Promise<ReadBenchResult> {
-  const args = ['vitest', 'run', '--config', 'vitest.bench.config.ts', TEST_FILE];
-  ctx.log(`  npx ${args.join(' ')}  (LTX_BENCH_PARAMS=${JSON.stringify(params)})`);
-  const child = spawn('npx', args, {
-    cwd: ROOT,
-    env: { ...process.env, LTX_BENCH_PARAMS: JSON.stringify(params), NO_COLOR: '1', FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('READ_BENCH_RESULT '));
-  if (code !== 0 || !line) {
-    const tail = (stdout + stderr).split('\n').slice(-40).join('\n');
-    throw new Error(`the workerd benchmark failed (exit ${code}${line ? '' : ', no READ_BENCH_RESULT line'}):\n${tail}`);
-  }
-  return JSON.parse(line.slice('READ_BENCH_RESULT '.length)) as ReadBenchResult;
+  return (await runWorkerdBench<ReadBenchResult>(TEST_FILE, 'READ_BENCH_RESULT', params, ctx.log)).result;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
 } from './constants.ts';
 import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
 import { fail } from './errors.ts';
+import { checkPageSequence } from './page-order.ts';
 import { type Header, decodeHeader, isSnapshot, tracksChecksums } from './header.ts';
 import { decodeLZ4Frame, lz4FrameLength } from './lz4-frame.ts';
 import { checkPageHeader, decodeBlockPayload, maxBlockPayload, maxLegacyFrame } from './page-frame.ts';
@@ -237,14 +238,7 @@ export class LTXDecoder {
     if ((this.pageCount * h.pageSize) > this.limits.maxDecompressedBytes) {
       fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
     }
-    if (pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${pgno} is beyond commit ${h.commit}`);
-    if (pgno === this.lock) fail('LTX_LOCK_PAGE', `lock page ${pgno} present`);
-    if (this.snapshot) {
-      const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
-      if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
-    } else if (pgno <= this.prevPgno) {
-      fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
-    }
+    checkPageSequence(pgno, this.prevPgno, h.commit, this.lock, this.snapshot);
   }
 
   private acceptPage(data: Uint8Array, legacy: boolean): DecodedPage {

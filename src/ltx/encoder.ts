@@ -4,6 +4,7 @@ import { pageChecksumLinear } from './checksum.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, HEADER_SIZE, PAGE_HEADER_SIZE, lockPgno } from './constants.ts';
 import { CRC64, crcLinear } from './crc64.ts';
 import { fail } from './errors.ts';
+import { checkPageSequence } from './page-order.ts';
 import { type Header, encodeHeader, isSnapshot, tracksChecksums } from './header.ts';
 import { LZ4BlockCompressor } from './lz4-block.ts';
 import { BLOCK_FRAME_OVERHEAD, encodePageFrame, maxBlockPayload } from './page-frame.ts';
@@ -53,15 +54,8 @@ export class LTXEncoder {
     if (this.state !== 'pages') fail('LTX_INVALID_ARGUMENT', 'encodePage() outside start()/finish()');
     const h = this.header;
     if (!Number.isInteger(pgno) || pgno < 1) fail('LTX_INVALID_ARGUMENT', `invalid page number ${pgno}`);
-    if (pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${pgno} is beyond commit ${h.commit}`);
     if (data.length !== h.pageSize) fail('LTX_INVALID_ARGUMENT', `page ${pgno} has ${data.length} bytes, not ${h.pageSize}`);
-    if (pgno === this.lock) fail('LTX_LOCK_PAGE', `cannot encode lock page ${pgno}`);
-    if (this.snapshot) {
-      const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
-      if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
-    } else if (pgno <= this.prevPgno) {
-      fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
-    }
+    checkPageSequence(pgno, this.prevPgno, h.commit, this.lock, this.snapshot);
     const frame = encodePageFrame(pgno, data, this.compressor, this.scratch);
     const lin = crcLinear(data);
     this.crc.update(frame, 0, BLOCK_FRAME_OVERHEAD).appendLinear(lin);

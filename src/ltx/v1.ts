@@ -17,6 +17,7 @@ import { DEFAULT_DECODER_LIMITS, type DecoderLimits } from './decoder.ts';
 import { LTXEncoder } from './encoder.ts';
 import { LTXError, fail } from './errors.ts';
 import { type Header, decodeHeader, isSnapshot } from './header.ts';
+import { checkPageSequence } from './page-order.ts';
 import { lz4FrameLength } from './lz4-frame.ts';
 import { LZ4FrameReader } from './lz4-frame-stream.ts';
 import { decodePageFrame, maxBlockPayload, maxLegacyFrame } from './page-frame.ts';
@@ -218,14 +219,7 @@ export class V1Decoder {
     const h = this.h!;
     if (++this.pageCount > this.limits.maxPages) fail('LTX_LIMIT_EXCEEDED', 'too many pages');
     if (this.pageCount * h.pageSize > this.limits.maxDecompressedBytes) fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
-    if (pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${pgno} is beyond commit ${h.commit}`);
-    if (pgno === this.lock) fail('LTX_LOCK_PAGE', `lock page ${pgno} present`);
-    if (isSnapshot(h)) {
-      const next = this.prevPgno + 1 === this.lock ? this.prevPgno + 2 : this.prevPgno + 1;
-      if (pgno !== next) fail('LTX_PAGE_ORDER', `snapshot page ${pgno} out of sequence, expected ${next}`);
-    } else if (pgno <= this.prevPgno) {
-      fail('LTX_PAGE_ORDER', `page ${pgno} out of order after ${this.prevPgno}`);
-    }
+    checkPageSequence(pgno, this.prevPgno, h.commit, this.lock, isSnapshot(h));
   }
 
   private endOfPages(): void {

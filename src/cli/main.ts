@@ -8,10 +8,11 @@ import { importCommand } from './import.ts';
 import { ltxCommand } from './ltx-commands.ts';
 import { pushCommand } from './push.ts';
 import { queryCommand } from './query.ts';
+import { replicateCommand } from './replicate.ts';
 import { restoreCommand } from './restore.ts';
 
 /** Every top-level command; push, import, replicate, restore and query slot in here, one file each. */
-export const COMMANDS: readonly Command[] = [ltxCommand, pushCommand, importCommand, restoreCommand, queryCommand];
+export const COMMANDS: readonly Command[] = [ltxCommand, pushCommand, importCommand, replicateCommand, restoreCommand, queryCommand];
 
 export const USAGE = `${NAME} ${VERSION}: LTX files of Litestream/LiteFS on Cloudflare Workers
 

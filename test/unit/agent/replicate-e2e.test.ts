@@ -31,6 +31,17 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A snapshot's bytes; a failure carries the end of wrangler's log. */
+async function download(url: string): Promise<Uint8Array> {
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${DEV_TOKEN}` } });
+    if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new Error(`GET ${url}: ${(e as Error).message}\n${server.log().slice(-3000)}`, { cause: e });
+  }
+}
+
 describe.each([4096, 65536])('replicate at %d-byte pages', (pageSize) => {
   it(`restores byte-identical at ${POINTS} random TXIDs of ${TRANSACTIONS} transactions (seed ${SEED})`, async () => {
     console.log(`agent e2e seed ${SEED}, page size ${pageSize}`);
@@ -73,9 +84,7 @@ describe.each([4096, 65536])('replicate at %d-byte pages', (pageSize) => {
     expect(picked.length).toBeGreaterThanOrEqual(100);
     const out = path.join(dir, `restored-${pageSize}.db`);
     for (const txid of picked) {
-      const res = await fetch(`${server.url}/v1/databases/${db}/snapshot?txid=${formatHex64(txid)}`, { headers: { authorization: `Bearer ${DEV_TOKEN}` } });
-      expect(res.status).toBe(200);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      const bytes = await download(`${server.url}/v1/databases/${db}/snapshot?txid=${formatHex64(txid)}`);
       expect({ txid, sha: sha256(bytes) }).toEqual({ txid, sha: expected.get(txid) });
       writeFileSync(out, bytes);
       const check = new DatabaseSync(out, { readOnly: true });

@@ -1,5 +1,7 @@
 // A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries.
 
+import { formatHex64 } from '../ltx/checksum.ts';
+import { type BatchPage, decodePageBatch, encodePageBatch } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
 import { UsageError } from './cli-errors.ts';
 
@@ -24,6 +26,22 @@ export interface DatabaseInfoJSON {
   commit: number;
   size: number;
 }
+
+/** `GET /v1/databases/:db/changes`: pages changed after `since` up to `pos` (all = every page may have). */
+export interface ChangesJSON {
+  pos: PosJSON;
+  pgnos: number[];
+  all: boolean;
+}
+
+/** The point of a read (DESIGN §4): an explicit TXID, a time (`at=`: RFC3339 or relative), or neither = the head. */
+export interface ReadPoint {
+  txid?: bigint;
+  at?: string;
+}
+
+/** Most pages per `GET …/pages?pgno=` (the server's MAX_BATCH_PAGES). */
+export const MAX_BATCH_PAGES = 4096;
 
 /**
  * A failed API call. `status` is the HTTP status, or 0 when no answer came (code NETWORK_ERROR);
@@ -209,6 +227,47 @@ export class ApiClient {
     return { status, pos: json.pos };
   }
 
+  /**
+   * `GET /v1/databases/:db/pages?pgno=…` (the batch page format): the pages asked for that exist at the
+   * point (pages beyond its commit are left out) and the TXID they were read at (header LTX-TXID).
+   * At most MAX_BATCH_PAGES pages; `pageSize` checks every frame.
+   */
+  async readPages(db: string, pgnos: readonly number[], pageSize: number, point: ReadPoint = {}, signal?: AbortSignal): Promise<{ txid: bigint; pages: BatchPage[] }> {
+    if (pgnos.length === 0 || pgnos.length > MAX_BATCH_PAGES) throw new RangeError(`readPages takes 1..${MAX_BATCH_PAGES} pages, got ${pgnos.length}`);
+    const path = `/v1/databases/${encodeURIComponent(db)}/pages?pgno=${formatPgnoList(pgnos)}${pointQuery(point, '&')}`;
+    const res = await this.request('GET', path, { headers: { accept: 'application/octet-stream, application/json' }, signal });
+    const header = res.headers.get('ltx-txid');
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (header === null || !/^[0-9a-f]{16}$/.test(header)) throw new ApiClientError(res.status, 'BAD_RESPONSE', `GET ${path}: no LTX-TXID header`);
+    const batch = decodePageBatch(body, pageSize);
+    if (!batch.ok) throw new ApiClientError(res.status, 'BAD_RESPONSE', `GET ${path}: ${batch.message}`);
+    return { txid: BigInt('0x' + header), pages: batch.pages };
+  }
+
+  /** `GET /v1/databases/:db/changes?since=` up to the point (default: the head). */
+  async changes(db: string, since: bigint, point: ReadPoint = {}): Promise<ChangesJSON> {
+    const path = `/v1/databases/${encodeURIComponent(db)}/changes?since=${formatHex64(since)}${pointQuery(point, '&')}`;
+    return (await this.json<ChangesJSON>('GET', path)).body;
+  }
+
+  /**
+   * `POST /v1/databases/:db/tx?base=&commit=&page_size=`: a page-set write the server makes the next
+   * TXID. Pages in ascending pgno. Not retried: had a lost answer been a success, a resend would only
+   * meet 409 CONFLICT. Throws ApiClientError CONFLICT (409, `details.pos`) when `base` is not the head.
+   */
+  async writePages(db: string, base: bigint, pages: readonly BatchPage[], opts: { commit?: number; pageSize?: number } = {}): Promise<PosJSON> {
+    let path = `/v1/databases/${encodeURIComponent(db)}/tx?base=${formatHex64(base)}`;
+    if (opts.commit !== undefined) path += `&commit=${opts.commit}`;
+    if (opts.pageSize !== undefined) path += `&page_size=${opts.pageSize}`;
+    const body = encodePageBatch(pages);
+    const { body: json } = await this.json<{ pos: PosJSON }>('POST', path, {
+      body: () => body,
+      headers: { 'content-type': 'application/octet-stream' },
+      retry: false,
+    });
+    return json.pos;
+  }
+
   /** One fetch. `release` stops reading a streamed body (closing its file) if the server has not taken it all. */
   private async attempt(
     method: string,
@@ -243,6 +302,26 @@ export class ApiClient {
       throw new NetworkFailure(networkError(method, url, e));
     }
   }
+}
+
+/** Sorted page numbers as the batch endpoint's list: runs become ranges (`1,5,9-12`). */
+export function formatPgnoList(pgnos: readonly number[]): string {
+  const sorted = [...new Set(pgnos)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** `txid=` / `at=` of a read point as a query string part starting with `sep`; empty for the head. */
+export function pointQuery(point: ReadPoint, sep: '?' | '&'): string {
+  if (point.txid !== undefined) return `${sep}txid=${formatHex64(point.txid)}`;
+  if (point.at !== undefined) return `${sep}at=${encodeURIComponent(point.at)}`;
+  return '';
 }
 
 /** Internal: marks a failure to reach the server, which may be retried. */

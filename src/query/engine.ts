@@ -1,9 +1,8 @@
 // The read-only query engine: one wa-sqlite instance per isolate, statements run synchronously and rerun after fetching the pages they missed.
 
 import * as SQLite from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
-import { PageVFS, VFS_NAME } from './page-vfs.ts';
+import { type PageFile, PageVFS, VFS_NAME } from './page-vfs.ts';
 import { QueryError } from './query-error.ts';
-import type { QueryPages } from './query-pages.ts';
 import { type SqliteModule, instantiateSqlite } from './sqlite-module.ts';
 import { type Params, type ResultValue, bindParams, readColumn } from './values.ts';
 
@@ -68,9 +67,25 @@ interface Active {
   stop: 'vm_steps' | 'heap' | 'timeout' | undefined;
 }
 
+/**
+ * What the engine needs of a query's pages: the VFS file, plus the fault-and-rerun bookkeeping.
+ * QueryPages (the Worker, pages from R2) and the Node client's ClientPages (src/client/) implement it.
+ */
+export interface EnginePages extends PageFile {
+  /** Pages noted missing since the last clearMissing(). */
+  readonly missingCount: number;
+  clearMissing(): void;
+  /** Fetches what the last run missed (and any prefetch); throws for budgets and I/O failures. */
+  fetchMissing(): Promise<void>;
+  /** A typed failure noted during a read (reads must not throw through the wasm stack). */
+  readonly failure: QueryError | undefined;
+  /** An unexpected exception noted during a read (a bug): rethrown as is. */
+  readonly internalError: unknown;
+}
+
 /** Per-query connection state across reruns. */
 interface Session {
-  pages: QueryPages;
+  pages: EnginePages;
   name: string;
   db: number;
   ready: boolean;
@@ -143,7 +158,7 @@ export class QueryEngine {
    * Runs one read-only statement over `pages`. Throws QueryError for everything the client caused
    * (SQL errors, writes, several statements, limits) and for budgets of `pages`.
    */
-  async query(pages: QueryPages, req: QueryRequest, limits: QueryLimits = DEFAULT_QUERY_LIMITS): Promise<QueryOutput> {
+  async query(pages: EnginePages, req: QueryRequest, limits: QueryLimits = DEFAULT_QUERY_LIMITS): Promise<QueryOutput> {
     const sqlBytes = new TextEncoder().encode(req.sql);
     if (sqlBytes.length > MAX_SQL_BYTES) throw new QueryError('BAD_REQUEST', `sql is longer than ${MAX_SQL_BYTES} bytes`);
     const start = Date.now();

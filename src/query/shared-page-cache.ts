@@ -60,6 +60,25 @@ export class SharedPageCache {
     }
   }
 
+  /** Drops one entry (for callers whose keys are not immutable, e.g. the Node client's cache at a moving head). */
+  delete(key: string): boolean {
+    const old = this.entries.get(key);
+    if (old === undefined) return false;
+    this.entries.delete(key);
+    this.charged -= cost(key, old);
+    return true;
+  }
+
+  /** True when `key` is cached; unlike get(), counts nothing and leaves its recency alone. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Keys, least recently used first. */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   clear(): void {
     this.entries.clear();
     this.charged = 0;

@@ -89,6 +89,8 @@ export class QueryPages implements PageFile {
   private readonly located = new Map<number, number>();
   private readonly seen = new Set<number>();
   private readonly missing = new Set<number>();
+  /** Prefetched pages SQLite has not read yet: dropped first when the budget runs short. */
+  private readonly guesses = new Set<number>();
   private readonly zero: Uint8Array;
   private bytesIn = 0;
   private readonly memory: PageMemory | undefined;
@@ -168,6 +170,7 @@ export class QueryPages implements PageFile {
     }
     if (!this.seen.has(pgno)) {
       this.seen.add(pgno);
+      this.guesses.delete(pgno);
       this.stats.pagesRead++;
       this.walk.onRead(pgno, page);
     }
@@ -177,15 +180,21 @@ export class QueryPages implements PageFile {
   /**
    * Fetches every missing page, plus b-tree siblings the walk suggests (BtreeWalk), in one
    * PageSource.readPages call: one ranged get per run of neighbouring frames per file.
-   * Throws QueryError QUERY_TOO_EXPENSIVE (page_bytes) when the misses alone exceed the budget.
+   * Throws QueryError QUERY_TOO_EXPENSIVE (page_bytes) when the misses alone exceed the budget
+   * with every prefetched page SQLite has not read dropped: guesses never make a query fail.
    */
   async fetchMissing(): Promise<void> {
     const want = [...this.missing];
     this.missing.clear();
     if (want.length === 0) return;
     const queued = new Set(want);
-    let room = Math.floor((this.maxPageBytes - this.bytesIn) / this.pageSize) - want.length;
-    if (room < 0) throw this.overBudget(want.length);
+    const roomLeft = (): number => Math.floor((this.maxPageBytes - this.bytesIn) / this.pageSize) - want.length;
+    let room = roomLeft();
+    if (room < 0) {
+      this.dropGuesses();
+      room = roomLeft();
+      if (room < 0) throw this.overBudget(want.length);
+    }
     const have = (p: number): boolean => queued.has(p) || this.local.has(p) || this.locate(p) === ZERO_PAGE;
     for (const pgno of want) {
       for (const extra of this.walk.prefetchFor(pgno, have, room)) {
@@ -210,14 +219,32 @@ export class QueryPages implements PageFile {
     const hints = new Map(pgnos.map((p) => [p, this.locate(p)]));
     const pages = await this.source.readPages(this.plan, pgnos, hints);
     this.stats.fetchRounds++;
+    const asked = new Set(want);
     for (const [pgno, data] of pages) {
       if (this.local.has(pgno)) continue;
       const page = pgno === 1 ? patchHeader(data) : data;
       this.bytesIn += page.byteLength;
       this.local.set(pgno, page);
+      if (!asked.has(pgno) && !this.seen.has(pgno)) this.guesses.add(pgno);
       this.stats.pagesFetched++;
       if (this.shareable(pgno, page)) this.shared.set(this.sharedKey(this.locate(pgno), pgno), page);
     }
+  }
+
+  /** Forgets the prefetched pages SQLite has not read (a read fetches one again) and gives their bytes back. */
+  private dropGuesses(): void {
+    let bytes = 0;
+    for (const pgno of this.guesses) {
+      const page = this.local.get(pgno);
+      if (page === undefined) continue;
+      this.local.delete(pgno);
+      bytes += page.byteLength;
+    }
+    this.guesses.clear();
+    this.bytesIn -= bytes;
+    const give = Math.min(bytes, this.reserved); // 0 without an isolate budget
+    this.memory?.release(give);
+    this.reserved -= give;
   }
 
   /** Gives the page memory back to the isolate and drops the request's pages. Idempotent. */

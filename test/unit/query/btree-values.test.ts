@@ -74,10 +74,51 @@ describe('BtreeWalk.prefetchFor', () => {
     const w = walk();
     w.prefetchFor(300, none, 1e9);
     expect(w.prefetchFor(299, none, 1e9)).toEqual([298, 297, 296, 295, 294, 293, 292, 291]);
+    expect(w.prefetchFor(301, none, 1e9)).toHaveLength(16); // forward again: random probes from here on
     expect(w.prefetchFor(200, (p) => p % 2 === 0, 3)).toEqual([199, 197, 195]);
     expect(w.prefetchFor(5000, none, 1e9)).toEqual([]);
     expect(w.parent(150)).toBe(2);
     expect(w.parent(5)).toBeUndefined();
+  });
+});
+
+describe('BtreeWalk.prefetchFor, ordered walks that skip children', () => {
+  const children = Array.from({ length: 300 }, (_, i) => 10 + i);
+  const walk = (): BtreeWalk => {
+    const w = new BtreeWalk(1000);
+    w.onRead(2, interior(2, children, 4096));
+    return w;
+  };
+  const none = (): boolean => false;
+
+  it('no siblings while an ordered walk jumps over ≥ 64 unfetched children (rows found through an index), and the window does not grow', () => {
+    const w = walk();
+    for (const p of [10, 80, 150, 220, 290]) expect(w.prefetchFor(p, none, 1e9), `miss ${p}`).toEqual([]);
+    // Backwards too.
+    const b = walk();
+    for (const p of [300, 230, 160, 20]) expect(b.prefetchFor(p, none, 1e9), `miss ${p}`).toEqual([]);
+  });
+
+  it('a change of direction means random probes: siblings again, the window starting at 8', () => {
+    const w = walk();
+    for (const p of [10, 80, 150]) w.prefetchFor(p, none, 1e9);
+    expect(w.prefetchFor(140, none, 1e9)).toEqual([139, 138, 137, 136, 135, 134, 133, 132]);
+    expect(w.prefetchFor(300, none, 1e9)).toHaveLength(16);
+  });
+
+  it('closer ordered probes (< 64 unfetched children apart) and children already local keep the prefetch', () => {
+    const w = walk();
+    const local = new Set<number>();
+    const have = (p: number): boolean => local.has(p);
+    w.prefetchFor(10, have, 1e9);
+    local.add(10);
+    // 73 jumps over 63 unfetched children: still prefetched.
+    const got = w.prefetchFor(73, have, 1e9);
+    expect(got).toEqual([74, 75, 76, 77, 78, 79, 80, 81]);
+    for (const p of [73, ...got]) local.add(p);
+    // 150 jumps over 82..149: 68 children, but 82..149 are local (fetched some other way).
+    for (let p = 82; p <= 149; p++) local.add(p);
+    expect(w.prefetchFor(150, have, 1e9)).toHaveLength(16);
   });
 });
 

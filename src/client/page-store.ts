@@ -1,0 +1,171 @@
+// One database view's pages in Node: an LRU of server bytes with a byte cap, batched fetches at a pinned TXID, and commit discovery.
+
+import { type ApiClient, MAX_BATCH_PAGES, type ReadPoint } from '../cli/http-client.ts';
+import { formatHex64 } from '../ltx/checksum.ts';
+import { SharedPageCache } from '../query/shared-page-cache.ts';
+import { ClientError } from './errors.ts';
+
+/** Default LRU budget of a database view: 32 MiB (8,192 pages of 4 KiB), counted in page bytes plus a small per-entry overhead. */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Longest `pgno=` list per request (characters): keeps URLs far below common 8–16 KiB limits. */
+const MAX_PGNO_LIST_CHARS = 4000;
+/** Batch requests in flight at once for one fetch. */
+const FETCH_CONCURRENCY = 4;
+/** Probe points per request while searching for the commit of an old TXID. */
+const COMMIT_PROBES = 32;
+
+/** What the pages of one view cost, for tests and callers that watch their traffic. */
+export interface PageStoreStats {
+  /** Batch requests sent (`GET …/pages?pgno=`). */
+  requests: number;
+  /** Pages received. */
+  pagesFetched: number;
+  /** Pages found in the LRU. */
+  cacheHits: number;
+  /** Entries dropped by refresh (changed pages) — not counting evictions. */
+  invalidated: number;
+}
+
+/**
+ * The LRU and the fetch path of one database view. Entries are the server's bytes of a page at the
+ * view's current TXID, keyed by page number; `epoch` names that state: it advances whenever the
+ * cache moves to another TXID (refresh, a local commit), and a reader pinned to an older epoch
+ * neither reads nor fills the cache — it fetches at its own TXID instead.
+ */
+export class PageStore {
+  readonly db: string;
+  readonly cache: SharedPageCache;
+  readonly stats: PageStoreStats = { requests: 0, pagesFetched: 0, cacheHits: 0, invalidated: 0 };
+  private readonly api: ApiClient;
+  private gen = 0;
+
+  constructor(api: ApiClient, db: string, cacheBytes = DEFAULT_CACHE_BYTES) {
+    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) throw new ClientError('BAD_REQUEST', `cacheBytes must be a non-negative integer, got ${cacheBytes}`);
+    this.api = api;
+    this.db = db;
+    this.cache = new SharedPageCache(cacheBytes);
+  }
+
+  get epoch(): number {
+    return this.gen;
+  }
+
+  /** The cached page at `epoch`'s TXID, or undefined (also when the cache has moved on). */
+  get(pgno: number, epoch: number): Uint8Array | undefined {
+    if (epoch !== this.gen) return undefined;
+    const page = this.cache.get(String(pgno));
+    if (page !== undefined) this.stats.cacheHits++;
+    return page;
+  }
+
+  /** True when the page at `epoch`'s TXID is cached (no stats, recency unchanged). */
+  has(pgno: number, epoch: number): boolean {
+    return epoch === this.gen && this.cache.has(String(pgno));
+  }
+
+  /** Caches a page read at `epoch`'s TXID; ignored when the cache has moved on since. */
+  put(pgno: number, page: Uint8Array, epoch: number): void {
+    if (epoch === this.gen) this.cache.set(String(pgno), page);
+  }
+
+  /**
+   * Moves the cache to another TXID: drops `changed` pages (every page for 'all') and pages beyond
+   * `commit`; the rest stay valid. Returns the new epoch.
+   */
+  advance(changed: readonly number[] | 'all', commit: number): number {
+    this.gen++;
+    if (changed === 'all') {
+      this.stats.invalidated += this.cache.stats.entries;
+      this.cache.clear();
+      return this.gen;
+    }
+    const drop = new Set(changed.map(String));
+    for (const key of [...this.cache.keys()]) if (Number(key) > commit) drop.add(key);
+    for (const key of drop) if (this.cache.delete(key)) this.stats.invalidated++;
+    return this.gen;
+  }
+
+  /**
+   * Fetches `pgnos` at exactly `txid` through the batch endpoint: chunks of ≤ 4,096 pages and a
+   * bounded URL, a few in flight. Pages beyond the commit at `txid` are absent from the answer.
+   * BAD_RESPONSE when the server read at another TXID.
+   */
+  async fetch(txid: bigint, pageSize: number, pgnos: readonly number[]): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>();
+    const chunks = chunkPgnos(pgnos);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++];
+        this.stats.requests++;
+        const got = await this.api.readPages(this.db, chunk, pageSize, { txid });
+        if (got.txid !== txid) throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatHex64(txid)}, got TXID ${formatHex64(got.txid)}`);
+        for (const p of got.pages) out.set(p.pgno, p.data);
+        this.stats.pagesFetched += got.pages.length;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, chunks.length) }, worker));
+    return out;
+  }
+
+  /** Page 1 at a point (head, txid or at) and the TXID the server resolved the point to. */
+  async firstPage(point: ReadPoint, pageSize: number): Promise<{ txid: bigint; page: Uint8Array | undefined }> {
+    this.stats.requests++;
+    const got = await this.api.readPages(this.db, [1], pageSize, point);
+    this.stats.pagesFetched += got.pages.length;
+    return { txid: got.txid, page: got.pages[0]?.data };
+  }
+
+  /**
+   * The commit (database size in pages) at `txid`, which only the head's info states outright: the
+   * batch endpoint leaves out pages beyond the commit, so the largest page it returns is the commit.
+   * `hint` (page 1's in-header size) is checked with one request; otherwise a galloping search with
+   * COMMIT_PROBES probes per request.
+   */
+  async findCommit(txid: bigint, pageSize: number, hint: number | undefined): Promise<number> {
+    let lo = 1; // known present (page 1 was)
+    let hi: number | undefined; // known absent
+    const probe = async (points: number[]): Promise<void> => {
+      const want = [...new Set(points.filter((p) => p > lo && (hi === undefined || p < hi) && p <= 0xffffffff))];
+      if (want.length === 0) return;
+      const got = await this.fetch(txid, pageSize, want);
+      for (const p of want) {
+        if (got.has(p)) lo = Math.max(lo, p);
+        else if (hi === undefined || p < hi) hi = p;
+      }
+    };
+    if (hint !== undefined && hint >= 1) await probe([hint, hint + 1]);
+    while (hi === undefined) {
+      if (lo >= 0xffffffff) return lo;
+      await probe(Array.from({ length: COMMIT_PROBES }, (_, i) => Math.min(0xffffffff, lo * 2 ** (i + 1))));
+      if (hi === undefined && lo === 0xffffffff) return lo;
+    }
+    while (hi - lo > 1) {
+      const step = (hi - lo) / (COMMIT_PROBES + 1);
+      await probe(Array.from({ length: COMMIT_PROBES }, (_, i) => Math.floor(lo + step * (i + 1))));
+    }
+    return lo;
+  }
+}
+
+/** Sorted, deduplicated page numbers in chunks the batch endpoint takes. */
+export function chunkPgnos(pgnos: readonly number[]): number[][] {
+  const sorted = [...new Set(pgnos)].sort((a, b) => a - b);
+  const chunks: number[][] = [];
+  let chunk: number[] = [];
+  let chars = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i];
+    // An upper bound of what the page adds to the list (a run only ever adds less).
+    const add = String(p).length + 1;
+    if (chunk.length >= MAX_BATCH_PAGES || (chars + add > MAX_PGNO_LIST_CHARS && chunk.length > 0)) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(p);
+    chars += add;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}

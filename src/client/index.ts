@@ -10,13 +10,13 @@ export {
   DEFAULT_FOLLOW_INTERVAL_MS,
   type FollowOptions,
   type Follower,
-  type PointInput,
   type QueryResult,
   type RefreshResult,
   RemoteDatabase,
   type RemoteDatabaseOptions,
   type WriteResult,
 } from './remote-database.ts';
+export { type PointInput } from './point-input.ts';
 export { DEFAULT_MAX_WRITE_ROUNDS, type StatementResult, type Transaction } from './write-session.ts';
 export { ApiClientError } from '../cli/http-client.ts';
 export { QueryError } from '../query/query-error.ts';

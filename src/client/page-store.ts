@@ -148,24 +148,39 @@ export class PageStore {
   }
 }
 
-/** Sorted, deduplicated page numbers in chunks the batch endpoint takes. */
+/** Sorted, deduplicated page numbers in chunks the batch endpoint takes: ≤ 4,096 pages, a `pgno=` list (runs as ranges) ≤ MAX_PGNO_LIST_CHARS. */
 export function chunkPgnos(pgnos: readonly number[]): number[][] {
   const sorted = [...new Set(pgnos)].sort((a, b) => a - b);
+  const part = (a: number, b: number): number => (a === b ? String(a).length : String(a).length + 1 + String(b).length);
   const chunks: number[][] = [];
   let chunk: number[] = [];
-  let chars = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    const p = sorted[i];
-    // An upper bound of what the page adds to the list (a run only ever adds less).
-    const add = String(p).length + 1;
-    if (chunk.length >= MAX_BATCH_PAGES || (chars + add > MAX_PGNO_LIST_CHARS && chunk.length > 0)) {
+  let done = 0; // characters of the finished parts, commas included
+  let runStart = 0;
+  for (const p of sorted) {
+    const prev = chunk[chunk.length - 1];
+    const extends_ = chunk.length > 0 && p === prev + 1;
+    const chars = chunk.length === 0 ? part(p, p) : extends_ ? done + part(runStart, p) : done + part(runStart, prev) + 1 + part(p, p);
+    if (chunk.length > 0 && (chunk.length >= MAX_BATCH_PAGES || chars > MAX_PGNO_LIST_CHARS)) {
       chunks.push(chunk);
       chunk = [];
-      chars = 0;
+    }
+    if (chunk.length === 0) {
+      done = 0;
+      runStart = p;
+    } else if (!extends_) {
+      done += part(runStart, prev) + 1;
+      runStart = p;
     }
     chunk.push(p);
-    chars += add;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
+}
+
+/** Page 1's in-header database size (bytes 28–31) when SQLite marks it valid (bytes 92–95 = 24–27), else undefined. */
+export function headerPageCount(page1: Uint8Array): number | undefined {
+  if (page1.length < 100) return undefined;
+  const v = new DataView(page1.buffer, page1.byteOffset, page1.byteLength);
+  const n = v.getUint32(28);
+  return n > 0 && v.getUint32(24) === v.getUint32(92) ? n : undefined;
 }

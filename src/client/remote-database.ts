@@ -8,7 +8,8 @@ import type { SharedPageCacheStats } from '../query/shared-page-cache.ts';
 import type { Params, ResultValue } from '../query/values.ts';
 import { ClientPages, type ClientPagesStats, DEFAULT_MAX_QUERY_BYTES, type PinnedState } from './client-pages.ts';
 import { ClientError, ConflictError } from './errors.ts';
-import { DEFAULT_CACHE_BYTES, PageStore, type PageStoreStats } from './page-store.ts';
+import { DEFAULT_CACHE_BYTES, PageStore, type PageStoreStats, headerPageCount } from './page-store.ts';
+import { type PointInput, isTXIDInput, parsePoint } from './point-input.ts';
 import { clientReadEngine } from './sqlite-runtime.ts';
 import { type Transaction, runWrite } from './write-session.ts';
 
@@ -30,9 +31,6 @@ export const CLIENT_QUERY_LIMITS: QueryLimits = {
   maxHeapBytes: 1024 * 1024 * 1024,
   maxFetchRounds: 100_000,
 };
-
-/** A point to read at: a TXID (bigint, number, or 1–16 hex digits) or a time (Date, RFC3339, or relative such as "5 minutes ago"). */
-export type PointInput = bigint | number | string | Date;
 
 export interface RemoteDatabaseOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8787`. */
@@ -308,8 +306,7 @@ export class RemoteDatabase {
   /** A view pinned at `point` (a TXID or a time), with its own cache; this view is unchanged. */
   async at(point: PointInput): Promise<RemoteDatabase> {
     this.checkOpen();
-    const p = typeof point === 'bigint' || typeof point === 'number' || (typeof point === 'string' && /^[0-9a-fA-F]{1,16}$/.test(point)) ? parsePoint(point, 'txid') : parsePoint(point, 'at');
-    return RemoteDatabase.openAt(this.shared, p);
+    return RemoteDatabase.openAt(this.shared, parsePoint(point, isTXIDInput(point) ? 'txid' : 'at'));
   }
 
   /**
@@ -369,33 +366,4 @@ export class RemoteDatabase {
     this.serial = run.catch(() => undefined);
     return run;
   }
-}
-
-/** A point option as the wire's ReadPoint; BAD_REQUEST for a malformed TXID (negative, 0, beyond 64 bits) or time. */
-export function parsePoint(v: PointInput, kind: 'txid' | 'at'): ReadPoint {
-  if (kind === 'at') {
-    if (v instanceof Date) {
-      if (Number.isNaN(v.getTime())) throw new ClientError('BAD_REQUEST', 'at is an invalid Date');
-      return { at: v.toISOString() };
-    }
-    if (typeof v !== 'string' || v.trim() === '') throw new ClientError('BAD_REQUEST', 'at must be a Date, an RFC3339 time or a relative time such as "5 minutes ago"');
-    return { at: v.trim() };
-  }
-  let txid: bigint;
-  if (typeof v === 'bigint') txid = v;
-  else if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new ClientError('BAD_REQUEST', `txid must be an integer, got ${v}`);
-    txid = BigInt(v);
-  } else if (typeof v === 'string' && /^[0-9a-fA-F]{1,16}$/.test(v)) txid = BigInt('0x' + v);
-  else throw new ClientError('BAD_REQUEST', `txid must be a bigint, a number or 1–16 hex digits, got ${String(v)}`);
-  if (txid < 1n || txid >= 1n << 64n) throw new ClientError('BAD_REQUEST', `txid must be from 1 to 2^64 − 1, got ${txid}`);
-  return { txid };
-}
-
-/** Page 1's in-header database size (bytes 28–31) when SQLite marks it valid (bytes 92–95 = 24–27), else undefined. */
-function headerPageCount(page1: Uint8Array): number | undefined {
-  if (page1.length < 100) return undefined;
-  const v = new DataView(page1.buffer, page1.byteOffset, page1.byteLength);
-  const n = v.getUint32(28);
-  return n > 0 && v.getUint32(24) === v.getUint32(92) ? n : undefined;
 }

@@ -192,6 +192,45 @@ describe('following the head', () => {
   });
 });
 
+describe('a refresh during a statement', () => {
+  it('the statement answers at its own TXID and nothing it fetched lands in the cache, which now holds the new TXID', async () => {
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    const gated: typeof fetch = async (input, init) => {
+      if (first && String(input instanceof Request ? input.url : input).includes('/pages?')) {
+        first = false;
+        held();
+        await released;
+      }
+      return fetch(input, init);
+    };
+    const db = await open('live', { http: { fetch: gated, retries: 0 } });
+    const old = Number(db.txid);
+    expect(old + 1).toBeLessThanOrEqual(TXS);
+    const q = QUERIES[0].sql;
+    const running = db.query(q);
+    await isHeld; // its first page batch is on hold
+    await states.push(server, 'live', old + 1, Date.now());
+    expect((await db.refresh()).txid).toBe(BigInt(old + 1));
+    release();
+    const r = await running;
+    expect(r.txid).toBe(BigInt(old));
+    expect(r.rows).toEqual(states.answer(old, q));
+    expect(db.cacheStats.entries).toBe(0);
+    const now = await db.query(q);
+    expect(now.txid).toBe(BigInt(old + 1));
+    expect(now.rows).toEqual(states.answer(old + 1, q));
+    const requests = db.stats.requests;
+    for (let p = 1; p <= db.commit; p++) {
+      if (db.isCached(p)) expect(Buffer.compare(await db.readPage(p), states.page(old + 1, p)), `page ${p}`).toBe(0);
+    }
+    expect(db.stats.requests).toBe(requests);
+  });
+});
+
 describe('time travel', () => {
   it('opens at a TXID, at a time (Date, RFC3339, relative) and makes pinned views with at()', async () => {
     const q = QUERIES[0].sql;

@@ -62,6 +62,9 @@ interface Parent {
   dir: number;
   /** False once the misses changed direction: random probes, not an ordered walk. */
   ordered: boolean;
+  /** Steps between misses so far, and the unfetched children they jumped over (the walk's stride). */
+  steps: number;
+  skipped: number;
 }
 
 /**
@@ -73,13 +76,13 @@ interface Parent {
  * and random probes into one subtree soon have the whole subtree local. Siblings are neighbours in
  * the LTX files (pages sorted by pgno), so they mostly arrive in the same ranged reads.
  *
- * One walk gets no siblings: an ordered one that jumps over at least `max / 2` children it never
- * fetched, such as rows found through an index whose order follows the rowid (a user's events by
- * time, ~100 leaves apart in `npm run bench -- query`). It will not come back for them, and even the
- * largest window would reach one more probe at most: the siblings are wasted (measured there: 11×
- * the pages read for no fewer rounds). Such a miss does not grow the window; a change of direction
- * (random probes) ends the exception. Closer ordered probes keep the prefetch, which trades pages
- * for rounds (17 leaves apart: 10× the pages, 40% fewer rounds).
+ * One walk gets no siblings: an ordered one that jumps over `max / 2` or more children it never
+ * fetched per miss on average, such as rows found through an index whose order follows the rowid
+ * (a user's events by time, ~100 leaves apart in `npm run bench -- query`). It will not come back
+ * for them, and even the largest window would reach one more probe at most: the siblings are
+ * wasted (measured there: 11× the pages read for no fewer rounds). Such a miss does not grow the
+ * window; a change of direction (random probes) ends the exception. Closer ordered probes keep
+ * the prefetch, which trades pages for rounds (17 leaves apart: 10× the pages, 40% fewer rounds).
  */
 export class BtreeWalk {
   private readonly pageCount: number;
@@ -97,7 +100,7 @@ export class BtreeWalk {
     if (this.parents.has(pgno)) return;
     const children = interiorChildren(pgno, page, this.pageCount);
     if (children === undefined) return;
-    this.parents.set(pgno, { children, misses: 0, last: -1, dir: 0, ordered: true });
+    this.parents.set(pgno, { children, misses: 0, last: -1, dir: 0, ordered: true, steps: 0, skipped: 0 });
     children.forEach((child, at) => {
       if (!this.parentOf.has(child)) this.parentOf.set(child, { parent: pgno, at });
     });
@@ -118,7 +121,11 @@ export class BtreeWalk {
     const p = this.parents.get(place.parent)!;
     const dir = p.last < 0 || p.last === place.at ? 0 : p.last > place.at ? -1 : 1;
     if (dir !== 0 && p.dir !== 0 && dir !== p.dir) p.ordered = false;
-    const sparse = p.ordered && dir !== 0 && unfetchedBetween(p.children, p.last, place.at, have) >= this.opts.max / 2;
+    if (dir !== 0) {
+      p.steps++;
+      p.skipped += unfetchedBetween(p.children, p.last, place.at, have);
+    }
+    const sparse = p.ordered && dir !== 0 && p.skipped / p.steps >= this.opts.max / 2;
     const backwards = p.last > place.at;
     p.last = place.at;
     if (dir !== 0) p.dir = dir;

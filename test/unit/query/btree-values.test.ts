@@ -99,6 +99,14 @@ describe('BtreeWalk.prefetchFor, ordered walks that skip children', () => {
     for (const p of [300, 230, 160, 20]) expect(b.prefetchFor(p, none, 1e9), `miss ${p}`).toEqual([]);
   });
 
+  it('the stride is the mean over the walk: one short jump does not restart the prefetch, a run of them does', () => {
+    const w = walk();
+    expect(w.prefetchFor(10, none, 1e9)).toEqual([]);
+    expect(w.prefetchFor(110, none, 1e9)).toEqual([]); // 99 unfetched
+    expect(w.prefetchFor(150, none, 1e9)).toEqual([]); // 39: mean 69
+    expect(w.prefetchFor(170, none, 1e9)).toEqual([171, 172, 173, 174, 175, 176, 177, 178]); // 19: mean 52
+  });
+
   it('a change of direction means random probes: siblings again, the window starting at 8', () => {
     const w = walk();
     for (const p of [10, 80, 150]) w.prefetchFor(p, none, 1e9);

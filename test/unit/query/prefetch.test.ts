@@ -22,7 +22,10 @@ import { compileWaSqlite } from '../../helpers/sqlite-wasm.ts';
 const PREFIX = 'db';
 const PAGE_SIZE = 4096;
 const ROWS = 240_000;
-/** user_id = id % USERS + 1: a user's events lie USERS rowids apart, about 100 table leaves (~400 under each interior page). */
+/**
+ * user_id = (id · 37) % USERS + 1: a user's events lie USERS rowids apart, about 80 table leaves (~400 under each
+ * interior page), and users next to each other are far apart.
+ */
 const USERS = 7_500;
 
 let engine: QueryEngine;
@@ -41,7 +44,7 @@ beforeAll(async () => {
     CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, ts INTEGER, payload TEXT);
     CREATE TABLE picks (n INTEGER PRIMARY KEY, event_id INTEGER);`);
   const ins = db.prepare('INSERT INTO events (id, user_id, ts, payload) VALUES (?, ?, ?, ?)');
-  for (let id = 1; id <= ROWS; id++) ins.run(id, (id % USERS) + 1, 1000 + id * 10, `payload ${r.int(1e9)} ${'x'.repeat(r.int(20))}`);
+  for (let id = 1; id <= ROWS; id++) ins.run(id, ((id * 37) % USERS) + 1, 1000 + id * 10, `payload ${r.int(1e9)} ${'x'.repeat(r.int(20))}`);
   // 600 events in random order: probes that change direction all the time.
   const pick = db.prepare('INSERT INTO picks (event_id) VALUES (?)');
   for (let i = 0; i < 600; i++) pick.run(1 + r.int(ROWS));
@@ -83,10 +86,14 @@ describe('sibling prefetch', () => {
     expect(stats.pagesFetched).toBeLessThanOrEqual(stats.pagesRead * 1.05);
   });
 
-  it('several users: within a 1 MiB budget that the pages read fit in', async () => {
-    const { out, stats } = await run('SELECT count(*), sum(length(payload)) FROM events WHERE user_id BETWEEN ? AND ?', [10, 19], { maxPageBytes: 1 << 20 });
+  it('several users: within a 2 MiB budget that the pages read fit in', async () => {
+    const { out, stats } = await run('SELECT count(*), sum(length(payload)) FROM events WHERE user_id BETWEEN ? AND ?', [10, 19], { maxPageBytes: 2 << 20 });
     expect(out.rows[0][0]).toBe((10 * ROWS) / USERS);
-    expect(stats.pagesRead * PAGE_SIZE).toBeLessThan(1 << 20);
+    console.log(`several users, 2 MiB: ${JSON.stringify(stats)}`);
+    expect(stats.pagesRead * PAGE_SIZE).toBeLessThan(2 << 20);
+    // Each user's rowids ascend, then the next user's start again: the walk turns, the prefetch guesses,
+    // the guesses fill the budget and are dropped once; then no more guessing (refilling churned: 46× the pages read).
+    expect(stats.pagesFetched * PAGE_SIZE).toBeLessThanOrEqual((2 << 20) + stats.pagesRead * PAGE_SIZE);
   });
 
   it('a full scan still prefetches: few rounds', async () => {

@@ -38,12 +38,12 @@ export function runTransaction(db: DatabaseSync, r: Prng, n: number): void {
       db.prepare('UPDATE items SET qty = qty + ?, name = ? WHERE id = ?').run(1 + r.int(9), `item-${r.int(5000)}`, 1 + r.int(n + 1));
     } else if (roll < 900) {
       db.prepare('DELETE FROM items WHERE id = ?').run(1 + r.int(n + 1));
-    } else if (roll < 960) {
+    } else if (roll < 970) {
       const ins = db.prepare('INSERT INTO items (name, qty, body) VALUES (?, ?, ?)');
       for (let i = 0, k = 10 + r.int(100); i < k; i++) ins.run(`bulk-${r.int(100000)}`, i, r.bytes(r.int(64)));
-    } else if (roll < 990) {
+    } else if (roll < 980) {
       // A blob over several overflow pages at any page size.
-      db.prepare('INSERT INTO items (name, qty, body) VALUES (?, ?, ?)').run(`blob-${n}`, -1, r.bytes(70_000 + r.int(150_000)));
+      db.prepare('INSERT INTO items (name, qty, body) VALUES (?, ?, ?)').run(`blob-${n}`, -1, r.bytes(70_000 + r.int(70_000)));
     } else {
       db.prepare('DELETE FROM items WHERE id % 7 = ?').run(r.int(7));
     }

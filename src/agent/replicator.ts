@@ -130,7 +130,10 @@ export class Replicator {
       throw new AgentError('PAGE_SIZE', `${this.db} on the server has ${info!.pageSize}-byte pages, ${this.file} ${scan.pageSize}-byte pages`);
     }
     if (scan.checksum === server.checksum && scan.commit > 0) {
+      // The same bytes: from now on the server's history is this agent's.
       this.adopt(scan, server);
+      await writePushedState(this.file, this.pushedState({}));
+      await this.maybeSaveSums(true);
       this.emitStart(scan, 'in-sync');
       return;
     }

@@ -1,6 +1,6 @@
 // `replicate --reset-from-server`: the local database takes the server's head, written through SQLite's backup API.
 
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync, backup } from 'node:sqlite';
 import type { ApiClient } from '../cli/http-client.ts';
@@ -18,6 +18,7 @@ import { scanDatabase } from './local-pages.ts';
  */
 export async function resetToServer(client: ApiClient, db: string, file: string, server: Pos): Promise<SavedSums> {
   const tmp = path.join(stateDir(file), 'server.db');
+  await mkdir(stateDir(file), { recursive: true });
   await restoreDatabase(client, db, tmp, { txid: formatHex64(server.txid), force: true });
   try {
     const scan = await scanDatabase(tmp);

@@ -54,7 +54,7 @@ export const DEFAULT_PREFETCH: PrefetchOptions = { first: 8, max: 128 };
 
 interface Parent {
   children: number[];
-  /** Misses among its children so far (those that counted towards the window: see prefetchFor). */
+  /** Misses among its children so far. */
   misses: number;
   /** Position of the last missed child, for the direction of the walk. */
   last: number;
@@ -80,9 +80,12 @@ interface Parent {
  * fetched per miss on average, such as rows found through an index whose order follows the rowid
  * (a user's events by time, ~100 leaves apart in `npm run bench -- query`). It will not come back
  * for them, and even the largest window would reach one more probe at most: the siblings are
- * wasted (measured there: 11× the pages read for no fewer rounds). Such a miss does not grow the
- * window; a change of direction (random probes) ends the exception. Closer ordered probes keep
- * the prefetch, which trades pages for rounds (17 leaves apart: 10× the pages, 40% fewer rounds).
+ * wasted (measured there: 11× the pages read, for no fewer rounds). Such a miss still grows the
+ * window: probes that only look ordered at first (a join's users one after another, each user's
+ * rowids ascending) turn out random at the first change of direction, which ends the exception,
+ * and then prefetch as much as before (not counting them cost that join 5 of its 32 rounds).
+ * Closer ordered probes keep the prefetch, which trades pages for rounds (17 leaves apart: 10× the
+ * pages, 40% fewer rounds).
  */
 export class BtreeWalk {
   private readonly pageCount: number;
@@ -129,9 +132,8 @@ export class BtreeWalk {
     const backwards = p.last > place.at;
     p.last = place.at;
     if (dir !== 0) p.dir = dir;
-    if (sparse) return [];
     p.misses++;
-    if (p.misses < 2) return [];
+    if (sparse || p.misses < 2) return [];
     const want = Math.min(this.opts.max, this.opts.first * 2 ** (p.misses - 2), budget);
     const out: number[] = [];
     const n = p.children.length;

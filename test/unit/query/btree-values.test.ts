@@ -91,7 +91,7 @@ describe('BtreeWalk.prefetchFor, ordered walks that skip children', () => {
   };
   const none = (): boolean => false;
 
-  it('no siblings while an ordered walk jumps over ≥ 64 unfetched children (rows found through an index), and the window does not grow', () => {
+  it('no siblings while an ordered walk jumps over ≥ 64 unfetched children (rows found through an index)', () => {
     const w = walk();
     for (const p of [10, 80, 150, 220, 290]) expect(w.prefetchFor(p, none, 1e9), `miss ${p}`).toEqual([]);
     // Backwards too.
@@ -99,19 +99,19 @@ describe('BtreeWalk.prefetchFor, ordered walks that skip children', () => {
     for (const p of [300, 230, 160, 20]) expect(b.prefetchFor(p, none, 1e9), `miss ${p}`).toEqual([]);
   });
 
-  it('the stride is the mean over the walk: one short jump does not restart the prefetch, a run of them does', () => {
+  it('the stride is the mean over the walk: one short jump does not restart the prefetch, a run of them does, with the window grown meanwhile', () => {
     const w = walk();
     expect(w.prefetchFor(10, none, 1e9)).toEqual([]);
     expect(w.prefetchFor(110, none, 1e9)).toEqual([]); // 99 unfetched
     expect(w.prefetchFor(150, none, 1e9)).toEqual([]); // 39: mean 69
-    expect(w.prefetchFor(170, none, 1e9)).toEqual([171, 172, 173, 174, 175, 176, 177, 178]); // 19: mean 52
+    expect(w.prefetchFor(170, none, 1e9)).toEqual(Array.from({ length: 32 }, (_, i) => 171 + i)); // 19: mean 52; 4th miss
   });
 
-  it('a change of direction means random probes: siblings again, the window starting at 8', () => {
+  it('a change of direction means random probes: siblings again, as many as the misses so far call for', () => {
     const w = walk();
-    for (const p of [10, 80, 150]) w.prefetchFor(p, none, 1e9);
-    expect(w.prefetchFor(140, none, 1e9)).toEqual([139, 138, 137, 136, 135, 134, 133, 132]);
-    expect(w.prefetchFor(300, none, 1e9)).toHaveLength(16);
+    for (const p of [10, 80, 150]) expect(w.prefetchFor(p, none, 1e9)).toEqual([]);
+    expect(w.prefetchFor(140, none, 1e9)).toEqual(Array.from({ length: 32 }, (_, i) => 139 - i)); // 4th miss
+    expect(w.prefetchFor(300, none, 1e9)).toHaveLength(64);
   });
 
   it('closer ordered probes (< 64 unfetched children apart) and children already local keep the prefetch', () => {

@@ -66,7 +66,22 @@ export class LocalPlatform {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Starts wrangler dev; a port another process took between freePort() and wrangler's bind is retried on new ports. */
   private async spawn(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const mark = this.log().length;
+      try {
+        await this.spawnOnce();
+        return;
+      } catch (e) {
+        if (this.child) await stopProcessGroup(this.child);
+        this.child = undefined;
+        if (attempt >= 3 || !this.log().slice(mark).includes('Address already in use')) throw e;
+      }
+    }
+  }
+
+  private async spawnOnce(): Promise<void> {
     const port = await freePort();
     const inspectorPort = await freePort();
     const fd = openSync(this.logFile, 'a');

@@ -160,14 +160,15 @@ export class Replicator {
   async sync(): Promise<SyncResult> {
     if (!this.locks) throw new Error('start() first');
     const result: SyncResult = { pushes: 0, commits: 0, pos: this.pos };
-    for (;;) {
-      if (this.pending) {
-        result.commits += this.pending.commits;
-        await this.pushPending();
-        result.pushes++;
-      }
-      const more = await this.collect();
-      if (!more) break;
+    // One push per sync — the interval is what batches commits — unless the WAL holds more than one
+    // batch (a backlog), which goes out in back-to-back pushes of at most maxBatchBytes.
+    if (this.pending) await this.pushAndCount(result);
+    let backlog = true;
+    while (backlog) {
+      const from = this.cursor?.offset ?? 0;
+      if (!(await this.collect())) break;
+      backlog = this.pending!.reason === 'wal' && (this.cursor?.offset ?? 0) - from >= this.opts.maxBatchBytes;
+      await this.pushAndCount(result);
     }
     await this.maybeCheckpoint(result);
     await this.maybeSaveSums(false);

@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   read: () => import('./read.ts'),
   compact: () => import('./compact.ts'),
   query: () => import('./query.ts'),
+  agent: () => import('./agent.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');

@@ -16,6 +16,8 @@ export interface Batch {
   /** SQLite transactions it carries (0 for a whole-database diff or snapshot). */
   commits: number;
   reason: 'wal' | 'snapshot' | 'diff';
+  /** A diff's pages still in the WAL (pgno → data offset): read into `pages` before sending, as the WAL may restart. */
+  walPages?: Map<number, number>;
 }
 
 /** The bytes of a batch's pages, main-file pages read now. */

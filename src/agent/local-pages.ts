@@ -1,9 +1,11 @@
 // The database as SQLite sees it: the main file's pages overlaid with the committed frames of its WAL.
 
 import { type FileHandle, open } from 'node:fs/promises';
+import { headerPageCount } from '../cli/restore.ts';
+import { sqlitePageSize } from '../cli/sqlite-file.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, MemoryPageChecksums, isValidPageSize, lockPgno, pageChecksum } from '../ltx/index.ts';
 import { AgentError } from './agent-error.ts';
-import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, WALError, parseWALHeader, readWALTransactions, startCursor } from './wal.ts';
+import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, WALError, parseWALHeader, readFully as readUpTo, readWALTransactions, startCursor } from './wal.ts';
 
 /** Bytes read from the main file per call during a whole-database scan. */
 const SCAN_READ_BYTES = 1 << 20;
@@ -37,14 +39,9 @@ export class LocalPages {
 /** The page size and size (in pages) the main file's header claims; undefined for an empty or foreign file. */
 export function parseDatabaseHeader(head: Uint8Array, fileSize: number): { pageSize: number; commit: number } | undefined {
   if (head.length < 100 || !SQLITE_MAGIC.every((b, i) => head[i] === b)) return undefined;
-  const raw = (head[16] << 8) | head[17];
-  const pageSize = raw === 1 ? 65536 : raw;
+  const pageSize = sqlitePageSize(head);
   if (!isValidPageSize(pageSize)) return undefined;
-  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  // The in-header size is valid only when the change counter equals "version-valid-for" (fileformat §1.3.7).
-  const inHeader = v.getUint32(28);
-  const valid = inHeader > 0 && v.getUint32(24) === v.getUint32(92);
-  return { pageSize, commit: valid ? inHeader : Math.floor(fileSize / pageSize) };
+  return { pageSize, commit: headerPageCount(head, fileSize) ?? Math.floor(fileSize / pageSize) };
 }
 
 /** The whole database read once: its WAL position, size and per-page checksums. */
@@ -148,14 +145,8 @@ export async function openIfExists(file: string): Promise<FileHandle | undefined
 
 /** Fills `into` from `offset`; past the end of the file the rest is zeros when `zeroFill`, else an error. */
 export async function readFully(fh: FileHandle, into: Uint8Array, offset: number, zeroFill = false): Promise<void> {
-  let got = 0;
-  while (got < into.length) {
-    const { bytesRead } = await fh.read(into, got, into.length - got, offset + got);
-    if (bytesRead === 0) {
-      if (!zeroFill) throw new WALError('WAL_READ', `short read at ${offset + got}`);
-      into.fill(0, got);
-      return;
-    }
-    got += bytesRead;
-  }
+  const got = await readUpTo(fh, into, into.length, offset);
+  if (got === into.length) return;
+  if (!zeroFill) throw new WALError('WAL_READ', `short read at ${offset + got}`);
+  into.fill(0, got);
 }

@@ -11,8 +11,8 @@
 import { crcLinear } from '../ltx/crc64.ts';
 import { ChecksumUpdate, DatabaseState, EMPTY_DB_CHECKSUM, type Header, lockPgno, makeHeader } from '../ltx/index.ts';
 import { type ApiClient, ApiClientError } from '../cli/http-client.ts';
-import { batchedByteStream } from '../cli/byte-streams.ts';
-import { AgentError } from './agent-error.ts';
+import { batchedByteStream, counted } from '../cli/byte-streams.ts';
+import { AgentError, divergence } from './agent-error.ts';
 import {
   type Pos,
   type PushedState,
@@ -146,7 +146,7 @@ export class Replicator {
     }
     // The server holds what this agent pushed: send the pages that differ from it.
     const base = await readSavedSums(this.file);
-    const changed = base && base.pos.txid <= server.txid ? await this.changedSince(base.pos.txid) : undefined;
+    const changed = base && base.pos.txid <= server.txid ? changedPages(await this.client.changes(this.db, base.pos.txid)) : undefined;
     this.adopt(scan, server);
     const baseState = base && changed ? { sums: base.sums, commit: base.commit, changed } : undefined;
     this.queue(this.diffBatch(scan, 'diff', baseState));
@@ -286,7 +286,7 @@ export class Replicator {
       if (!same) pgnos.push(pgno);
     }
     const header = this.header(scan.pageSize, scan.commit, snapshot);
-    return { header, post: scan.checksum, pages: pgnos.map((p) => [p, undefined]), commits: 0, reason, walPages: scan.walPages } as Batch & { walPages: Map<number, number> };
+    return { header, post: scan.checksum, pages: pgnos.map((p) => [p, undefined]), commits: 0, reason, walPages: scan.walPages };
   }
 
   private header(pageSize: number, commit: number, snapshot: boolean): Header {
@@ -306,7 +306,7 @@ export class Replicator {
     try {
       const r = await this.client.pushLTX(this.db, () => {
         bytes = 0;
-        return batchedByteStream(count(encodeBatch(this.file, batch), (n) => (bytes += n)));
+        return batchedByteStream(counted(encodeBatch(this.file, batch), (n) => (bytes += n)));
       });
       status = r.status;
       const pos = parsePos(r.pos);
@@ -331,7 +331,7 @@ export class Replicator {
 
   /** A diff's WAL pages are read before anything else can restart the WAL. */
   private async materializeWALPages(batch: Batch): Promise<void> {
-    const walPages = (batch as Batch & { walPages?: Map<number, number> }).walPages;
+    const walPages = batch.walPages;
     if (!walPages || walPages.size === 0) return;
     const wal = await openIfExists(`${this.file}-wal`);
     if (!wal) return;
@@ -340,7 +340,7 @@ export class Replicator {
       for (const entry of batch.pages) if (!entry[1] && walPages.has(entry[0])) entry[1] = await reader.read(entry[0]);
     } finally {
       await wal.close();
-      delete (batch as Batch & { walPages?: Map<number, number> }).walPages;
+      batch.walPages = undefined;
     }
   }
 
@@ -397,13 +397,6 @@ export class Replicator {
     result.pushes++;
   }
 
-  /** Pages changed on the server after `txid` (all: every page), to add to a restart's diff. */
-  private async changedSince(txid: bigint): Promise<Set<number> | 'all'> {
-    const since = txid.toString(16).padStart(16, '0');
-    const { body } = await this.client.json<{ pgnos: number[]; all: boolean }>('GET', `/v1/databases/${encodeURIComponent(this.db)}/changes?since=${since}`);
-    return body.all ? 'all' : new Set(body.pgnos);
-  }
-
   private async maybeSaveSums(force: boolean): Promise<void> {
     if (this.pending || this.state.commit === 0 || this.pos.txid === this.sumsSavedTXID) return;
     if (!force && this.now() - this.sumsSavedAt < this.opts.saveSumsMs) return;
@@ -430,23 +423,7 @@ export class Replicator {
   }
 }
 
-function divergence(db: string, file: string, server: Pos, ours: PushedState | undefined): AgentError {
-  const at = `TXID ${formatPos(server).txid}`;
-  const details = { server: formatPos(server), ...(ours ? { pushed: formatPos(ours.pos) } : {}) };
-  const advice = 'Replicate to a new name, or run with --reset-from-server to replace the local database with the server\'s state.';
-  if (!ours) return new AgentError('DIVERGED', `${db} on the server (${at}) holds a history ${file} did not come from. ${advice}`, details);
-  if (server.txid > ours.pos.txid) {
-    return new AgentError('SERVER_AHEAD', `${db} on the server is at ${at}, past TXID ${formatPos(ours.pos).txid} that this agent pushed last: another writer? ${advice}`, details);
-  }
-  if (server.txid < ours.pos.txid) {
-    return new AgentError('SERVER_BEHIND', `${db} on the server is at ${at}, behind TXID ${formatPos(ours.pos).txid} that this agent pushed: restored or recreated? ${advice}`, details);
-  }
-  return new AgentError('DIVERGED', `${db} on the server is at ${at} with another checksum than this agent pushed. ${advice}`, details);
-}
-
-async function* count(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const c of chunks) {
-    onBytes(c.length);
-    yield c;
-  }
+/** A `/changes` answer as the pages a restart's diff must send whatever their checksums. */
+function changedPages(c: { pgnos: number[]; all: boolean }): Set<number> | 'all' {
+  return c.all ? 'all' : new Set(c.pgnos);
 }

@@ -231,7 +231,8 @@ export function scanWAL(
 }
 
 /** Reads exactly `length` bytes at `position` into `buf[0..]` unless the file ends first; returns the bytes read. */
-async function readFully(file: FileHandle, buf: Uint8Array, length: number, position: number): Promise<number> {
+/** Reads up to `length` bytes at `position` into `buf`, looping over short reads; returns how many arrived (fewer only at EOF). */
+export async function readFully(file: FileHandle, buf: Uint8Array, length: number, position: number): Promise<number> {
   let got = 0;
   while (got < length) {
     const { bytesRead } = await file.read(buf, got, length - got, position + got);

@@ -82,3 +82,11 @@ export function batchedByteStream(source: AsyncIterable<Uint8Array>, batchBytes 
     { highWaterMark: 0 },
   );
 }
+
+/** Passes chunks through, telling `onBytes` each one's length. */
+export async function* counted(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const c of chunks) {
+    onBytes(c.length);
+    yield c;
+  }
+}

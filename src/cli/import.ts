@@ -5,7 +5,7 @@ import { encodeLTXStream, makeHeader } from '../ltx/index.ts';
 import { CliError, EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
-import { batchedByteStream } from './byte-streams.ts';
+import { batchedByteStream, counted } from './byte-streams.ts';
 import { type ApiClient, ApiClientError, type PosJSON, resolveClientConfig } from './http-client.ts';
 import { type Progress, createProgress } from './progress.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
@@ -110,13 +110,6 @@ export async function importDatabase(client: ApiClient, db: string, file: string
     ltxBytes,
     seconds: Math.round(seconds * 1000) / 1000,
   };
-}
-
-async function* counted(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const c of chunks) {
-    onBytes(c.length);
-    yield c;
-  }
 }
 
 function notEmpty(client: ApiClient, db: string, pos: PosJSON | undefined, commit: number | undefined, cause?: unknown): ImportError {

@@ -11,6 +11,7 @@ export const AGENT_ERROR_CODES = [
   'SERVER_AHEAD', // the server is past what this agent last pushed: another writer?
   'SERVER_BEHIND', // the server lost TXIDs this agent had pushed (deleted, restored)
   'REJECTED', // the server refused a push for a reason retrying cannot fix
+  'UNFLUSHED', // stopped (SIGINT/SIGTERM) before everything committed could be pushed: the server was unreachable
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
@@ -24,6 +25,18 @@ export class AgentError extends Error {
     this.name = 'AgentError';
     this.code = code;
     this.details = details;
+  }
+}
+
+/**
+ * What the agent read is no longer what is on disk — a WAL frame overwritten by a new generation, a page
+ * that changed after its checksum was taken: the read is thrown away and the database read again.
+ * Never fatal, never sent: a push that meets it is aborted before its trailer, so the server commits nothing.
+ */
+export class ViewChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ViewChangedError';
   }
 }
 

@@ -4,8 +4,19 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { headerPageCount } from '../cli/restore.ts';
 import { sqlitePageSize } from '../cli/sqlite-file.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, MemoryPageChecksums, isValidPageSize, lockPgno, pageChecksum } from '../ltx/index.ts';
-import { AgentError } from './agent-error.ts';
-import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, WALError, parseWALHeader, readFully as readUpTo, readWALTransactions, startCursor } from './wal.ts';
+import { AgentError, ViewChangedError } from './agent-error.ts';
+import { type FileId, fileIdOfHandle } from './database-hold.ts';
+import {
+  type WALCursor,
+  type WALHeader,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  WALError,
+  parseWALHeader,
+  readFully as readUpTo,
+  readWALTransactions,
+  startCursor,
+} from './wal.ts';
 
 /** Bytes read from the main file per call during a whole-database scan. */
 const SCAN_READ_BYTES = 1 << 20;
@@ -13,25 +24,70 @@ const SCAN_READ_BYTES = 1 << 20;
 /** "SQLite format 3\0". */
 const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\0');
 
-/** Pages of the database: WAL frames (pgno → data offset in the -wal file) over the main file. */
+/**
+ * Where main-file pages come from: the agent's DatabaseHold for a live database (its one descriptor,
+ * see database-hold.ts), or `privateMainFile` for a file no SQLite connection of this process holds.
+ */
+export interface MainFile {
+  readonly file: string;
+  /** Fills `into` from `offset`; zeros past the end of the file. */
+  readMain(into: Uint8Array, offset: number): Promise<void>;
+  mainSize(): Promise<number>;
+}
+
+/** Runs `fn` over a file of our own (never a database this process holds SQLite connections to: closing it would drop their locks). */
+export async function withPrivateMainFile<T>(file: string, fn: (main: MainFile) => Promise<T>): Promise<T> {
+  const fh = await open(file, 'r');
+  try {
+    return await fn({ file, readMain: (into, offset) => readFully(fh, into, offset, true), mainSize: async () => (await fh.stat()).size });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The salts every frame of one WAL generation carries. */
+export interface WALSalts {
+  salt1: number;
+  salt2: number;
+}
+
+/**
+ * Pages of the database: WAL frames (pgno → data offset in the -wal file) over the main file. A WAL
+ * page is read with its frame header and must carry `salts` and its pgno: a frame of another
+ * generation written over it meanwhile throws ViewChangedError instead of passing for the page.
+ */
 export class LocalPages {
   readonly pageSize: number;
-  private readonly dbFile: FileHandle;
+  private readonly main: MainFile;
   private readonly walFile: FileHandle | undefined;
   private readonly walPages: ReadonlyMap<number, number>;
+  private readonly salts: WALSalts | undefined;
+  private frame: Uint8Array | undefined;
 
-  constructor(pageSize: number, dbFile: FileHandle, walFile: FileHandle | undefined, walPages: ReadonlyMap<number, number>) {
+  constructor(pageSize: number, main: MainFile, walFile: FileHandle | undefined, walPages: ReadonlyMap<number, number>, salts: WALSalts | undefined) {
     this.pageSize = pageSize;
-    this.dbFile = dbFile;
+    this.main = main;
     this.walFile = walFile;
     this.walPages = walPages;
+    this.salts = salts;
   }
 
   /** One page; a page past the main file's end reads as zeros (SQLite grows files lazily). */
   async read(pgno: number, into = new Uint8Array(this.pageSize)): Promise<Uint8Array> {
     const walOffset = this.walPages.get(pgno);
-    if (walOffset !== undefined && this.walFile) await readFully(this.walFile, into, walOffset);
-    else await readFully(this.dbFile, into, (pgno - 1) * this.pageSize, true);
+    if (walOffset === undefined || !this.walFile) {
+      await this.main.readMain(into, (pgno - 1) * this.pageSize);
+      return into;
+    }
+    const frame = (this.frame ??= new Uint8Array(WAL_FRAME_HEADER_SIZE + this.pageSize));
+    if ((await readUpTo(this.walFile, frame, frame.length, walOffset - WAL_FRAME_HEADER_SIZE)) !== frame.length) {
+      throw new ViewChangedError(`the WAL frame of page ${pgno} at ${walOffset - WAL_FRAME_HEADER_SIZE} is gone (the WAL was truncated)`);
+    }
+    const v = new DataView(frame.buffer, frame.byteOffset, WAL_FRAME_HEADER_SIZE);
+    if (this.salts && (v.getUint32(0) !== pgno || v.getUint32(8) !== this.salts.salt1 || v.getUint32(12) !== this.salts.salt2)) {
+      throw new ViewChangedError(`the WAL frame of page ${pgno} at ${walOffset - WAL_FRAME_HEADER_SIZE} was overwritten (the WAL restarted)`);
+    }
+    into.set(frame.subarray(WAL_FRAME_HEADER_SIZE));
     return into;
   }
 }
@@ -52,6 +108,8 @@ export interface LocalScan {
   /** The WAL's header and the cursor after its last committed frame; undefined when it has no valid header. */
   walHeader: WALHeader | undefined;
   cursor: WALCursor | undefined;
+  /** The -wal file read (undefined when there was none). */
+  walId: FileId | undefined;
   /** Committed WAL frames: pgno → data offset. */
   walPages: Map<number, number>;
   sums: MemoryPageChecksums;
@@ -59,36 +117,38 @@ export interface LocalScan {
 }
 
 /**
- * Reads every page of `file` as of the last committed WAL frame and checksums it. Consistent while the
- * caller holds a read transaction: checkpoints can then only copy frames this scan also reads from the WAL.
+ * Reads every page of the database as of the last committed WAL frame and checksums it. Consistent
+ * while the caller holds a read transaction begun before the scan: checkpoints can then copy into the
+ * main file only frames this scan reads from the WAL, and the WAL can restart only if it was wholly
+ * copied already — a WAL frame overwritten meanwhile throws ViewChangedError (scan again).
  */
-export async function scanDatabase(file: string): Promise<LocalScan> {
-  const db = await open(file, 'r');
-  const wal = await openIfExists(`${file}-wal`);
+export async function scanDatabase(main: MainFile): Promise<LocalScan> {
+  const wal = await openIfExists(`${main.file}-wal`);
   try {
-    const size = (await db.stat()).size;
+    const size = await main.mainSize();
     const head = new Uint8Array(100);
-    await readFully(db, head, 0, true);
+    await main.readMain(head, 0);
     const fromFile = size >= 100 ? parseDatabaseHeader(head, size) : undefined;
-    if (size > 0 && !fromFile) throw new AgentError('NOT_SQLITE', `${file} is not a SQLite database`);
+    if (size > 0 && !fromFile) throw new AgentError('NOT_SQLITE', `${main.file} is not a SQLite database`);
 
     const { walHeader, cursor, walPages, walCommit } = await readWholeWAL(wal);
+    const walId = wal ? await fileIdOfHandle(wal) : undefined;
     const pageSize = fromFile?.pageSize ?? walHeader?.pageSize ?? 0;
     if (walHeader && fromFile && walHeader.pageSize !== fromFile.pageSize && walPages.size > 0) {
-      throw new AgentError('NOT_SQLITE', `${file}-wal has ${walHeader.pageSize}-byte pages but the database ${fromFile.pageSize}`);
+      throw new AgentError('NOT_SQLITE', `${main.file}-wal has ${walHeader.pageSize}-byte pages but the database ${fromFile.pageSize}`);
     }
     const commit = walCommit ?? fromFile?.commit ?? 0;
     const sums = new MemoryPageChecksums();
     let checksum = EMPTY_DB_CHECKSUM;
     if (commit > 0) {
-      const pages = new LocalPages(pageSize, db, wal, walPages);
+      const pages = new LocalPages(pageSize, main, wal, walPages, walHeader);
       const lock = lockPgno(pageSize);
       const perRead = Math.max(1, Math.floor(SCAN_READ_BYTES / pageSize));
       const buf = new Uint8Array(perRead * pageSize);
       const one = new Uint8Array(pageSize);
       for (let first = 1; first <= commit; first += perRead) {
         const n = Math.min(perRead, commit - first + 1);
-        await readFully(db, buf.subarray(0, n * pageSize), (first - 1) * pageSize, true);
+        await main.readMain(buf.subarray(0, n * pageSize), (first - 1) * pageSize);
         for (let i = 0; i < n; i++) {
           const pgno = first + i;
           if (pgno === lock) continue;
@@ -99,9 +159,8 @@ export async function scanDatabase(file: string): Promise<LocalScan> {
         }
       }
     }
-    return { pageSize, commit, walHeader, cursor, walPages, sums, checksum: CHECKSUM_FLAG | checksum };
+    return { pageSize, commit, walHeader, cursor, walId, walPages, sums, checksum: CHECKSUM_FLAG | checksum };
   } finally {
-    await db.close();
     await wal?.close();
   }
 }

@@ -1,18 +1,18 @@
 // The replication agent: follows a live SQLite database's WAL and pushes every committed transaction to ltx-edge as LTX.
 //
-// Invariant that makes following the WAL safe: the agent always holds a read transaction, and it only
-// starts a new one once it has taken every frame committed before it. SQLite cannot restart a WAL under
-// a reader that uses it, and a reader of the main file alone (read mark 0) blocks every backfill, so a
-// restart can only happen where the agent's reading stopped: the agent checkpoints under SQLite's write
-// lock and then expects the next generation (salt1 + 1) to start exactly there. Anything else — a WAL
-// gone, a generation nobody expected, a database replaced — is repaired by a whole-database diff, which
-// the server checks against its own page checksums before it accepts it.
+// The agent holds the database (database-hold.ts: a read transaction that pins the WAL, and the SHARED
+// lock that keeps the application's last close from deleting it) and keeps a view of it (wal-view.ts:
+// the WAL generation, the cursor, the files' identities). Each sync pushes what is pending, checks the
+// view against the file system, pushes the frames committed since, and checkpoints under SQLite's write
+// lock once the WAL is long. Any break in the view — a WAL gone, replaced or restarted without the read
+// held, a database replaced or out of WAL mode, a page that changed under a read — is repaired by a
+// whole-database diff, which the server checks against its own page checksums before it accepts it.
 
 import { crcLinear } from '../ltx/crc64.ts';
 import { ChecksumUpdate, DatabaseState, EMPTY_DB_CHECKSUM, type Header, lockPgno, makeHeader } from '../ltx/index.ts';
 import { type ApiClient, ApiClientError } from '../cli/http-client.ts';
 import { batchedByteStream, counted } from '../cli/byte-streams.ts';
-import { AgentError, divergence } from './agent-error.ts';
+import { AgentError, ViewChangedError, divergence } from './agent-error.ts';
 import {
   type Pos,
   type PushedState,
@@ -24,10 +24,11 @@ import {
   writePushedState,
   writeSavedSums,
 } from './agent-state.ts';
-import { type Batch, type PageRef, encodeBatch } from './batch.ts';
-import { type LocalScan, LocalPages, openIfExists, scanDatabase } from './local-pages.ts';
-import { type CheckpointResult, SQLiteLocks } from './sqlite-locks.ts';
-import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, readWALHeader, readWALTransactions, sameGeneration, startCursor, walFrameSize } from './wal.ts';
+import { type Batch, encodeBatch, materializeWALPages } from './batch.ts';
+import { type CheckpointResult, DatabaseHold, sameFile } from './database-hold.ts';
+import { type LocalScan, openIfExists, scanDatabase } from './local-pages.ts';
+import { WAL_HEADER_SIZE, readWALHeader, sameGeneration } from './wal.ts';
+import { type NewFrames, type ViewBreak, WALView } from './wal-view.ts';
 
 /** WAL frames taken into one push at most (bytes); a longer backlog goes in several pushes. */
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
@@ -37,6 +38,8 @@ export const DEFAULT_CHECKPOINT_PAGES = 1_000;
 export const DEFAULT_TRUNCATE_PAGES = 121_000;
 /** How often page checksums are saved beside the database for a cheap restart (ms); also on close. */
 export const DEFAULT_SAVE_SUMS_MS = 30_000;
+/** Scans or pushes in a row that may meet a changing database before a sync gives up until the next one. */
+const MAX_VIEW_RETRIES = 5;
 
 export interface ReplicatorOptions {
   file: string;
@@ -74,14 +77,14 @@ export class Replicator {
   private readonly onEvent: (e: AgentEvent) => void;
   private readonly now: () => number;
   private readonly resetFromServer: boolean;
-  private locks: SQLiteLocks | undefined;
+  /** Undefined before start(), after close(), and while a replaced database waits to be reopened. */
+  private hold: DatabaseHold | undefined;
+  /** Set when the hold must be reopened before anything else is read (see ViewBreak.reopen). */
+  private reopenWhy: string | undefined;
+  private readonly view: WALView;
   /** The database as the agent has encoded it (equals the server's `pos` when nothing is pending). */
-  private readonly state = new DatabaseState();
+  private state = new DatabaseState();
   private pos: Pos = { txid: 0n, checksum: EMPTY_DB_CHECKSUM };
-  private walHeader: WALHeader | undefined;
-  private cursor: WALCursor | undefined;
-  /** After a full backfill the next writer restarts the WAL: a new generation with salt1 + 1 then continues from our cursor. */
-  private restartExpected = false;
   private pending: Batch | undefined;
   private sumsSavedAt = 0;
   private sumsSavedTXID = -1n;
@@ -99,6 +102,7 @@ export class Replicator {
     this.onEvent = o.onEvent ?? (() => undefined);
     this.now = o.now ?? Date.now;
     this.resetFromServer = o.resetFromServer === true;
+    this.view = new WALView(o.file);
   }
 
   /** The position the server acknowledged last. */
@@ -112,17 +116,17 @@ export class Replicator {
    * pushed last; AgentError DIVERGED / SERVER_AHEAD / SERVER_BEHIND otherwise (or a reset, if asked).
    */
   async start(): Promise<void> {
-    this.locks = SQLiteLocks.open(this.file);
-    this.locks.beginRead();
-    let scan = await scanDatabase(this.file);
+    this.hold = await DatabaseHold.open(this.file);
+    let scan = await this.scan();
     const info = await this.client.databaseInfo(this.db);
     const server = info ? parsePos(info.pos) : undefined;
     const saved = await readPushedState(this.file);
     const ours = saved && saved.db === this.db && saved.url === this.client.config.url ? saved : undefined;
 
     if (!server || server.txid === 0n) {
+      const base = this.state;
       this.adopt(scan, { txid: 0n, checksum: EMPTY_DB_CHECKSUM });
-      if (scan.commit > 0) this.queue(this.diffBatch(scan, 'snapshot', undefined));
+      if (scan.commit > 0) this.queue(this.diffBatch(scan, 'snapshot', undefined, base));
       this.emitStart(scan, scan.commit > 0 ? 'snapshot' : 'empty');
       return;
     }
@@ -141,48 +145,107 @@ export class Replicator {
     if (!ours || !(samePos(ours.pos, server) || samePos(ours.pending, server))) {
       if (!this.resetFromServer) throw divergence(this.db, this.file, server, ours);
       await this.takeServerState(server);
-      scan = await scanDatabase(this.file);
+      scan = await this.scan();
       action = 'reset';
     }
     // The server holds what this agent pushed: send the pages that differ from it.
     const base = await readSavedSums(this.file);
     const changed = base && base.pos.txid <= server.txid ? changedPages(await this.client.changes(this.db, base.pos.txid)) : undefined;
+    const before = this.state;
     this.adopt(scan, server);
     const baseState = base && changed ? { sums: base.sums, commit: base.commit, changed } : undefined;
-    this.queue(this.diffBatch(scan, 'diff', baseState));
+    this.queue(this.diffBatch(scan, 'diff', baseState, before));
     this.emitStart(scan, action);
   }
 
   /**
-   * Pushes everything committed since the last call, in as many pushes as the batch size needs, then
-   * checkpoints when the WAL has grown past the threshold.
+   * Pushes everything committed since the last call — in as many pushes as the batch size needs, after
+   * repairing the view if the files parted from it — then checkpoints when the WAL has grown past the
+   * threshold. What is committed when it is called is on the server when it returns.
    */
   async sync(): Promise<SyncResult> {
-    if (!this.locks) throw new Error('start() first');
+    if (!this.hold && !this.reopenWhy) throw new Error('start() first');
     const result: SyncResult = { pushes: 0, commits: 0, pos: this.pos };
+    if (this.pending) await this.pushAndCount(result);
+    await this.checkView(result);
     // One push per sync — the interval is what batches commits — unless the WAL holds more than one
     // batch (a backlog), which goes out in back-to-back pushes of at most maxBatchBytes.
-    if (this.pending) await this.pushAndCount(result);
-    let backlog = true;
-    while (backlog) {
-      const from = this.cursor?.offset ?? 0;
-      if (!(await this.collect())) break;
-      backlog = this.pending!.reason === 'wal' && (this.cursor?.offset ?? 0) - from >= this.opts.maxBatchBytes;
+    for (let more = true; more; ) {
+      const frames = await this.collect();
+      if (!frames) break;
+      more = frames.limited;
       await this.pushAndCount(result);
     }
+    if (this.reopenWhy) await this.checkView(result);
     await this.maybeCheckpoint(result);
     await this.maybeSaveSums(false);
     result.pos = this.position;
     return result;
   }
 
-  /** Saves the page checksums and closes the connections (the caller flushes with sync() first). */
+  /** Saves the page checksums and closes the hold (the caller flushes with sync() first). */
   async close(): Promise<void> {
     try {
       if (!this.pending) await this.maybeSaveSums(true);
     } finally {
-      this.locks?.close();
-      this.locks = undefined;
+      const hold = this.hold;
+      this.hold = undefined;
+      await hold?.close();
+    }
+  }
+
+  /** The hold; only ever absent between a failed reopen and the next sync's. */
+  private held(): DatabaseHold {
+    if (!this.hold) throw new Error(`${this.file} is not open`);
+    return this.hold;
+  }
+
+  /** Repairs a broken view (reopen when asked, then rescan and push) until the files agree with it. */
+  private async checkView(result: SyncResult): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const why = this.reopenWhy;
+      const broken: ViewBreak | undefined = why !== undefined ? { why, reopen: true } : await this.view.check(this.held());
+      if (!broken) return;
+      if (attempt >= MAX_VIEW_RETRIES) throw new ViewChangedError(`${this.file} keeps changing under the agent: ${broken.why}`);
+      await this.repair(broken, result);
+    }
+  }
+
+  /** Reopens the hold if the break asks for it, reads the database whole and pushes what differs. */
+  private async repair(broken: ViewBreak, result: SyncResult): Promise<void> {
+    if (broken.reopen) await this.reopen(broken.why);
+    if (await this.rescan(broken.why)) await this.pushAndCount(result);
+  }
+
+  /**
+   * Closes the hold and opens a new one on what the path names now. A database renamed over while its
+   * old WAL (non-empty, still the generation the agent followed) lies beside it is not opened: SQLite
+   * would read that WAL as the new database's. The agent waits (an ordinary error, retried) until the
+   * WAL is removed or restarted.
+   */
+  private async reopen(why: string): Promise<void> {
+    this.reopenWhy = why;
+    this.view.reset();
+    const old = this.hold;
+    this.hold = undefined;
+    await old?.close();
+    if (why === 'the database file was replaced' && (await this.oldWALBeside())) {
+      throw new Error(`${this.file} was replaced but ${this.file}-wal still holds the old database's frames; waiting for it to be removed (remove the -wal and -shm files with the database)`);
+    }
+    this.hold = await DatabaseHold.open(this.file);
+    this.reopenWhy = undefined;
+  }
+
+  private async oldWALBeside(): Promise<boolean> {
+    const wal = await openIfExists(`${this.file}-wal`);
+    if (!wal) return false;
+    try {
+      const { dev, ino, size } = await wal.stat({ bigint: true });
+      const header = await readWALHeader(wal).catch(() => null);
+      const cursor = this.view.cursor;
+      return sameFile({ dev, ino }, this.view.walId) && header !== null && cursor !== undefined && sameGeneration(header, cursor) && size > BigInt(WAL_HEADER_SIZE);
+    } finally {
+      await wal.close();
     }
   }
 
@@ -192,90 +255,87 @@ export class Replicator {
     this.state.txid = batch.header.maxTXID;
   }
 
-  /** Takes the whole-database scan as the encoded state, at server position `pos`. */
-  private adopt(scan: LocalScan, pos: Pos): void {
-    this.state.pageSize = scan.pageSize;
-    this.state.commit = scan.commit;
-    this.state.txid = pos.txid;
-    this.state.checksum = scan.checksum;
-    this.state.sums.clearFrom(1);
-    for (const [pgno, sum] of scan.sums.stored(1, scan.commit)) this.state.sums.set(pgno, sum);
-    this.pos = pos;
-    this.walHeader = scan.walHeader;
-    this.cursor = scan.cursor;
-    this.restartExpected = false;
-  }
-
-  /**
-   * Reads the transactions committed after the cursor (bounded by maxBatchBytes) into `pending`.
-   * Returns false when there was nothing new.
-   */
-  private async collect(): Promise<boolean> {
-    const wal = await openIfExists(`${this.file}-wal`);
-    try {
-      const header = wal ? await readWALHeader(wal).catch(() => null) : null;
-      if (!header) {
-        // No WAL, or one just truncated: fine unless it held frames the agent had not taken.
-        if (this.cursor && this.cursor.offset > WAL_HEADER_SIZE && !this.restartExpected) return this.rescan('the WAL was truncated');
-        return false;
+  /** Reads the database whole under a held read transaction, again while a WAL frame is overwritten under the read. */
+  private async scan(): Promise<LocalScan> {
+    for (let attempt = 0; ; attempt++) {
+      const hold = this.held();
+      hold.beginRead();
+      try {
+        return await scanDatabase(hold);
+      } catch (e) {
+        if (!(e instanceof ViewChangedError) || attempt >= MAX_VIEW_RETRIES) throw e;
       }
-      if (!this.walHeader || !this.cursor || !sameGeneration(header, this.cursor)) {
-        const continues = !this.walHeader || (this.restartExpected && this.cursor !== undefined && header.salt1 === ((this.cursor.salt1 + 1) >>> 0));
-        if (!continues) return this.rescan('the WAL was restarted by someone else');
-        this.walHeader = header;
-        this.cursor = startCursor(header);
-        this.restartExpected = false;
-      }
-      if (this.pos.txid === 0n) return this.rescan('first snapshot');
-      if (this.state.pageSize !== 0 && header.pageSize !== this.state.pageSize) return this.rescan('the page size changed');
-      const { transactions, cursor } = await readWALTransactions(wal!, header, this.cursor, { maxBytes: this.opts.maxBatchBytes });
-      if (transactions.length === 0) return false;
-      const offsets = new Map<number, number>();
-      for (const tx of transactions) for (const [pgno, off] of tx.pages) offsets.set(pgno, off);
-      const commit = transactions[transactions.length - 1].commit;
-      const pages: [number, PageRef][] = [];
-      const sorted = [...offsets.keys()].filter((p) => p <= commit).sort((a, b) => a - b);
-      const reader = new LocalPages(header.pageSize, wal!, wal!, offsets);
-      for (const pgno of sorted) pages.push([pgno, await reader.read(pgno)]);
-      this.pending = this.walBatch(header.pageSize, commit, pages, transactions.length);
-      this.cursor = cursor;
-      return true;
-    } finally {
-      await wal?.close();
     }
   }
 
-  /** A batch of WAL pages on top of the encoded state; advances the state's checksums. */
-  private walBatch(pageSize: number, commit: number, pages: [number, PageRef][], commits: number): Batch {
-    const header = this.header(pageSize, commit, false);
-    const update = new ChecksumUpdate(this.state, header);
-    for (const [pgno, data] of pages) update.page(pgno, crcLinear(data!));
-    const post = update.finish();
-    this.state.commit = commit;
-    this.state.txid = header.maxTXID;
-    this.state.checksum = post;
-    return { header, post, pages, commits, reason: 'wal' };
+  /** Takes a whole-database scan as the encoded state, at server position `pos`; the view becomes the scan's. */
+  private adopt(scan: LocalScan, pos: Pos): void {
+    const state = new DatabaseState(scan.sums);
+    state.pageSize = scan.pageSize;
+    state.commit = scan.commit;
+    state.txid = pos.txid;
+    state.checksum = scan.checksum;
+    this.state = state;
+    this.pos = pos;
+    this.view.adopt(scan);
   }
 
-  /** Reads the database whole and queues the pages that differ from the encoded state. */
+  /**
+   * Reads the transactions committed after the cursor (bounded by maxBatchBytes) into `pending`; a
+   * break in the WAL is repaired by a rescan. Undefined when there was nothing new.
+   */
+  private async collect(): Promise<{ limited: boolean } | undefined> {
+    if (this.pos.txid === 0n) return (await this.rescan('first snapshot')) ? { limited: false } : undefined;
+    const got = await this.view.read(this.held(), this.state.pageSize, this.opts.maxBatchBytes);
+    if (!got) return undefined;
+    if ('why' in got) {
+      if (got.reopen) {
+        this.reopenWhy = got.why; // repaired by checkView, which needs no write lock held
+        return undefined;
+      }
+      return (await this.rescan(got.why)) ? { limited: false } : undefined;
+    }
+    this.pending = this.walBatch(got);
+    return { limited: got.limited };
+  }
+
+  /** A batch of WAL pages on top of the encoded state; advances the state's checksums. */
+  private walBatch(frames: NewFrames): Batch {
+    const header = this.header(frames.pageSize, frames.commit, false);
+    const update = new ChecksumUpdate(this.state, header);
+    for (const [pgno, data] of frames.pages) update.page(pgno, crcLinear(data));
+    const post = update.finish();
+    this.state.commit = frames.commit;
+    this.state.txid = header.maxTXID;
+    this.state.checksum = post;
+    return { header, post, pages: frames.pages, commits: frames.commits, reason: 'wal' };
+  }
+
+  /** Reads the database whole and queues the pages that differ from the encoded state; false when none do. */
   private async rescan(why: string): Promise<boolean> {
     if (why !== 'first snapshot') this.onEvent({ event: 'rescan', why });
-    const scan = await scanDatabase(this.file);
-    const before = { sums: this.state.sums, commit: this.state.commit, changed: new Set<number>() };
-    const batch = this.pos.txid === 0n ? this.diffBatch(scan, 'snapshot', undefined) : this.diffBatch(scan, 'diff', before);
-    const pos = this.pos;
-    this.adopt(scan, pos);
+    const scan = await this.scan();
+    const before = this.state;
+    const snapshot = this.pos.txid === 0n;
+    const batch = snapshot ? this.diffBatch(scan, 'snapshot', undefined, before) : this.diffBatch(scan, 'diff', { sums: before.sums, commit: before.commit, changed: new Set() }, before);
+    this.adopt(scan, this.pos);
     if (scan.commit === 0) return false;
-    if (batch.reason === 'diff' && batch.pages.length === 0 && batch.header.commit === before.commit) return false;
+    if (!snapshot && batch.pages.length === 0 && batch.header.commit === before.commit) return false;
     this.queue(batch);
     return true;
   }
 
   /**
-   * The pages of `scan` that differ from `base` (every page when there is no base): WAL pages read
-   * now (the WAL may restart before the push), main-file pages read when sent.
+   * The pages of `scan` that differ from `base` (every page when there is no base): WAL pages read at
+   * push time with their frames checked, main-file pages read when sent and checked against the scan's
+   * checksums. `before` is the encoded state to take back if the batch is dropped unsent.
    */
-  private diffBatch(scan: LocalScan, reason: 'snapshot' | 'diff', base: { sums: { get(p: number): bigint | undefined }; commit: number; changed: Set<number> | 'all' } | undefined): Batch {
+  private diffBatch(
+    scan: LocalScan,
+    reason: 'snapshot' | 'diff',
+    base: { sums: { get(p: number): bigint | undefined }; commit: number; changed: Set<number> | 'all' } | undefined,
+    before: DatabaseState,
+  ): Batch {
     const lock = lockPgno(scan.pageSize);
     const snapshot = reason === 'snapshot';
     const pgnos: number[] = [];
@@ -286,7 +346,8 @@ export class Replicator {
       if (!same) pgnos.push(pgno);
     }
     const header = this.header(scan.pageSize, scan.commit, snapshot);
-    return { header, post: scan.checksum, pages: pgnos.map((p) => [p, undefined]), commits: 0, reason, walPages: scan.walPages };
+    const walSalts = scan.walHeader;
+    return { header, post: scan.checksum, pages: pgnos.map((p) => [p, undefined]), commits: 0, reason, walPages: scan.walPages, walSalts, expect: scan.sums, base: before };
   }
 
   private header(pageSize: number, commit: number, snapshot: boolean): Header {
@@ -294,10 +355,33 @@ export class Replicator {
     return makeHeader({ pageSize, commit, minTXID: txid, maxTXID: txid, preApplyChecksum: snapshot ? 0n : this.pos.checksum, timestamp: this.now() });
   }
 
+  /**
+   * Pushes `pending`. A diff whose pages changed under it (ViewChangedError, aborted before its
+   * trailer so the server commits nothing) is dropped and the database read again.
+   */
+  private async pushAndCount(result: SyncResult): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const batch = this.pending!;
+      try {
+        await this.pushPending();
+        result.commits += batch.commits;
+        result.pushes++;
+        return;
+      } catch (e) {
+        if (!(e instanceof ViewChangedError) || attempt >= MAX_VIEW_RETRIES) throw e;
+        this.pending = undefined;
+        if (batch.base) this.state = batch.base;
+        this.state.txid = this.pos.txid;
+        if (!(await this.rescan(e.message))) return;
+      }
+    }
+  }
+
   /** Sends `pending` (retried by the client on network errors and 5xx); settles the position or stops on a refusal. */
   private async pushPending(): Promise<void> {
     const batch = this.pending!;
-    await this.materializeWALPages(batch);
+    const hold = this.held();
+    await materializeWALPages(hold, batch);
     const target: Pos = { txid: batch.header.maxTXID, checksum: batch.post };
     const started = performance.now();
     await writePushedState(this.file, this.pushedState({ pending: target }));
@@ -306,7 +390,7 @@ export class Replicator {
     try {
       const r = await this.client.pushLTX(this.db, () => {
         bytes = 0;
-        return batchedByteStream(counted(encodeBatch(this.file, batch), (n) => (bytes += n)));
+        return batchedByteStream(counted(encodeBatch(hold, batch), (n) => (bytes += n)));
       });
       status = r.status;
       const pos = parsePos(r.pos);
@@ -329,72 +413,54 @@ export class Replicator {
     this.onEvent({ event: 'push', reason: batch.reason, txid: target.txid, commits: batch.commits, pages: batch.pages.length, bytes, ms: performance.now() - started, status });
   }
 
-  /** A diff's WAL pages are read before anything else can restart the WAL. */
-  private async materializeWALPages(batch: Batch): Promise<void> {
-    const walPages = batch.walPages;
-    if (!walPages || walPages.size === 0) return;
-    const wal = await openIfExists(`${this.file}-wal`);
-    if (!wal) return;
-    try {
-      const reader = new LocalPages(batch.header.pageSize, wal, wal, walPages);
-      for (const entry of batch.pages) if (!entry[1] && walPages.has(entry[0])) entry[1] = await reader.read(entry[0]);
-    } finally {
-      await wal.close();
-      batch.walPages = undefined;
-    }
-  }
-
   private pushedState(extra: Partial<PushedState>): PushedState {
     return { url: this.client.config.url, db: this.db, pageSize: this.state.pageSize, pos: this.pos, ...extra };
   }
 
   /**
    * PASSIVE past checkpointPages, under SQLite's write lock so that nothing commits between the last
-   * frame taken and the checkpoint; TRUNCATE past truncatePages (it waits for readers itself), then a
-   * rescan catches whatever committed in between.
+   * frame taken and the read transaction taken again (the view stays continuous); TRUNCATE past
+   * truncatePages (it waits for readers itself, so the read is let go and a rescan follows).
    */
   private async maybeCheckpoint(result: SyncResult): Promise<void> {
-    if (this.pending || !this.walHeader || !this.cursor || !this.locks) return;
-    const walPages = (this.cursor.offset - WAL_HEADER_SIZE) / walFrameSize(this.walHeader);
+    const hold = this.hold;
+    if (this.pending || !hold || this.reopenWhy || this.view.backfilled) return;
+    const walPages = this.view.frames;
     if (walPages < this.opts.checkpointPages) return;
-    const locks = this.locks;
     if (walPages >= this.opts.truncatePages) {
-      locks.endRead();
+      hold.endRead();
+      this.view.continuous = false;
       let r: CheckpointResult;
       try {
-        r = locks.checkpoint('TRUNCATE');
+        r = hold.checkpoint('TRUNCATE');
       } finally {
-        locks.beginRead();
+        hold.beginRead();
       }
       this.onEvent({ event: 'checkpoint', mode: 'TRUNCATE', ...r });
-      this.walHeader = undefined;
-      this.cursor = undefined;
       if (await this.rescan('after a TRUNCATE checkpoint')) await this.pushAndCount(result);
       return;
     }
-    if (!locks.tryWriteLock()) return;
-    let r: CheckpointResult;
+    if (!hold.tryWriteLock()) return;
+    let r: CheckpointResult | undefined;
     try {
-      // Under the write lock nothing new can commit: take what came since the last read first.
-      await this.collect();
-      locks.endRead();
-      try {
-        r = locks.checkpoint('PASSIVE');
-      } finally {
-        locks.beginRead();
+      // Under the write lock nothing new can commit: take what came since the last read first, and
+      // checkpoint only when that reached the end of the WAL and is plain WAL frames.
+      const frames = await this.collect();
+      const pending = this.pending as Batch | undefined;
+      if (!frames?.limited && !this.reopenWhy && (!pending || pending.reason === 'wal')) {
+        hold.endRead();
+        try {
+          r = hold.checkpoint('PASSIVE');
+        } finally {
+          hold.beginRead();
+        }
+        if (!r.busy && r.walFrames >= 0 && r.backfilled === r.walFrames) this.view.backfilledAt = this.view.cursor;
       }
-      this.restartExpected = r.backfilled === r.walFrames;
     } finally {
-      locks.releaseWriteLock();
+      hold.releaseWriteLock();
     }
-    this.onEvent({ event: 'checkpoint', mode: 'PASSIVE', ...r });
+    if (r) this.onEvent({ event: 'checkpoint', mode: 'PASSIVE', ...r });
     if (this.pending) await this.pushAndCount(result);
-  }
-
-  private async pushAndCount(result: SyncResult): Promise<void> {
-    result.commits += this.pending!.commits;
-    await this.pushPending();
-    result.pushes++;
   }
 
   private async maybeSaveSums(force: boolean): Promise<void> {
@@ -408,13 +474,14 @@ export class Replicator {
   /** --reset-from-server: the local database becomes the server's head (through SQLite's backup, safe beside live connections). */
   private async takeServerState(server: Pos): Promise<void> {
     const { resetToServer } = await import('./reset-from-server.ts');
-    this.locks!.endRead();
+    const hold = this.held();
+    hold.endRead();
     try {
       const sums = await resetToServer(this.client, this.db, this.file, server);
       await writeSavedSums(this.file, sums);
       await writePushedState(this.file, { url: this.client.config.url, db: this.db, pageSize: sums.pageSize, pos: server });
     } finally {
-      this.locks!.beginRead();
+      hold.beginRead();
     }
   }
 

@@ -8,7 +8,7 @@ import { restoreDatabase } from '../cli/restore.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import { AgentError } from './agent-error.ts';
 import { type Pos, type SavedSums, stateDir } from './agent-state.ts';
-import { scanDatabase } from './local-pages.ts';
+import { scanDatabase, withPrivateMainFile } from './local-pages.ts';
 
 /**
  * Downloads the server's state at `server`, checks its checksum, and copies it over `file` with
@@ -21,7 +21,7 @@ export async function resetToServer(client: ApiClient, db: string, file: string,
   await mkdir(stateDir(file), { recursive: true });
   await restoreDatabase(client, db, tmp, { txid: formatHex64(server.txid), force: true });
   try {
-    const scan = await scanDatabase(tmp);
+    const scan = await withPrivateMainFile(tmp, scanDatabase);
     if (scan.checksum !== server.checksum) {
       throw new AgentError('DIVERGED', `the download of ${db} at TXID ${formatHex64(server.txid)} does not have the server's checksum`);
     }

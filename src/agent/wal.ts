@@ -75,6 +75,8 @@ export interface WALReadResult {
   transactions: WALTransaction[];
   /** Just past the last returned commit frame; the input cursor when nothing new was committed. */
   cursor: WALCursor;
+  /** True when reading stopped at `maxBytes`/`maxTransactions`, so more may follow the cursor. */
+  limited: boolean;
 }
 
 /** Parses and verifies the 32-byte header (magic, version, page size power of two 512..65536, header checksum). Throws WALError. */
@@ -201,7 +203,7 @@ class FrameScanner {
   }
 
   result(): WALReadResult {
-    return { transactions: this.transactions, cursor: this.cursor };
+    return { transactions: this.transactions, cursor: this.cursor, limited: this.full };
   }
 }
 

@@ -13,6 +13,8 @@ import { REMOTE_OPTIONS, cliClient } from './remote-cli.ts';
 export const DEFAULT_SYNC_INTERVAL_MS = 1_000;
 /** Longest wait between attempts after failures the agent rides out (ms). */
 export const MAX_BACKOFF_MS = 30_000;
+/** How long the flush on SIGINT/SIGTERM keeps retrying a server it cannot reach before it gives up (ms). */
+export const FLUSH_DEADLINE_MS = 30_000;
 
 export const REPLICATE_USAGE = `Usage: ltx-edge replicate <sqlite-file> --url <url> --db <name> [--interval 1s] [--once] [--reset-from-server] [--token T] [--json]
 
@@ -82,7 +84,7 @@ export const replicateCommand: Command = {
         if (values.once) break;
         await sleep(backoff || intervalMs, stop.signal);
       }
-      if (!values.once) await agent.sync(); // flush what committed while stopping
+      if (!values.once) await flush(agent, say); // what committed up to the signal, read again from disk
       await say({ event: 'stop', pos: formatPos(agent.position) });
       return EXIT_OK;
     } catch (e) {
@@ -97,6 +99,28 @@ export const replicateCommand: Command = {
     }
   },
 };
+
+/**
+ * The last sync before exit: everything committed to the file, whatever state the view is in (sync
+ * checks the files and rescans when it must). Transient failures are retried until FLUSH_DEADLINE_MS;
+ * then AgentError UNFLUSHED, exit 1 (a second signal exits at once: the handlers are gone).
+ */
+async function flush(agent: Replicator, say: (e: Record<string, unknown>) => Promise<void>): Promise<void> {
+  const deadline = Date.now() + FLUSH_DEADLINE_MS;
+  for (let backoff = 250; ; backoff = Math.min(backoff * 2, 5_000)) {
+    try {
+      await agent.sync();
+      return;
+    } catch (e) {
+      if (e instanceof AgentError) throw e;
+      if (Date.now() + backoff > deadline) {
+        throw new AgentError('UNFLUSHED', `stopping without pushing everything committed: ${(e as Error).message}`, undefined, { cause: e });
+      }
+      await say({ event: 'error', error: (e as Error).message, retryInMs: backoff });
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    }
+  }
+}
 
 /** `app.db` → `app`; names allowed on the server are checked there. */
 function defaultName(file: string): string {

@@ -1,6 +1,7 @@
 // A seeded SQLite workload for agent tests: small and big transactions, overflow blobs, deletes, a schema change, VACUUM.
 
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { Prng } from './prng.ts';
@@ -57,18 +58,25 @@ export function runTransaction(db: DatabaseSync, r: Prng, n: number): void {
 
 /**
  * The database's bytes as SQLite sees them now, taken independently of the agent: a copy of the file
- * and its WAL, checkpointed (TRUNCATE) by SQLite itself in a private connection.
+ * and its WAL, checkpointed (TRUNCATE) by SQLite itself in a private connection. The copy is made by
+ * `cp` in its own process: opening and closing the file here would drop every POSIX lock this process
+ * holds on it — an in-process agent's included (see src/agent/database-hold.ts).
  */
 export function databaseImage(file: string, scratch: string): Uint8Array {
   rmSync(scratch, { force: true });
   rmSync(`${scratch}-wal`, { force: true });
   rmSync(`${scratch}-shm`, { force: true });
-  copyFileSync(file, scratch);
-  if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${scratch}-wal`);
+  copyOutOfProcess(file, scratch);
+  if (existsSync(`${file}-wal`)) copyOutOfProcess(`${file}-wal`, `${scratch}-wal`);
   const db = new DatabaseSync(scratch);
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   db.close();
   return new Uint8Array(readFileSync(scratch));
+}
+
+function copyOutOfProcess(from: string, to: string): void {
+  const r = spawnSync('cp', [from, to], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cp ${from} ${to}: ${r.stderr || r.error?.message}`);
 }
 
 export function sha256(bytes: Uint8Array): string {

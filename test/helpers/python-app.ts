@@ -13,7 +13,7 @@ def workload(n, seed):
     r = random.Random(seed)
     for i in range(n):
         roll = r.randrange(1000)
-        conn.execute('BEGIN')
+        conn.execute('BEGIN IMMEDIATE')
         if roll < 600:
             conn.execute('INSERT INTO items (name, qty, body) VALUES (?, ?, ?)', ('item-%d' % r.randrange(5000), r.randrange(1000), r.randbytes(20 + r.randrange(200))))
         elif roll < 800:

@@ -1,16 +1,14 @@
 // The agent killed (SIGKILL) at seeded points while the application keeps writing and checkpointing: the server ends with exactly the source database.
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AgentProcess } from '../../helpers/agent-process.ts';
 import { databaseImage, openAppDatabase, runTransaction, sha256 } from '../../helpers/agent-workload.ts';
 import { DEV_TOKEN, type DevServer, startDevServer } from '../../helpers/dev-server.ts';
 import { prng } from '../../helpers/prng.ts';
-import { CLI_PATH, REPO_DIR, runCLI } from '../../helpers/run-cli.ts';
+import { runCLI } from '../../helpers/run-cli.ts';
 
 const SEED = Number(process.env.LTX_AGENT_SEED ?? 424242);
 const ROUNDS = 10;
@@ -28,30 +26,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The agent as a user runs it, printing JSON events; `next()` resolves with each event in turn. */
-function startAgent(file: string, db: string): { next(): Promise<Record<string, unknown>>; kill(): Promise<void> } {
-  const child = spawn(process.execPath, [CLI_PATH, 'replicate', file, '--url', server.url, '--db', db, '--interval', '20ms', '--json'], {
-    cwd: REPO_DIR,
-    env: { ...process.env, NODE_NO_WARNINGS: '1', LTX_EDGE_TOKEN: DEV_TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = once(child, 'exit');
-  return {
-    async next() {
-      const r = await lines.next();
-      if (r.done) throw new Error(`the agent exited: ${stderr}`);
-      return JSON.parse(r.value) as Record<string, unknown>;
-    },
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 it(`ends with exactly the source database after ${ROUNDS} kills (seed ${SEED})`, async () => {
   console.log(`agent kill seed ${SEED}`);
   const r = prng(SEED);
@@ -63,18 +37,18 @@ it(`ends with exactly the source database after ${ROUNDS} kills (seed ${SEED})`,
     for (let i = 0; i < 200; i++) runTransaction(app, r, n++);
     const actions = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
-      const agent = startAgent(file, db);
+      const agent = new AgentProcess(server.url, file, db, ['--interval', '20ms']);
       // Killed after a seeded number of pushes, while the application writes on: the kill lands mid-push, mid-checkpoint or idle.
       const killAfter = 1 + r.int(4);
       let pushes = 0;
-      for (;;) {
-        const e = await agent.next();
+      for (let i = 0; ; i++) {
+        const e = await agent.waitFor(() => true, i);
         if (e.event === 'fatal') throw new Error(JSON.stringify(e));
         if (e.event === 'start') actions.add(String(e.action));
         if (e.event === 'push' && ++pushes >= killAfter) break;
         for (let k = 1 + r.int(30); k > 0; k--) runTransaction(app, r, n++);
       }
-      await agent.kill();
+      await agent.stop('SIGKILL');
       // While it is down the application goes on, and sometimes checkpoints the WAL away itself.
       for (let k = r.int(300); k > 0; k--) runTransaction(app, r, n++);
       if (r.int(3) === 0) app.exec('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -1,8 +1,11 @@
 // One push in the making: the pages of one LTX file (held in memory or read from the main file when sent) and its header.
 
-import { type DatabaseState, type Header, type PageInput, encodeLTXStream, pageChecksum } from '../ltx/index.ts';
+import { crcLinear } from '../ltx/crc64.ts';
+import { ChecksumUpdate, type DatabaseState, type Header, type PageInput, encodeLTXStream, lockPgno, makeHeader, pageChecksum } from '../ltx/index.ts';
 import { ViewChangedError } from './agent-error.ts';
-import { LocalPages, type MainFile, type WALSalts, openIfExists } from './local-pages.ts';
+import type { Pos } from './agent-state.ts';
+import { type LocalScan, LocalPages, type MainFile, type WALSalts, openIfExists } from './local-pages.ts';
+import type { NewFrames } from './wal-view.ts';
 
 /** A page to send: its bytes, or `undefined` for "read it from the main database file when sending". */
 export type PageRef = Uint8Array | undefined;
@@ -23,6 +26,50 @@ export interface Batch {
   expect?: { get(pgno: number): bigint | undefined };
   /** The encoded state before a diff or snapshot: taken back when the batch is dropped unsent. */
   base?: DatabaseState;
+}
+
+/** The pages a diff must send whatever their checksums: a `/changes` answer's, or every page. */
+export interface DiffBase {
+  sums: { get(pgno: number): bigint | undefined };
+  commit: number;
+  changed: Set<number> | 'all';
+}
+
+/** The header of the next push after `pos` (TXID 1 for a snapshot). */
+function nextHeader(pos: Pos, pageSize: number, commit: number, snapshot: boolean, now: number): Header {
+  const txid = snapshot ? 1n : pos.txid + 1n;
+  return makeHeader({ pageSize, commit, minTXID: txid, maxTXID: txid, preApplyChecksum: snapshot ? 0n : pos.checksum, timestamp: now });
+}
+
+/** The WAL frames read since the last push, on top of `state` (the encoded state, at `pos`), which it advances. */
+export function walBatch(state: DatabaseState, pos: Pos, frames: NewFrames, now: number): Batch {
+  const header = nextHeader(pos, frames.pageSize, frames.commit, false, now);
+  const update = new ChecksumUpdate(state, header);
+  for (const [pgno, data] of frames.pages) update.page(pgno, crcLinear(data));
+  const post = update.finish();
+  state.commit = frames.commit;
+  state.txid = header.maxTXID;
+  state.checksum = post;
+  return { header, post, pages: frames.pages, commits: frames.commits, reason: 'wal' };
+}
+
+/**
+ * The pages of `scan` that differ from `base` (every page when there is none, as for a snapshot): WAL
+ * pages read at push time with their frames checked, main-file pages read when sent and checked
+ * against the scan's checksums. `before` is the encoded state to take back if the batch is dropped unsent.
+ */
+export function diffBatch(scan: LocalScan, pos: Pos, reason: 'snapshot' | 'diff', base: DiffBase | undefined, before: DatabaseState, now: number): Batch {
+  const lock = lockPgno(scan.pageSize);
+  const snapshot = reason === 'snapshot';
+  const pgnos: number[] = [];
+  for (let pgno = 1; pgno <= scan.commit; pgno++) {
+    if (pgno === lock) continue;
+    const same = !snapshot && base !== undefined && base.changed !== 'all' && pgno <= base.commit && !base.changed.has(pgno) && base.sums.get(pgno) === scan.sums.get(pgno);
+    if (!same) pgnos.push(pgno);
+  }
+  const header = nextHeader(pos, scan.pageSize, scan.commit, snapshot, now);
+  const pages: Batch['pages'] = pgnos.map((p) => [p, undefined]);
+  return { header, post: scan.checksum, pages, commits: 0, reason, walPages: scan.walPages, walSalts: scan.walHeader, expect: scan.sums, base: before };
 }
 
 /** Reads a diff's WAL pages into the batch, each frame checked to be of the generation the scan read (else ViewChangedError). */

@@ -8,8 +8,7 @@
 // held, a database replaced or out of WAL mode, a page that changed under a read — is repaired by a
 // whole-database diff, which the server checks against its own page checksums before it accepts it.
 
-import { crcLinear } from '../ltx/crc64.ts';
-import { ChecksumUpdate, DatabaseState, EMPTY_DB_CHECKSUM, type Header, lockPgno, makeHeader } from '../ltx/index.ts';
+import { DatabaseState, EMPTY_DB_CHECKSUM } from '../ltx/index.ts';
 import { type ApiClient, ApiClientError } from '../cli/http-client.ts';
 import { batchedByteStream, counted } from '../cli/byte-streams.ts';
 import { AgentError, ViewChangedError, divergence } from './agent-error.ts';
@@ -24,11 +23,11 @@ import {
   writePushedState,
   writeSavedSums,
 } from './agent-state.ts';
-import { type Batch, encodeBatch, materializeWALPages } from './batch.ts';
+import { type Batch, diffBatch, encodeBatch, materializeWALPages, walBatch } from './batch.ts';
 import { type CheckpointResult, DatabaseHold, sameFile } from './database-hold.ts';
 import { type LocalScan, openIfExists, scanDatabase } from './local-pages.ts';
 import { WAL_HEADER_SIZE, readWALHeader, sameGeneration } from './wal.ts';
-import { type NewFrames, type ViewBreak, WALView } from './wal-view.ts';
+import { type ViewBreak, WALView } from './wal-view.ts';
 
 /** WAL frames taken into one push at most (bytes); a longer backlog goes in several pushes. */
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
@@ -126,7 +125,7 @@ export class Replicator {
     if (!server || server.txid === 0n) {
       const base = this.state;
       this.adopt(scan, { txid: 0n, checksum: EMPTY_DB_CHECKSUM });
-      if (scan.commit > 0) this.queue(this.diffBatch(scan, 'snapshot', undefined, base));
+      if (scan.commit > 0) this.queue(diffBatch(scan, this.pos, 'snapshot', undefined, base, this.now()));
       this.emitStart(scan, scan.commit > 0 ? 'snapshot' : 'empty');
       return;
     }
@@ -154,7 +153,7 @@ export class Replicator {
     const before = this.state;
     this.adopt(scan, server);
     const baseState = base && changed ? { sums: base.sums, commit: base.commit, changed } : undefined;
-    this.queue(this.diffBatch(scan, 'diff', baseState, before));
+    this.queue(diffBatch(scan, this.pos, 'diff', baseState, before, this.now()));
     this.emitStart(scan, action);
   }
 
@@ -295,20 +294,8 @@ export class Replicator {
       }
       return (await this.rescan(got.why)) ? { limited: false } : undefined;
     }
-    this.pending = this.walBatch(got);
+    this.pending = walBatch(this.state, this.pos, got, this.now());
     return { limited: got.limited };
-  }
-
-  /** A batch of WAL pages on top of the encoded state; advances the state's checksums. */
-  private walBatch(frames: NewFrames): Batch {
-    const header = this.header(frames.pageSize, frames.commit, false);
-    const update = new ChecksumUpdate(this.state, header);
-    for (const [pgno, data] of frames.pages) update.page(pgno, crcLinear(data));
-    const post = update.finish();
-    this.state.commit = frames.commit;
-    this.state.txid = header.maxTXID;
-    this.state.checksum = post;
-    return { header, post, pages: frames.pages, commits: frames.commits, reason: 'wal' };
   }
 
   /** Reads the database whole and queues the pages that differ from the encoded state; false when none do. */
@@ -317,42 +304,13 @@ export class Replicator {
     const scan = await this.scan();
     const before = this.state;
     const snapshot = this.pos.txid === 0n;
-    const batch = snapshot ? this.diffBatch(scan, 'snapshot', undefined, before) : this.diffBatch(scan, 'diff', { sums: before.sums, commit: before.commit, changed: new Set() }, before);
+    const base = snapshot ? undefined : { sums: before.sums, commit: before.commit, changed: new Set<number>() };
+    const batch = diffBatch(scan, this.pos, snapshot ? 'snapshot' : 'diff', base, before, this.now());
     this.adopt(scan, this.pos);
     if (scan.commit === 0) return false;
     if (!snapshot && batch.pages.length === 0 && batch.header.commit === before.commit) return false;
     this.queue(batch);
     return true;
-  }
-
-  /**
-   * The pages of `scan` that differ from `base` (every page when there is no base): WAL pages read at
-   * push time with their frames checked, main-file pages read when sent and checked against the scan's
-   * checksums. `before` is the encoded state to take back if the batch is dropped unsent.
-   */
-  private diffBatch(
-    scan: LocalScan,
-    reason: 'snapshot' | 'diff',
-    base: { sums: { get(p: number): bigint | undefined }; commit: number; changed: Set<number> | 'all' } | undefined,
-    before: DatabaseState,
-  ): Batch {
-    const lock = lockPgno(scan.pageSize);
-    const snapshot = reason === 'snapshot';
-    const pgnos: number[] = [];
-    for (let pgno = 1; pgno <= scan.commit; pgno++) {
-      if (pgno === lock) continue;
-      const same =
-        !snapshot && base !== undefined && base.changed !== 'all' && pgno <= base.commit && !base.changed.has(pgno) && base.sums.get(pgno) === scan.sums.get(pgno);
-      if (!same) pgnos.push(pgno);
-    }
-    const header = this.header(scan.pageSize, scan.commit, snapshot);
-    const walSalts = scan.walHeader;
-    return { header, post: scan.checksum, pages: pgnos.map((p) => [p, undefined]), commits: 0, reason, walPages: scan.walPages, walSalts, expect: scan.sums, base: before };
-  }
-
-  private header(pageSize: number, commit: number, snapshot: boolean): Header {
-    const txid = snapshot ? 1n : this.pos.txid + 1n;
-    return makeHeader({ pageSize, commit, minTXID: txid, maxTXID: txid, preApplyChecksum: snapshot ? 0n : this.pos.checksum, timestamp: this.now() });
   }
 
   /**

@@ -18,6 +18,15 @@ export const DEFAULT_SNAPSHOT_RETENTION_MS = 86_400_000;
 /** How long an L0 file is kept after L1 covers it, in milliseconds (5 min): lets `changes` and cached plans finish. */
 export const DEFAULT_L0_RETENTION_MS = 300_000;
 
+/**
+ * The one memory budget of a Worker isolate's read caches (MiB): page indexes, shared b-tree pages
+ * and the page memory of running queries all live inside it (src/read/read-caches.ts). 48 MiB leaves
+ * a 128 MB isolate room for the SQLite heap (≤ 64 MiB, but rarely above 20) and requests in flight.
+ */
+export const DEFAULT_READ_CACHE_MIB = 48;
+/** Bounds of LTX_EDGE_READ_CACHE_MIB: under 8 the caches thrash, over 96 the isolate runs out of memory. */
+export const READ_CACHE_MIB_RANGE = [8, 96] as const;
+
 /** Highest compaction level; 9 is reserved for snapshots (DESIGN §2). */
 export const MAX_COMPACTION_LEVELS = 8;
 
@@ -55,6 +64,7 @@ export interface ConfigVars {
   LTX_EDGE_SNAPSHOT_INTERVAL?: string;
   LTX_EDGE_SNAPSHOT_RETENTION?: string;
   LTX_EDGE_L0_RETENTION?: string;
+  LTX_EDGE_READ_CACHE_MIB?: string;
 }
 
 /** Resolved, validated configuration. Durations are milliseconds. */
@@ -67,6 +77,8 @@ export interface Config {
   snapshotIntervalMs: number;
   snapshotRetentionMs: number;
   l0RetentionMs: number;
+  /** The isolate's read-cache budget in bytes (LTX_EDGE_READ_CACHE_MIB). */
+  readCacheBytes: number;
   tokens: TokenSpec[];
   /**
    * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
@@ -80,7 +92,8 @@ export type ConfigErrorCode =
   | 'INVALID_PREFIX'
   | 'INVALID_DURATION'
   | 'INVALID_LEVELS'
-  | 'INVALID_TOKENS';
+  | 'INVALID_TOKENS'
+  | 'INVALID_READ_CACHE';
 
 /** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
 export class ConfigError extends Error {
@@ -128,9 +141,20 @@ export function resolveConfig(env: ConfigVars): Config {
     snapshotIntervalMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_INTERVAL', DEFAULT_SNAPSHOT_INTERVAL_MS, false),
     snapshotRetentionMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_RETENTION', DEFAULT_SNAPSHOT_RETENTION_MS, false),
     l0RetentionMs: durationVar(env, 'LTX_EDGE_L0_RETENTION', DEFAULT_L0_RETENTION_MS, true),
+    readCacheBytes: parseReadCacheMiB(env.LTX_EDGE_READ_CACHE_MIB) * 1024 * 1024,
     tokens,
     notConfigured,
   };
+}
+
+function parseReadCacheMiB(value: string | undefined): number {
+  if (isUnset(value)) return DEFAULT_READ_CACHE_MIB;
+  const [lo, hi] = READ_CACHE_MIB_RANGE;
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    throw new ConfigError('INVALID_READ_CACHE', 'LTX_EDGE_READ_CACHE_MIB', `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 function isUnset(value: string | undefined): value is undefined {

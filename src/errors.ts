@@ -3,6 +3,10 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LTXError } from './ltx/errors.ts';
+import { QueryError } from './query/query-error.ts';
+import { PlanError } from './replication/plan.ts';
+import { PointError } from './replication/point.ts';
+import { StorageError } from './storage/object-store.ts';
 
 /** Every code the API answers with, and its HTTP status. The only place statuses are decided. */
 export const ERROR_STATUS = {
@@ -27,7 +31,8 @@ export const ERROR_STATUS = {
   QUERY_TOO_MANY_ROWS: 413, // POST …/query: more rows than the limit; details.limit, value
   QUERY_RESULT_TOO_LARGE: 413, // POST …/query: the encoded rows exceed the byte limit; details.limit, value
   QUERY_TOO_EXPENSIVE: 422, // POST …/query: CPU (vm_steps), heap, page_bytes or fetch_rounds budget; details.limit, value
-  QUERY_BUSY: 503, // POST …/query: concurrent queries hold the isolate's page memory; transient, retry
+  QUERY_TOO_COMPLEX: 422, // POST …/query: the statement is too long or too deeply nested (or needs too much stack); details.limit, value, max
+  QUERY_BUSY: 503, // POST …/query: concurrent queries hold the isolate's page memory (or this database's share of it), or the engine was reset; details.retryAfterSeconds
   INTERNAL: 500,
   STORAGE_UNAVAILABLE: 503, // R2 kept failing after retries; nothing was committed, retry later
   NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)
@@ -81,6 +86,33 @@ export function invalidLtx(err: LTXError): ApiError {
   return new ApiError('INVALID_LTX', err.message, { ltxCode: err.code });
 }
 
+/**
+ * Domain errors that escape a route, as API errors — the one place they are translated (routes do not
+ * catch them to rethrow): a point the client wrote wrong is 400; a query's own failure keeps its code;
+ * storage that kept failing, or a plan still stale after the one re-plan, is 503 STORAGE_UNAVAILABLE
+ * (retry later); a rejected LTX file is 422. Undefined for anything else (a bug: 500).
+ */
+export function apiErrorOf(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof PointError) return new ApiError('BAD_REQUEST', err.message);
+  if (err instanceof QueryError) return new ApiError(err.code, err.message, err.details);
+  if (err instanceof StorageError) {
+    if (err.code === 'STORAGE_NOT_FOUND' || err.code === 'STORAGE_INVALID_RANGE') return new ApiError('STORAGE_UNAVAILABLE', 'an object of the database changed while it was read; retry');
+    return new ApiError('STORAGE_UNAVAILABLE', 'storage is unavailable; retry later', { storageCode: err.code });
+  }
+  if (err instanceof PlanError) return new ApiError('STORAGE_UNAVAILABLE', 'the database changed while it was read; retry', { planCode: err.code });
+  if (err instanceof LTXError && err.code !== 'LTX_INVALID_ARGUMENT') return invalidLtx(err);
+  return undefined;
+}
+
+/** Headers an error answer carries besides the body: Retry-After for the transient ones. */
+function errorHeaders(e: ApiError): HeadersInit | undefined {
+  const seconds = e.details?.retryAfterSeconds;
+  if (typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0) return { 'retry-after': String(seconds) };
+  if (e.code === 'STORAGE_UNAVAILABLE' || e.code === 'QUERY_BUSY') return { 'retry-after': '1' };
+  return undefined;
+}
+
 /** Codes for bare statuses raised by hono middleware as HTTPException; other statuses get a generic code. */
 const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'BAD_REQUEST',
@@ -94,15 +126,15 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
 };
 
 /**
- * hono onError: ApiError → its status; malformed JSON → 400 BAD_REQUEST; LTXError → 422 INVALID_LTX;
- * HTTPException → its own status; anything else → 500 INTERNAL, logged, with no internals in the body.
+ * hono onError: ApiError and the domain errors of apiErrorOf → their status (Retry-After on 503s);
+ * malformed JSON → 400 BAD_REQUEST; HTTPException → its own status; anything else → 500 INTERNAL,
+ * logged, with no internals in the body.
  */
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return errorResponse(err.code, err.message, err.details);
+  const api = apiErrorOf(err);
+  if (api) return errorResponse(api.code, api.message, api.details, errorHeaders(api));
   // Request.json() rejects with a SyntaxError on a malformed body; JSON.parse on our own data never should.
   if (err instanceof SyntaxError) return errorResponse('BAD_REQUEST', `malformed JSON body: ${err.message}`);
-  // A codec rejection that escaped a route is about the client's bytes, except a broken API call (our bug).
-  if (err instanceof LTXError && err.code !== 'LTX_INVALID_ARGUMENT') return errorResponse('INVALID_LTX', err.message, { ltxCode: err.code });
   if (err instanceof HTTPException && err.status < 500) {
     // Keep headers the middleware set (e.g. WWW-Authenticate), not its body.
     const headers = new Headers(err.res?.headers);

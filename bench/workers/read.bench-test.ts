@@ -21,7 +21,7 @@ import { DEFAULT_GET_CONCURRENCY, DEFAULT_MAX_COALESCE_GAP, DEFAULT_MAX_RANGE_BY
 import { type ReadPlan, planFileKey, planFromJSON } from '../../src/replication/plan.ts';
 import { snapshotSqlite } from '../../src/replication/snapshot-stream.ts';
 import { unwrap } from '../../src/routes/rpc.ts';
-import { resetReadCaches } from '../../src/routes/read-plans.ts';
+import { resetReadCaches } from '../../src/read/read-caches.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-store.ts';
 import { R2ObjectStore } from '../../src/storage/r2-store.ts';
 import { prng } from '../../test/helpers/prng.ts';

@@ -5,6 +5,8 @@ import type { SqlExec } from './migrate.ts';
 
 /** The database head. TXID 0 with no row means empty. */
 export interface Position {
+  /** Never reused: a database deleted and created again under its name gets a new one (migrations/0005). */
+  incarnation: string;
   pageSize: number;
   commit: number;
   txid: bigint;
@@ -61,7 +63,13 @@ export class Catalog {
   position(): Position | undefined {
     const r = this.sql.exec('SELECT * FROM position WHERE id = 1').toArray()[0];
     if (!r) return undefined;
+    let incarnation = String(r.incarnation);
+    if (incarnation === '') {
+      incarnation = newIncarnation();
+      this.sql.exec('UPDATE position SET incarnation = ? WHERE id = 1', incarnation);
+    }
     return {
+      incarnation,
       pageSize: Number(r.page_size),
       commit: Number(r.commit_pages),
       txid: hex(r.txid),
@@ -71,10 +79,11 @@ export class Catalog {
     };
   }
 
-  setPosition(p: Omit<Position, 'createdAt' | 'updatedAt'>, now: number): void {
+  /** Moves the head; the first call of a database's life also gives it its incarnation. */
+  setPosition(p: Omit<Position, 'createdAt' | 'updatedAt' | 'incarnation'>, now: number): void {
     this.sql.exec(
-      `INSERT INTO position (id, page_size, commit_pages, txid, checksum, created_at, updated_at)
-       VALUES (1, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO position (id, page_size, commit_pages, txid, checksum, created_at, updated_at, incarnation)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, commit_pages = excluded.commit_pages,
          txid = excluded.txid, checksum = excluded.checksum, updated_at = excluded.updated_at`,
       p.pageSize,
@@ -83,6 +92,7 @@ export class Catalog {
       formatHex64(p.checksum),
       now,
       now,
+      newIncarnation(),
     );
   }
 
@@ -181,4 +191,9 @@ export class Catalog {
     this.sql.exec('DELETE FROM files');
     this.sql.exec('DELETE FROM pages');
   }
+}
+
+/** 128 random bits as 32 hex digits. */
+function newIncarnation(): string {
+  return crypto.randomUUID().replaceAll('-', '');
 }

@@ -161,6 +161,11 @@ export class DatabaseDO extends DurableObject<Env> {
     return headJSON(this.catalog.position());
   }
 
+  /** The database's incarnation (migrations/0005), or undefined when it does not exist: the Workers' cheap check that a cached plan is still this database's. */
+  incarnation(): string | undefined {
+    return this.catalog.position()?.incarnation;
+  }
+
   /** Catalog listing (DESIGN §4 GET .../ltx?level=&after=). */
   files(level: number | undefined, after: bigint, limit: number): FileJSON[] {
     return this.catalog.files(level, after, limit).map(fileJSON);

@@ -3,6 +3,7 @@ import catalog0001 from '../../migrations/0001_catalog.sql';
 import pageWriter0002 from '../../migrations/0002_page_writer.sql';
 import filesKey0003 from '../../migrations/0003_files_key.sql';
 import stats0004 from '../../migrations/0004_stats.sql';
+import incarnation0005 from '../../migrations/0005_incarnation.sql';
 import type { Migration } from './migrate.ts';
 
 export const DATABASE_MIGRATIONS: readonly Migration[] = [
@@ -10,4 +11,5 @@ export const DATABASE_MIGRATIONS: readonly Migration[] = [
   { version: 2, name: '0002_page_writer', sql: pageWriter0002 },
   { version: 3, name: '0003_files_key', sql: filesKey0003 },
   { version: 4, name: '0004_stats', sql: stats0004 },
+  { version: 5, name: '0005_incarnation', sql: incarnation0005 },
 ];

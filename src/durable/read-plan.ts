@@ -108,6 +108,7 @@ export class ReadPlanner {
     const last = files[files.length - 1];
     const plan: ReadPlan = {
       db: this.name(),
+      incarnation: pos.incarnation,
       txid: target,
       pageSize: pos.pageSize,
       commit: last.commit,

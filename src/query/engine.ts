@@ -1,47 +1,39 @@
 // The read-only query engine: one wa-sqlite instance per isolate, statements run synchronously and rerun after fetching the pages they missed.
 
 import * as SQLite from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
+import { applyConnectionLimits } from './connection-limits.ts';
 import { type PageFile, PageVFS, VFS_NAME } from './page-vfs.ts';
 import { QueryError } from './query-error.ts';
+import {
+  DEFAULT_MAX_HEAP_BYTES,
+  DEFAULT_QUERY_LIMITS,
+  type QueryLimits,
+  engineLost,
+  heapExhausted,
+  isStackExhaustion,
+  nativeStackExhausted,
+  stackTooDeep,
+  timeout,
+} from './query-limits.ts';
+import { DEFAULT_COMPLEXITY_LIMITS, checkSqlComplexity } from './sql-complexity.ts';
 import { type SqliteModule, instantiateSqlite } from './sqlite-module.ts';
+import { StackGuard } from './stack-guard.ts';
 import { type Params, type ResultValue, bindParams, readColumn } from './values.ts';
 
-/** Default most rows a query may return. */
-export const DEFAULT_MAX_ROWS = 50_000;
-/** Default most bytes of encoded rows (estimated as they are read): 8 MiB keeps a response well inside a Worker's memory. */
-export const DEFAULT_MAX_RESULT_BYTES = 8 * 1024 * 1024;
-/** Default wall time (ms) of a query, page fetches included. In production, time inside a Worker advances only across I/O: this bounds the fetching; `maxVmSteps` bounds the CPU. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-/** Default SQLite VM instructions per query, counted over every rerun: 1–2 s of CPU in local workerd (50–90M steps/s measured, progress handler on). */
-export const DEFAULT_MAX_VM_STEPS = 100_000_000;
-/** Default ceiling of the wasm heap (it starts at ~17 MiB and never shrinks; a Worker has 128 MB). */
-export const DEFAULT_MAX_HEAP_BYTES = 64 * 1024 * 1024;
-/** Default most fetch rounds (reruns) of one query: each is a round trip to R2. */
-export const DEFAULT_MAX_FETCH_ROUNDS = 1_000;
-/** Longest SQL text (bytes of UTF-8) compiled. */
-export const MAX_SQL_BYTES = 100_000;
+export {
+  DEFAULT_MAX_FETCH_ROUNDS,
+  DEFAULT_MAX_HEAP_BYTES,
+  DEFAULT_MAX_RESULT_BYTES,
+  DEFAULT_MAX_ROWS,
+  DEFAULT_MAX_VM_STEPS,
+  DEFAULT_QUERY_LIMITS,
+  DEFAULT_TIMEOUT_MS,
+  type QueryLimits,
+} from './query-limits.ts';
+export { MAX_SQL_BYTES } from './sql-complexity.ts';
+
 /** VM instructions between progress-handler calls. */
 const PROGRESS_OPS = 1000;
-/** Longest TEXT or BLOB SQLite may build in a query (SQLITE_LIMIT_LENGTH). */
-const MAX_VALUE_BYTES = 16 * 1024 * 1024;
-
-export interface QueryLimits {
-  maxRows: number;
-  maxResultBytes: number;
-  timeoutMs: number;
-  maxVmSteps: number;
-  maxHeapBytes: number;
-  maxFetchRounds: number;
-}
-
-export const DEFAULT_QUERY_LIMITS: QueryLimits = {
-  maxRows: DEFAULT_MAX_ROWS,
-  maxResultBytes: DEFAULT_MAX_RESULT_BYTES,
-  timeoutMs: DEFAULT_TIMEOUT_MS,
-  maxVmSteps: DEFAULT_MAX_VM_STEPS,
-  maxHeapBytes: DEFAULT_MAX_HEAP_BYTES,
-  maxFetchRounds: DEFAULT_MAX_FETCH_ROUNDS,
-};
 
 export interface QueryRequest {
   sql: string;
@@ -65,6 +57,8 @@ interface Active {
   limits: QueryLimits;
   deadline: number;
   stop: 'vm_steps' | 'heap' | 'timeout' | undefined;
+  /** The heap when the current run began: only growth during its own run is a query's (the heap is shared and never shrinks). */
+  heapAtRun: number;
 }
 
 /**
@@ -79,7 +73,7 @@ export interface EnginePages extends PageFile {
   fetchMissing(): Promise<void>;
   /** A typed failure noted during a read (reads must not throw through the wasm stack). */
   readonly failure: QueryError | undefined;
-  /** An unexpected exception noted during a read (a bug): rethrown as is. */
+  /** An unexpected exception noted during a read (a bug): rethrown as is, except a RangeError (then the instance is dropped). */
   readonly internalError: unknown;
 }
 
@@ -105,10 +99,17 @@ type Attempt = { done: true; columns: string[]; rows: ResultValue[][]; bytes: nu
  * statements of concurrent requests never interleave, and a slow query's fetches never block
  * another request (unlike the Asyncify build, where one suspended query holds the whole instance).
  * Rows of a failed run are dropped; only a complete run's rows are returned.
+ *
+ * The instance is shared, so it must survive whatever one request sends: SQL is scanned before it is
+ * compiled (sql-complexity.ts), every connection runs with CONNECTION_LIMITS, and after every run a
+ * StackGuard checks the wasm stack. An exception thrown out of the wasm module (a native stack
+ * overflow, a trap) or a run that wrote past the stack loses the instance: `broken` turns true,
+ * `isolateEngine()` builds a fresh one, and queries still on this one end with QUERY_BUSY.
  */
 export class QueryEngine {
   private readonly mod: SqliteModule;
   private readonly vfs: PageVFS;
+  private readonly guard: StackGuard;
   private readonly ppOut: number;
   private readonly pzTail: number;
   private readonly zVfs: number;
@@ -116,9 +117,12 @@ export class QueryEngine {
   private active: Active | undefined;
   private seq = 0;
   private users = 0;
+  /** The instance can no longer be trusted. */
+  private lost = false;
 
   private constructor(mod: SqliteModule) {
     this.mod = mod;
+    this.guard = new StackGuard(mod);
     this.vfs = new PageVFS(mod);
     if (mod.vfs_register(this.vfs, false) !== SQLite.SQLITE_OK) throw new Error('could not register the query VFS');
     this.ppOut = mod._malloc(8);
@@ -130,8 +134,14 @@ export class QueryEngine {
     mod.setCallback(this.progressKey, () => this.progress());
   }
 
-  static async create(wasm: WebAssembly.Module): Promise<QueryEngine> {
-    return new QueryEngine(await instantiateSqlite(wasm));
+  /** A new instance over `wasm`; `maxMemoryBytes` caps its wasm memory (none: the build's 2 GiB). */
+  static async create(wasm: WebAssembly.Module, opts: { maxMemoryBytes?: number } = {}): Promise<QueryEngine> {
+    return new QueryEngine(await instantiateSqlite(wasm, opts));
+  }
+
+  /** True once the instance can no longer be trusted (see the class comment): use a new engine. */
+  get broken(): boolean {
+    return this.lost;
   }
 
   /** Bytes of wasm linear memory now (it only grows). */
@@ -156,16 +166,19 @@ export class QueryEngine {
 
   /**
    * Runs one read-only statement over `pages`. Throws QueryError for everything the client caused
-   * (SQL errors, writes, several statements, limits) and for budgets of `pages`.
+   * (SQL errors, writes, several statements, limits, QUERY_TOO_COMPLEX), for budgets of `pages`, and
+   * QUERY_BUSY when the instance was lost under the query; never an exception of the wasm module.
    */
   async query(pages: EnginePages, req: QueryRequest, limits: QueryLimits = DEFAULT_QUERY_LIMITS): Promise<QueryOutput> {
     const sqlBytes = new TextEncoder().encode(req.sql);
-    if (sqlBytes.length > MAX_SQL_BYTES) throw new QueryError('BAD_REQUEST', `sql is longer than ${MAX_SQL_BYTES} bytes`);
+    checkSqlComplexity(req.sql, sqlBytes.length, limits.complexity ?? DEFAULT_COMPLEXITY_LIMITS);
+    if (this.lost) throw engineLost();
     const start = Date.now();
     const mod = this.mod;
+    const zSql = mod._sqlite3_malloc(sqlBytes.length + 1);
+    if (zSql === 0) throw heapExhausted(limits);
     const name = `q${++this.seq}`;
     const unregister = this.vfs.register(name, pages);
-    const zSql = mod._sqlite3_malloc(sqlBytes.length + 1);
     mod.HEAPU8.set(sqlBytes, zSql);
     mod.HEAPU8[zSql + sqlBytes.length] = 0;
     const s: Session = {
@@ -175,13 +188,13 @@ export class QueryEngine {
       ready: false,
       zSql,
       nSql: sqlBytes.length,
-      active: { steps: 0, limits, deadline: start + limits.timeoutMs, stop: undefined },
+      active: { steps: 0, limits, deadline: start + limits.timeoutMs, stop: undefined, heapAtRun: 0 },
     };
     this.users++;
     try {
       for (let reruns = 0; ; reruns++) {
         pages.clearMissing();
-        const out = this.attempt(s, req.params);
+        const out = this.run(s, req.params);
         if (out.done) return { columns: out.columns, rows: out.rows, resultBytes: out.bytes, reruns, vmSteps: s.active.steps };
         if (reruns >= limits.maxFetchRounds) {
           throw new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${limits.maxFetchRounds} rounds of page fetches`, {
@@ -195,10 +208,54 @@ export class QueryEngine {
       }
     } finally {
       this.users--;
-      if (s.db !== 0) mod._sqlite3_close_v2(s.db);
-      mod._sqlite3_free(zSql);
+      // A lost instance is left alone: the connection goes with it.
+      if (!this.lost) {
+        if (s.db !== 0) mod._sqlite3_close_v2(s.db);
+        mod._sqlite3_free(zSql);
+      }
       unregister();
     }
+  }
+
+  /**
+   * One run (attempt), then the stack check. A run that went deeper than STACK_BUDGET_BYTES is
+   * refused; one that wrote past the stack, or threw out of the wasm module, loses the instance: its
+   * memory or its stack pointer is no longer what SQLite left it. The error thrown is the client's
+   * (QUERY_TOO_COMPLEX) when its statement exhausted a stack, else QUERY_BUSY (retry on a new engine).
+   */
+  private run(s: Session, params: Params | undefined): Attempt {
+    if (this.lost) throw engineLost();
+    let out: Attempt | undefined;
+    let error: unknown;
+    let threw = false;
+    try {
+      out = this.attempt(s, params);
+    } catch (e) {
+      threw = true;
+      error = e;
+    }
+    const stack = this.guard.check();
+    // A QueryError is thrown between calls into wasm, and a page read's own exception was caught
+    // before it reached wasm (PageVFS): anything else came out of the module mid-call. A RangeError or
+    // a trap is never trusted, wherever it was thrown.
+    const fromWasm = threw && !(error instanceof QueryError) && error !== s.pages.internalError;
+    const fatal = error instanceof RangeError || error instanceof WebAssembly.RuntimeError;
+    if (stack === 'overflow' || stack === 'unwound' || fromWasm || fatal || this.lost) {
+      this.lose(error ?? stack);
+      if (stack === 'overflow') throw stackTooDeep();
+      if (isStackExhaustion(error)) throw nativeStackExhausted();
+      throw engineLost();
+    }
+    if (stack === 'deep') throw stackTooDeep();
+    if (!threw) return out!;
+    throw error; // a QueryError, or a bug in a page read (500)
+  }
+
+  /** Marks the instance lost (isolateEngine replaces it); logs why once. */
+  private lose(cause: unknown): void {
+    if (this.lost) return;
+    this.lost = true;
+    console.error(`query engine: the wa-sqlite instance is dropped after ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
   }
 
   private checkTime(a: Active): void {
@@ -209,6 +266,7 @@ export class QueryEngine {
   private attempt(s: Session, params: Params | undefined): Attempt {
     const mod = this.mod;
     this.active = s.active;
+    s.active.heapAtRun = mod.HEAPU8.length;
     let stmt = 0;
     try {
       if (s.db === 0 && !this.open(s)) return { done: false };
@@ -257,8 +315,17 @@ export class QueryEngine {
         rows.push(row);
       }
     } finally {
-      if (stmt !== 0) mod._sqlite3_finalize(stmt);
+      if (stmt !== 0) this.finalize(stmt);
       this.active = undefined;
+    }
+  }
+
+  /** Finalizes without letting a second failure of a failing instance hide the first (run() then drops it). */
+  private finalize(stmt: number): void {
+    try {
+      this.mod._sqlite3_finalize(stmt);
+    } catch (e) {
+      this.lose(e);
     }
   }
 
@@ -266,13 +333,12 @@ export class QueryEngine {
   private open(s: Session): boolean {
     const mod = this.mod;
     const zName = cString(mod, s.name);
+    if (zName === 0) throw heapExhausted(s.active.limits);
     try {
       const rc = mod._sqlite3_open_v2(zName, this.ppOut, SQLite.SQLITE_OPEN_READONLY, this.zVfs);
       s.db = mod.HEAP32[this.ppOut >> 2];
       if (rc === SQLite.SQLITE_OK) {
-        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_ATTACHED, 0);
-        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
-        mod._sqlite3_limit(s.db, SQLite.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES);
+        applyConnectionLimits(mod, s.db);
         mod._libprogress_progress_handler(s.db, PROGRESS_OPS, 1, this.progressKey);
         return true;
       }
@@ -299,6 +365,7 @@ export class QueryEngine {
 
   private exec(db: number, sql: string): number {
     const z = cString(this.mod, sql);
+    if (z === 0) return SQLite.SQLITE_NOMEM;
     try {
       return this.mod._sqlite3_exec(db, z, 0, 0, 0);
     } finally {
@@ -317,13 +384,13 @@ export class QueryEngine {
     if (active.stop === 'vm_steps') {
       throw new QueryError('QUERY_TOO_EXPENSIVE', `the query ran more than ${active.limits.maxVmSteps} SQLite VM steps`, { limit: 'vm_steps', value: active.limits.maxVmSteps });
     }
-    if (active.stop === 'heap') {
-      throw new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${active.limits.maxHeapBytes} bytes of memory`, { limit: 'heap_bytes', value: active.limits.maxHeapBytes });
-    }
+    if (active.stop === 'heap') throw heapExhausted(active.limits);
     if (active.stop === 'timeout') throw timeout(active.limits);
     if (pages.missingCount > 0) return { done: false };
     const mod = this.mod;
     const primary = rc & 0xff;
+    // Memory growth past the engine's ceiling fails (sqlite-module.ts), compiling included.
+    if (primary === SQLite.SQLITE_NOMEM) throw heapExhausted(active.limits);
     const message = s.db !== 0 ? mod.UTF8ToString(mod._sqlite3_errmsg(s.db)) : `SQLite error ${rc}`;
     if (primary === SQLite.SQLITE_READONLY) throw new QueryError('QUERY_NOT_READ_ONLY', message, { sqliteCode: rc });
     const details: Record<string, unknown> = { sqliteCode: s.db !== 0 ? mod._sqlite3_extended_errcode(s.db) : rc };
@@ -338,19 +405,17 @@ export class QueryEngine {
     if (a === undefined) return 0;
     a.steps += PROGRESS_OPS;
     if (a.steps > a.limits.maxVmSteps) a.stop = 'vm_steps';
-    else if (this.mod.HEAPU8.length > a.limits.maxHeapBytes) a.stop = 'heap';
+    else if (this.mod.HEAPU8.length > a.limits.maxHeapBytes && this.mod.HEAPU8.length > a.heapAtRun) a.stop = 'heap';
     else if (Date.now() > a.deadline) a.stop = 'timeout';
     return a.stop === undefined ? 0 : 1;
   }
 }
 
-function timeout(limits: QueryLimits): QueryError {
-  return new QueryError('QUERY_TIMEOUT', `the query ran longer than ${limits.timeoutMs} ms`, { limit: 'timeout_ms', value: limits.timeoutMs });
-}
-
+/** A NUL-terminated copy of `s` in the wasm heap, or 0 when the heap is exhausted. */
 function cString(mod: SqliteModule, s: string): number {
   const bytes = new TextEncoder().encode(s);
   const p = mod._sqlite3_malloc(bytes.length + 1);
+  if (p === 0) return 0;
   mod.HEAPU8.set(bytes, p);
   mod.HEAPU8[p + bytes.length] = 0;
   return p;
@@ -360,17 +425,18 @@ let shared: Promise<QueryEngine> | undefined;
 let sharedEngine: QueryEngine | undefined;
 
 /**
- * The isolate's engine, created on first use. When a query has grown the wasm heap past
- * `maxHeapBytes` (memory never shrinks), the engine is replaced for later queries; the old one is
- * collected once its running queries finish.
+ * The isolate's engine, created on first use, its wasm memory capped at `maxHeapBytes`. When the
+ * instance was lost (`broken`), or a query has grown the wasm heap past `maxHeapBytes` (memory never
+ * shrinks), the engine is replaced for later queries; the old one is collected once its running
+ * queries finish (on a lost one, with QUERY_BUSY).
  */
 export async function isolateEngine(wasm: WebAssembly.Module, maxHeapBytes = DEFAULT_MAX_HEAP_BYTES): Promise<QueryEngine> {
-  if (sharedEngine !== undefined && sharedEngine.heapBytes > maxHeapBytes) {
+  if (sharedEngine !== undefined && (sharedEngine.broken || sharedEngine.heapBytes > maxHeapBytes)) {
     shared = undefined;
     sharedEngine = undefined;
   }
   if (shared === undefined) {
-    const p = QueryEngine.create(wasm);
+    const p = QueryEngine.create(wasm, { maxMemoryBytes: maxHeapBytes });
     shared = p;
     p.then(
       (e) => {

@@ -17,8 +17,25 @@ export type QueryErrorCode =
   | 'QUERY_TIMEOUT'
   /** A CPU, memory or I/O budget ran out: details.limit says which (vm_steps, heap_bytes, page_bytes, fetch_rounds). */
   | 'QUERY_TOO_EXPENSIVE'
-  /** Concurrent queries of the isolate hold all its page memory: transient, retry. */
+  /**
+   * The statement is too long or too deeply nested for the engine's stacks, refused before SQLite
+   * compiles it (sql-complexity.ts) or stopped by the stack guard: details {limit, value, max}, limit
+   * one of sql_bytes, expression_depth, selects, list_items, literal_bytes, stack_bytes, native_stack.
+   */
+  | 'QUERY_TOO_COMPLEX'
+  /**
+   * Transient, retry after details.retryAfterSeconds: the running queries of the isolate (or of this
+   * database, past its share) hold the page memory, or the engine was reset under the query.
+   */
   | 'QUERY_BUSY';
+
+/**
+ * Seconds a QUERY_BUSY client should wait (details.retryAfterSeconds, an integer for Retry-After).
+ * What it waits for — page memory held by running queries, or a fresh engine — is gone within a
+ * query's run: median tens of ms, at most DEFAULT_TIMEOUT_MS (10 s). One second is the smallest
+ * Retry-After, and spreads retries over more than one run of the busy queries.
+ */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
 
 export class QueryError extends Error {
   readonly code: QueryErrorCode;

@@ -2,46 +2,18 @@
 
 import { lockPgno } from '../ltx/constants.ts';
 import { type PageIndex, findPage } from '../ltx/page-index.ts';
-import type { PageSource } from '../replication/page-source.ts';
+import { type PageSource, indexCacheKey } from '../replication/page-source.ts';
 import { type ReadPlan, planCeilings, planFileKey } from '../replication/plan.ts';
 import { BtreeWalk, DEFAULT_PREFETCH, type PrefetchOptions, isInteriorPage } from './btree-walk.ts';
+import type { PageMemory, PageMemoryLimit } from './page-memory.ts';
 import type { PageFile } from './page-vfs.ts';
-import { QueryError } from './query-error.ts';
+import { BUSY_RETRY_AFTER_SECONDS, QueryError } from './query-error.ts';
 import type { SharedPageCache } from './shared-page-cache.ts';
+
+export { DEFAULT_DATABASE_SHARE, DEFAULT_ISOLATE_QUERY_PAGE_BYTES, PageMemory } from './page-memory.ts';
 
 /** Default most page bytes one query may bring in (fetched + shared-cache hits): bounds a request's memory. */
 export const DEFAULT_MAX_QUERY_PAGE_BYTES = 16 * 1024 * 1024;
-/**
- * Default most page bytes all running queries of an isolate may hold. A Worker has 128 MB: the wasm
- * heap may reach 64 MiB (engine.ts), the shared caches 16 + 8 MiB, which leaves about 32 MiB for pages.
- */
-export const DEFAULT_ISOLATE_QUERY_PAGE_BYTES = 32 * 1024 * 1024;
-
-/** Page bytes held by the running queries of one isolate, against one ceiling. */
-export class PageMemory {
-  readonly maxBytes: number;
-  private held = 0;
-
-  constructor(maxBytes = DEFAULT_ISOLATE_QUERY_PAGE_BYTES) {
-    this.maxBytes = maxBytes;
-  }
-
-  get used(): number {
-    return this.held;
-  }
-
-  /** Reserves `n` bytes; false (nothing reserved) when that would pass the ceiling. */
-  tryTake(n: number): boolean {
-    if (this.held + n > this.maxBytes) return false;
-    this.held += n;
-    return true;
-  }
-
-  release(n: number): void {
-    this.held = Math.max(0, this.held - n);
-  }
-}
-
 export interface QueryPagesOptions {
   /** Storage prefix of the plan's keys (DESIGN §2). */
   prefix: string;
@@ -49,6 +21,8 @@ export interface QueryPagesOptions {
   maxPageBytes?: number;
   /** The isolate's budget shared with concurrent queries; none = unbounded (tests). Call close() to give back. */
   memory?: PageMemory;
+  /** Whose pages these are, for the database's share of `memory` (page-memory.ts); default the plan's database name. */
+  database?: string;
   prefetch?: PrefetchOptions;
 }
 
@@ -96,6 +70,7 @@ export class QueryPages implements PageFile {
   private readonly zero: Uint8Array;
   private bytesIn = 0;
   private readonly memory: PageMemory | undefined;
+  private readonly database: string;
   /** Bytes reserved in `memory`. */
   private reserved = 0;
   private failed: QueryError | undefined;
@@ -109,9 +84,11 @@ export class QueryPages implements PageFile {
     this.pageSize = plan.pageSize;
     this.pageCount = plan.commit;
     this.ceilings = planCeilings(plan);
-    this.keys = plan.files.map((f) => planFileKey(opts.prefix, plan.db, f));
+    // Shared pages are keyed by incarnation too: a re-created database repeats its R2 keys.
+    this.keys = plan.files.map((f) => indexCacheKey(plan.incarnation, planFileKey(opts.prefix, plan.db, f)));
     this.maxPageBytes = opts.maxPageBytes ?? DEFAULT_MAX_QUERY_PAGE_BYTES;
     this.memory = opts.memory;
+    this.database = opts.database ?? plan.db;
     this.walk = new BtreeWalk(plan.commit, opts.prefetch ?? DEFAULT_PREFETCH);
     this.zero = new Uint8Array(plan.pageSize);
   }
@@ -210,14 +187,10 @@ export class QueryPages implements PageFile {
     let pgnos = [...queued].sort((a, b) => a - b);
     if (this.memory !== undefined) {
       // Reserve the batch in the isolate's budget; when other queries hold too much, the misses alone.
-      if (!this.memory.tryTake(pgnos.length * this.pageSize)) {
+      if (this.memory.take(pgnos.length * this.pageSize, this.database) !== undefined) {
         pgnos = want.sort((a, b) => a - b);
-        if (!this.memory.tryTake(pgnos.length * this.pageSize)) {
-          throw new QueryError('QUERY_BUSY', 'the running queries of this isolate hold all the page memory; retry shortly', {
-            limit: 'isolate_page_bytes',
-            value: this.memory.maxBytes,
-          });
-        }
+        const refused = this.memory.take(pgnos.length * this.pageSize, this.database);
+        if (refused !== undefined) throw busy(refused, this.memory);
       }
       this.reserved += pgnos.length * this.pageSize;
     }
@@ -249,13 +222,13 @@ export class QueryPages implements PageFile {
     this.guessing = false;
     this.bytesIn -= bytes;
     const give = Math.min(bytes, this.reserved); // 0 without an isolate budget
-    this.memory?.release(give);
+    this.memory?.release(give, this.database);
     this.reserved -= give;
   }
 
   /** Gives the page memory back to the isolate and drops the request's pages. Idempotent. */
   close(): void {
-    this.memory?.release(this.reserved);
+    this.memory?.release(this.reserved, this.database);
     this.reserved = 0;
     this.local.clear();
   }
@@ -295,6 +268,19 @@ export class QueryPages implements PageFile {
   private sharedKey(file: number, pgno: number): string {
     return `${this.keys[file]}#${pgno}`;
   }
+}
+
+/** QUERY_BUSY for page memory refused by `limit`: transient, the running queries give it back as they end. */
+function busy(limit: PageMemoryLimit, memory: PageMemory): QueryError {
+  const message =
+    limit === 'database_page_bytes'
+      ? "this database's running queries hold their share of the isolate's page memory while other databases wait; retry shortly"
+      : 'the running queries of this isolate hold all the page memory; retry shortly';
+  return new QueryError('QUERY_BUSY', message, {
+    limit,
+    value: limit === 'database_page_bytes' ? memory.shareBytes : memory.maxBytes,
+    retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+  });
 }
 
 /** Page 1 with the file format version numbers (bytes 18–19) set to 1 = rollback journal (WAL would need shared memory). */

@@ -17,6 +17,8 @@ export interface SqliteModule {
   vfs_register(vfs: object, makeDefault: boolean): number;
   /** Binds a JS target to a key the C adapters call back with (progress handlers, VFSs). */
   setCallback(key: number, target: ((...args: number[]) => number) | object): void;
+  /** Calls an exported C function by name; 'string' arguments are copied onto the wasm stack for the call. */
+  ccall(name: string, returnType: 'number' | null, argTypes: ('number' | 'string')[], args: (number | string)[]): unknown;
 
   _malloc(n: number): number;
   _free(p: number): void;
@@ -54,15 +56,30 @@ export interface SqliteModule {
   _libprogress_progress_handler(db: number, nOps: number, xProgress: number, pApp: number): void;
 }
 
+export interface SqliteModuleOptions {
+  /**
+   * Most bytes of wasm memory the module may ask for; none = the build's 2 GiB. Growth past it fails
+   * (malloc returns NULL, SQLite answers SQLITE_NOMEM), even while a statement compiles, where no
+   * progress handler runs: a few hundred bytes of CTEs that expand each other grew the heap past
+   * 100 MiB in one prepare (test/unit/query/engine-isolation.test.ts). Emscripten grows in steps
+   * (up to 20% of the heap), so memory may end one step past this.
+   */
+  maxMemoryBytes?: number;
+}
+
+/** The glue's import that grows wasm memory (sbrk calls it); found by name, as the import keys are minified. */
+const RESIZE_HEAP_IMPORT = '_emscripten_resize_heap';
+
 /**
  * Instantiates the sync build over `wasm`. Workers forbid compiling wasm from bytes at run time, so
  * the module comes precompiled: wrangler turns an imported `.wasm` file into a WebAssembly.Module
  * (its default CompiledWasm rule); Node compiles the file itself. Instantiation is synchronous
  * (no I/O), so concurrent first requests cannot end up waiting on each other's I/O.
  */
-export async function instantiateSqlite(wasm: WebAssembly.Module): Promise<SqliteModule> {
+export async function instantiateSqlite(wasm: WebAssembly.Module, opts: SqliteModuleOptions = {}): Promise<SqliteModule> {
   const mod = await ModuleFactory({
     instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+      if (opts.maxMemoryBytes !== undefined) capMemory(imports, opts.maxMemoryBytes);
       done(new WebAssembly.Instance(wasm, imports), wasm);
       return {};
     },
@@ -71,4 +88,17 @@ export async function instantiateSqlite(wasm: WebAssembly.Module): Promise<Sqlit
     printErr: (text: string) => console.error(`wa-sqlite: ${text}`),
   });
   return mod as SqliteModule;
+}
+
+/** Wraps the glue's heap-growth import so that growth past `max` bytes fails; throws if the glue has no such import. */
+function capMemory(imports: WebAssembly.Imports, max: number): void {
+  for (const ns of Object.values(imports)) {
+    for (const [key, fn] of Object.entries(ns)) {
+      if (typeof fn !== 'function' || fn.name !== RESIZE_HEAP_IMPORT) continue;
+      const grow = fn as (requestedSize: number) => boolean;
+      ns[key] = (requestedSize: number): boolean => (requestedSize >>> 0 > max ? false : grow(requestedSize));
+      return;
+    }
+  }
+  throw new Error(`wa-sqlite's glue has no ${RESIZE_HEAP_IMPORT} import: the memory ceiling cannot be set`);
 }

@@ -25,6 +25,16 @@ export interface PageSourceOptions {
   maxRangeBytes?: number;
   /** Most gets in flight at once. Default 6. */
   concurrency?: number;
+  /**
+   * The incarnation of the database read (ReadPlan.incarnation): part of every cache key, since a
+   * database deleted and created again reuses its name, its TXIDs and so its R2 keys.
+   */
+  incarnation?: string;
+}
+
+/** The key a page index is cached under: the incarnation, then the R2 key (which alone repeats across re-creations). */
+export function indexCacheKey(incarnation: string | undefined, r2Key: string): string {
+  return `${incarnation ?? ''}/${r2Key}`;
 }
 
 /** What this source did, for tests, stats and benchmarks. */
@@ -66,6 +76,7 @@ export class PageSource {
   private readonly maxGap: number;
   private readonly maxRange: number;
   private readonly limit: Limiter;
+  private readonly incarnation: string | undefined;
   private readonly inflight = new Map<string, Promise<LoadedIndex>>();
 
   constructor(store: ObjectStore, cache: PageIndexCache, opts: PageSourceOptions) {
@@ -75,6 +86,7 @@ export class PageSource {
     this.maxGap = opts.maxCoalesceGap ?? DEFAULT_MAX_COALESCE_GAP;
     this.maxRange = opts.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES;
     this.limit = new Limiter(opts.concurrency ?? DEFAULT_GET_CONCURRENCY);
+    this.incarnation = opts.incarnation;
   }
 
   /**
@@ -187,15 +199,16 @@ export class PageSource {
     const key = planFileKey(this.prefix, db, file);
     const pending = this.inflight.get(key);
     if (pending !== undefined) return pending;
-    const index = this.cache.get(key);
+    const cacheKey = indexCacheKey(this.incarnation, key);
+    const index = this.cache.get(cacheKey);
     if (index !== undefined) return Promise.resolve({ index, tail: undefined, tailOffset: Infinity });
-    const p = this.fetchIndex(key, file).finally(() => this.inflight.delete(key));
+    const p = this.fetchIndex(key, cacheKey, file).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
   /** Litestream's rule (§12): read the last 32 KiB; if the index starts before that, read the rest of it. */
-  private async fetchIndex(key: string, file: PlanFileRef): Promise<LoadedIndex> {
+  private async fetchIndex(key: string, cacheKey: string, file: PlanFileRef): Promise<LoadedIndex> {
     this.stats.indexLoads++;
     const probe = pageIndexProbeRange(file.size);
     let tail = await this.getRange(key, file, probe.offset, probe.length);
@@ -211,7 +224,7 @@ export class PageSource {
       r = decodePageIndexFromTail(tail, tailOffset, file.size);
       if ('needOffset' in r) fail('LTX_BAD_INDEX', 'page index moved between reads');
     }
-    this.cache.set(key, r.index);
+    this.cache.set(cacheKey, r.index);
     return { index: r.index, tail, tailOffset };
   }
 

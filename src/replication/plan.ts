@@ -25,6 +25,8 @@ export interface PlanFileRef {
 /** The database at one TXID: `files` oldest first, `files[0]` a snapshot (MinTXID 1), the last ending at `txid`. */
 export interface ReadPlan {
   db: string;
+  /** The database's incarnation (the DO's, see migrations/0005): caches key by it, as names and R2 keys repeat after a re-creation. */
+  incarnation?: string;
   txid: bigint;
   pageSize: number;
   /** Database size in pages at `txid`. */
@@ -46,6 +48,7 @@ export interface PlanFileJSON {
 /** A ReadPlan on the wire (DO RPC, caches): TXIDs and the checksum as 16 lowercase hex digits (DESIGN §3). */
 export interface PlanJSON {
   db: string;
+  incarnation?: string;
   txid: string;
   pageSize: number;
   commit: number;
@@ -151,6 +154,7 @@ export function planCeilings(plan: ReadPlan): number[] {
 export function planToJSON(plan: ReadPlan): PlanJSON {
   return {
     db: plan.db,
+    ...(plan.incarnation !== undefined ? { incarnation: plan.incarnation } : {}),
     txid: formatHex64(plan.txid),
     pageSize: plan.pageSize,
     commit: plan.commit,
@@ -178,8 +182,10 @@ export function planFromJSON(json: unknown): ReadPlan {
   const j = json as Record<string, unknown>;
   if (typeof j.db !== 'string') invalid('db must be a string');
   if (!Array.isArray(j.files)) invalid('files must be an array');
+  if (j.incarnation !== undefined && (typeof j.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(j.incarnation))) invalid('incarnation must be hex digits');
   const plan: ReadPlan = {
     db: j.db,
+    ...(j.incarnation !== undefined ? { incarnation: j.incarnation as string } : {}),
     txid: hex(j.txid, 'txid'),
     pageSize: int(j.pageSize, 'pageSize'),
     commit: int(j.commit, 'commit'),

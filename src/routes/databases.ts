@@ -10,7 +10,8 @@ import { CommitPagesSchema, LimitSchema, PageSizeSchema, dbName, parseIntQuery, 
 import { rpcResponse, unwrap } from './rpc.ts';
 import { PointError, parsePoint } from '../replication/point.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
-import { readCacheStats } from './read-plans.ts';
+import { readCacheStats } from '../read/read-caches.ts';
+import { ReadService } from '../read/read-service.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
 
@@ -55,7 +56,10 @@ databaseRoutes.get('/:db/stats', requireScope('read'), async (c) => {
 
 databaseRoutes.delete('/:db', requireScope('admin'), async (c) => {
   const name = dbName(c);
-  return rpcResponse(c, await stub(c, name).destroy(name));
+  const result = await stub(c, name).destroy(name);
+  // Whatever the answer, this isolate asks the DO again before it reads the name.
+  ReadService.forget(c, name);
+  return rpcResponse(c, result);
 });
 
 databaseRoutes.post('/:db/ltx', requireScope('write'), async (c) => {

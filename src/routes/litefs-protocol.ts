@@ -13,7 +13,7 @@ import { allowsDatabase, authenticate, hasScope } from '../auth.ts';
 import { type Scope, isValidDatabaseName } from '../config.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError, type ErrorCode } from '../errors.ts';
+import { ApiError, apiErrorOf, type ErrorCode } from '../errors.ts';
 import { LTXError, type LTXErrorCode } from '../ltx/errors.ts';
 
 /** An error answered in LiteFS's shape. */
@@ -106,8 +106,8 @@ export function litefsErrorResponse(e: LiteFSError): Response {
 /** hono onError for the /litefs sub-app: every failure leaves in LiteFS's shape. */
 export function litefsOnError(err: Error, c: Context): Response {
   if (err instanceof LiteFSError) return litefsErrorResponse(err);
-  if (err instanceof ApiError) return litefsErrorResponse(fromApiError(err.code, err.message, err.details));
-  if (err instanceof LTXError && err.code !== 'LTX_INVALID_ARGUMENT') return litefsErrorResponse(ltxRejection(err.code, err.message));
+  const api = apiErrorOf(err);
+  if (api) return litefsErrorResponse(fromApiError(api.code, api.message, api.details));
   console.error(`INTERNAL ${c.req.method} ${new URL(c.req.url).pathname}:`, err);
   return litefsErrorResponse(new LiteFSError(500, 'EINTERNAL', 'internal error'));
 }

@@ -6,7 +6,7 @@ import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { LiteFSError, type QueryPos, fromApiError } from './litefs-protocol.ts';
-import { withPlan } from './read-plans.ts';
+import { ReadService } from '../read/read-service.ts';
 
 /** LiteVFS's `DbChanges`: the head, and the pages changed since the client's position (or all). */
 export interface SyncAnswer {
@@ -47,7 +47,7 @@ export async function syncAnswer(c: Context<AppEnv>, name: string, pos: QueryPos
   if (answer.all) return { pos: answer.pos, pgnos: [], all: true };
   if (answer.pgnos) return { pos: answer.pos, pgnos: answer.pgnos, all: false };
   // The head moved on meanwhile: the union of the level-0 files' page indexes, within the final size.
-  return withPlan(c, name, undefined, async (r) => {
+  return new ReadService(c, name).read({}, undefined, async (r) => {
     const changed = new Set<number>();
     for (const f of answer.files ?? []) {
       const ref = { level: f.level, minTXID: BigInt('0x' + f.minTXID), maxTXID: BigInt('0x' + f.maxTXID), size: f.size, commit: f.commit };

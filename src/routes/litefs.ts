@@ -21,8 +21,6 @@ import type { AppEnv } from '../env.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { readChunks } from '../ltx/v1.ts';
 import { encodeV1SnapshotFromDatabase } from '../ltx/v1-encoder.ts';
-import { PageIndexCache } from '../replication/page-index-cache.ts';
-import { PageSource } from '../replication/page-source.ts';
 import { isPlanStale, planFromJSON } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
@@ -42,7 +40,7 @@ import {
 import { preparePush } from './litefs-push.ts';
 import { type SyncAnswer, parseSyncPositions, syncAnswer } from './litefs-sync.ts';
 import { parsePgnoList } from './params.ts';
-import { readHeaders, withPlan } from './read-plans.ts';
+import { ReadService, ensurePlanFiles, queryPoint, readHeaders, waitUntil } from '../read/read-service.ts';
 
 export const litefsRoutes = new Hono<AppEnv>();
 litefsRoutes.onError(litefsOnError);
@@ -138,7 +136,8 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const format = c.req.query('format') ?? 'ltx';
   if (format !== 'ltx' && format !== 'sqlite') throw new LiteFSError(400, 'EINVAL', 'format must be ltx or sqlite');
-  return withPlan(c, name, undefined, async (r) => {
+  return new ReadService(c, name).read(queryPoint(c), undefined, async (r) => {
+    await ensurePlanFiles(c, r.plan);
     const store = new R2ObjectStore(c.env.LTX_BUCKET);
     const snap = snapshotSqlite(store, r.plan, c.get('config').prefix, { source: r.source });
     const headers = readHeaders(r);
@@ -146,7 +145,7 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
       headers.set('content-type', 'application/vnd.sqlite3');
       headers.set('content-length', String(snap.length));
       const fixed = new FixedLengthStream(snap.length);
-      c.executionCtx.waitUntil(snap.body.pipeTo(fixed.writable).catch(() => undefined));
+      waitUntil(c, snap.body.pipeTo(fixed.writable).catch(() => undefined));
       return new Response(fixed.readable, { headers });
     }
     headers.set('content-type', 'application/octet-stream');
@@ -174,9 +173,6 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
   });
 }
 
-/** Page indexes for /db/page reads (their own, smaller cache: read-plans.ts keeps its private). */
-const pageIndexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
-
 /**
  * GET /db/page: pages at an exact position (LiteVFS reads a transaction's pages at the position it
  * started at). A TXID outside what is retained, beyond the head, or whose checksum is not ours is
@@ -195,9 +191,10 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
     if (r.error.code === 'TXID_NOT_AVAILABLE' || r.error.code === 'NOT_YET_AVAILABLE') throw posMismatch(await headOf(c, name));
     throw fromApiError(r.error.code, r.error.message, r.error.details);
   };
-  const source = new PageSource(new R2ObjectStore(c.env.LTX_BUCKET), pageIndexCache, { prefix: c.get('config').prefix });
+  const reads = new ReadService(c, name);
   const read = async (answer: PlanAnswer) => {
     const p = planFromJSON(answer.plan);
+    const source = reads.source(p);
     if (p.checksum !== 0n && p.checksum !== pos.checksum) throw posMismatch(answer.head);
     if (pgnos.length * p.pageSize > MAX_PAGE_RESPONSE_BYTES) {
       throw new LiteFSError(400, 'EINVAL', `at most ${MAX_PAGE_RESPONSE_BYTES} bytes of pages per request`);

@@ -9,17 +9,17 @@ import { encodePageBatch } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
 import { unwrap } from './rpc.ts';
 import { dbName, parsePgno, parsePgnoList, parseTXIDParam } from './params.ts';
-import { readHeaders, readPoint, withPlan } from './read-plans.ts';
+import { ReadService, queryPoint, readHeaders } from '../read/read-service.ts';
 
 export const pageRoutes = new Hono<AppEnv>();
 
 pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
   const name = dbName(c);
   const pgno = parsePgno(c.req.param('pgno'));
-  return withPlan(c, name, [pgno], async (r) => {
+  return new ReadService(c, name).read(queryPoint(c), [pgno], async (r) => {
     if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
     const page = await r.source.readPage(r.plan, pgno, r.hints.get(pgno));
-    const headers = readHeaders(r, `${name}-${formatHex64(r.plan.txid)}-${pgno}`);
+    const headers = readHeaders(r, `${r.plan.incarnation ?? name}-${formatHex64(r.plan.txid)}-${pgno}`);
     headers.set('content-type', 'application/octet-stream');
     return new Response(page, { status: 200, headers });
   });
@@ -28,7 +28,7 @@ pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
 pageRoutes.get('/:db/pages', requireScope('read'), async (c) => {
   const name = dbName(c);
   const pgnos = parsePgnoList(c.req.query('pgno'));
-  return withPlan(c, name, pgnos, async (r) => {
+  return new ReadService(c, name).read(queryPoint(c), pgnos, async (r) => {
     const pages = await r.source.readPages(r.plan, pgnos, r.hints);
     const body = encodePageBatch([...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data })));
     const headers = readHeaders(r);
@@ -41,13 +41,13 @@ pageRoutes.get('/:db/changes', requireScope('read'), async (c) => {
   const name = dbName(c);
   const since = parseTXIDParam('since', c.req.query('since'));
   if (since === undefined) throw new ApiError('BAD_REQUEST', 'since (a TXID) is required');
-  const point = readPoint(c);
+  const point = queryPoint(c);
   const answer: ChangesAnswer = unwrap(await c.env.DATABASE.getByName(name).changes(name, formatHex64(since), point));
   const { pos, all, pgnos, files } = answer;
   if (all) return c.json({ pos, pgnos: [], all: true });
   if (pgnos) return c.json({ pos, pgnos, all: false });
   // Before the head: the union of the level-0 files' page indexes, within the final commit.
-  return withPlan(c, name, undefined, async (r) => {
+  return new ReadService(c, name).read(point, undefined, async (r) => {
     const refs = (files ?? []).map((f) => ({
       level: f.level,
       minTXID: BigInt('0x' + f.minTXID),

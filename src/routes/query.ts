@@ -4,39 +4,19 @@ import SQLITE_WASM from '@journeyapps/wa-sqlite/dist/wa-sqlite.wasm';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { requireScope } from '../auth.ts';
-import type { PlanAnswer, PlanRequest } from '../durable/read-plan.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/engine.ts';
-import { QueryError } from '../query/query-error.ts';
-import { PageMemory, QueryPages } from '../query/query-pages.ts';
-import { SharedPageCache } from '../query/shared-page-cache.ts';
+import { QueryPages } from '../query/query-pages.ts';
 import type { Params } from '../query/values.ts';
-import { PageIndexCache } from '../replication/page-index-cache.ts';
-import { PageSource } from '../replication/page-source.ts';
-import { type ReadPlan, isPlanStale, planFromJSON } from '../replication/plan.ts';
-import { PointError, parseMinTXID, parsePoint } from '../replication/point.ts';
-import { R2ObjectStore } from '../storage/r2-store.ts';
+import { type ReadPoint, ReadService, toReadPoint } from '../read/read-service.ts';
 import { dbName } from './params.ts';
-import { unwrap } from './rpc.ts';
 
 export const queryRoutes = new Hono<AppEnv>();
 
 /** Largest request body (bytes): the SQL (≤ 100 kB) plus params, blobs included. */
 export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
-
-/**
- * Isolate caches of the query path. Page indexes are cached here and not in read-plans.ts's cache
- * (module-private there), with a smaller budget; interior pages in SharedPageCache. Finished bytes only.
- */
-const indexCache = new PageIndexCache({ maxBytes: 8 * 1024 * 1024 });
-const sharedPages = new SharedPageCache();
-/** Page bytes all running queries of this isolate may hold. */
-const pageMemory = new PageMemory();
-/** Plans for explicit TXIDs never change until retention deletes a file (then: re-plan once). */
-const planCache = new Map<string, ReadPlan>();
-const PLAN_CACHE_ENTRIES = 256;
 
 /** The request body of POST …/query. */
 export interface QueryBody {
@@ -79,31 +59,17 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   const body = parseQueryBody(await readJSONBody(c.req.raw, MAX_QUERY_BODY_BYTES));
   const point = queryPoint(c, body);
   const engine = await isolateEngine(SQLITE_WASM);
+  const reads = new ReadService(c, name);
   const prefix = c.get('config').prefix;
-  const run = async (replan: boolean) => {
-    const planned = await planQuery(c, name, point, replan);
-    const source = new PageSource(new R2ObjectStore(c.env.LTX_BUCKET), indexCache, { prefix });
-    const pages = await QueryPages.open(planned.plan, source, sharedPages, { prefix, memory: pageMemory });
+  const r = await reads.read(point, undefined, async (planned) => {
+    const pages = await QueryPages.open(planned.plan, planned.source, reads.caches.sharedPages, { prefix, memory: reads.caches.queryMemory });
     try {
       const out = await engine.query(pages, { sql: body.sql, params: body.params }, DEFAULT_QUERY_LIMITS);
-      return { ...planned, source, pages, out };
+      return { ...planned, pages, out };
     } finally {
       pages.close();
     }
-  };
-  let r: Awaited<ReturnType<typeof run>>;
-  try {
-    try {
-      r = await run(false);
-    } catch (e) {
-      // A file of the plan was compacted or retired meanwhile: plan again, once.
-      if (!isPlanStale(e)) throw e;
-      r = await run(true);
-    }
-  } catch (e) {
-    if (e instanceof QueryError) throw new ApiError(e.code, e.message, e.details);
-    throw e;
-  }
+  });
   const { plan, pages, source, out } = r;
   const answer: QueryResponse = {
     columns: out.columns,
@@ -169,51 +135,11 @@ export function parseQueryBody(json: unknown): QueryBody {
 }
 
 /** The point from the body (`txid`, `at`, `min_txid`), or else from the query string as on every read; both → 400. */
-function queryPoint(c: Context<AppEnv>, body: QueryBody): PlanRequest & { minTXID?: string } {
+function queryPoint(c: Context<AppEnv>, body: QueryBody): ReadPoint {
   const fromQuery = { txid: c.req.query('txid'), at: c.req.query('at'), min: c.req.query('min_txid') };
   const inBody = body.txid !== undefined || body.at !== undefined || body.min_txid !== undefined;
   const inQuery = fromQuery.txid !== undefined || fromQuery.at !== undefined || fromQuery.min !== undefined;
   if (inBody && inQuery) throw new ApiError('BAD_REQUEST', 'give txid / at / min_txid in the body or in the query string, not both');
   const sel = inBody ? { txid: body.txid, at: body.at, min: body.min_txid } : fromQuery;
-  try {
-    const point = parsePoint({ txid: sel.txid, at: sel.at }, Date.now());
-    const min = parseMinTXID(sel.min);
-    const req: PlanRequest & { minTXID?: string } = {};
-    if (point.kind === 'txid') req.txid = formatHex64(point.txid);
-    if (point.kind === 'at') req.at = point.at;
-    if (min !== undefined) req.minTXID = formatHex64(min);
-    return req;
-  } catch (e) {
-    if (e instanceof PointError) throw new ApiError('BAD_REQUEST', e.message);
-    throw e;
-  }
-}
-
-/** A plan at the point: from the isolate cache for an explicit TXID planned before, else from the DO. */
-async function planQuery(c: Context<AppEnv>, name: string, point: PlanRequest & { minTXID?: string }, replan: boolean): Promise<{ plan: ReadPlan; doCalls: number }> {
-  const key = point.txid !== undefined && point.minTXID === undefined ? `${name}@${point.txid}` : undefined;
-  if (key !== undefined) {
-    if (replan) planCache.delete(key);
-    const cached = planCache.get(key);
-    if (cached !== undefined) return { plan: cached, doCalls: 0 };
-  }
-  const answer: PlanAnswer = unwrap(await c.env.DATABASE.getByName(name).plan(name, point));
-  const plan = planFromJSON(answer.plan);
-  if (key !== undefined) {
-    if (planCache.size >= PLAN_CACHE_ENTRIES) planCache.delete(planCache.keys().next().value!);
-    planCache.set(key, plan);
-  }
-  return { plan, doCalls: 1 };
-}
-
-/** What this isolate's query caches hold (for stats and tests). */
-export function queryCacheStats(): { sharedPages: SharedPageCache['stats']; planCacheEntries: number; pageMemoryUsed: number } {
-  return { sharedPages: sharedPages.stats, planCacheEntries: planCache.size, pageMemoryUsed: pageMemory.used };
-}
-
-/** For tests and benchmarks: forget the isolate's query caches (cold reads again). */
-export function resetQueryCaches(): void {
-  indexCache.clear();
-  sharedPages.clear();
-  planCache.clear();
+  return toReadPoint(sel.txid, sel.at, sel.min);
 }

@@ -5,28 +5,21 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { snapshotLtx, snapshotSqlite } from '../replication/snapshot-stream.ts';
-import { PlanStaleError, planFileKey } from '../replication/plan.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { dbName, parseSnapshotFormat } from './params.ts';
-import { readHeaders, withPlan } from './read-plans.ts';
+import { ReadService, ensurePlanFiles, queryPoint, readHeaders, waitUntil } from '../read/read-service.ts';
 
 export const snapshotRoutes = new Hono<AppEnv>();
 
 snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
   const name = dbName(c);
   const format = parseSnapshotFormat(c.req.query('format'));
-  return withPlan(c, name, undefined, async (r) => {
+  return new ReadService(c, name).read(queryPoint(c), undefined, async (r) => {
     const store = new R2ObjectStore(c.env.LTX_BUCKET);
     const prefix = c.get('config').prefix;
-    // The status goes out before the merge reads the files: check they all still exist first, so a
-    // plan that retention made stale is re-planned (or answers 410) instead of failing mid-body.
-    await Promise.all(
-      r.plan.files.map(async (f) => {
-        const key = planFileKey(prefix, name, f);
-        if (!(await store.head(key))) throw new PlanStaleError(key);
-      }),
-    );
-    const headers = readHeaders(r, `${name}-${formatHex64(r.plan.txid)}-${format}`);
+    // The status goes out before the merge reads the files: check they all still exist first.
+    await ensurePlanFiles(c, r.plan);
+    const headers = readHeaders(r, `${r.plan.incarnation ?? name}-${formatHex64(r.plan.txid)}-${format}`);
     headers.set('content-type', format === 'sqlite' ? 'application/vnd.sqlite3' : 'application/octet-stream');
     const file = `${name}-${formatHex64(r.plan.txid)}.${format === 'sqlite' ? 'db' : 'ltx'}`;
     headers.set('content-disposition', `attachment; filename="${file}"`);
@@ -36,7 +29,7 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
     // (and fails the response if the merge ever produced another length).
     headers.set('content-length', String(snap.length));
     const fixed = new FixedLengthStream(snap.length);
-    c.executionCtx.waitUntil(snap.body.pipeTo(fixed.writable).catch(() => undefined));
+    waitUntil(c, snap.body.pipeTo(fixed.writable).catch(() => undefined));
     return new Response(fixed.readable, { headers });
   });
 });

@@ -5,6 +5,7 @@ import {
   DEFAULT_L0_RETENTION_MS,
   DEFAULT_LEVEL_INTERVALS_MS,
   DEFAULT_PREFIX,
+  DEFAULT_READ_CACHE_MIB,
   DEFAULT_SNAPSHOT_INTERVAL_MS,
   DEFAULT_SNAPSHOT_RETENTION_MS,
   parseDuration,
@@ -54,6 +55,7 @@ describe('resolveConfig', () => {
       snapshotIntervalMs: DEFAULT_SNAPSHOT_INTERVAL_MS,
       snapshotRetentionMs: DEFAULT_SNAPSHOT_RETENTION_MS,
       l0RetentionMs: DEFAULT_L0_RETENTION_MS,
+      readCacheBytes: DEFAULT_READ_CACHE_MIB * 1024 * 1024,
       tokens: [],
       notConfigured: expect.any(String),
     });
@@ -78,6 +80,7 @@ describe('resolveConfig', () => {
       snapshotIntervalMs: 86_400_000,
       snapshotRetentionMs: 86_400_000,
       l0RetentionMs: 300_000,
+      readCacheBytes: 48 * 1024 * 1024,
       tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
       notConfigured: null,
     });
@@ -100,6 +103,8 @@ describe('resolveConfig', () => {
     ['eight levels', { LTX_EDGE_LEVELS: '1m,2m,3m,4m,5m,6m,7m,8m' }, { levelIntervalsMs: [1, 2, 3, 4, 5, 6, 7, 8].map((m) => m * 60_000) }],
     ['levels with spaces', { LTX_EDGE_LEVELS: '1m, 5m, 1h' }, { levelIntervalsMs: [60_000, 300_000, 3_600_000] }],
     ['L0 kept zero', { LTX_EDGE_L0_RETENTION: '0' }, { l0RetentionMs: 0 }],
+    ['read cache at its bounds', { LTX_EDGE_READ_CACHE_MIB: '8' }, { readCacheBytes: 8 * 1024 * 1024 }],
+    ['read cache at its top', { LTX_EDGE_READ_CACHE_MIB: ' 96 ' }, { readCacheBytes: 96 * 1024 * 1024 }],
     ['blank var means default', { LTX_EDGE_PREFIX: '  ' }, { prefix: 'db' }],
     [
       'token limited to names, scopes deduplicated',
@@ -131,6 +136,10 @@ describe('resolveConfig', () => {
     ['levels equal', { LTX_EDGE_LEVELS: '5m,5m' }, 'INVALID_LEVELS'],
     ['level zero', { LTX_EDGE_LEVELS: '0,1m' }, 'INVALID_LEVELS'],
     ['nine levels', { LTX_EDGE_LEVELS: '1m,2m,3m,4m,5m,6m,7m,8m,9m' }, 'INVALID_LEVELS'],
+    ['read cache too small', { LTX_EDGE_READ_CACHE_MIB: '7' }, 'INVALID_READ_CACHE'],
+    ['read cache too large', { LTX_EDGE_READ_CACHE_MIB: '97' }, 'INVALID_READ_CACHE'],
+    ['read cache not whole MiB', { LTX_EDGE_READ_CACHE_MIB: '48.5' }, 'INVALID_READ_CACHE'],
+    ['read cache with a unit', { LTX_EDGE_READ_CACHE_MIB: '48MiB' }, 'INVALID_READ_CACHE'],
     ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
     ['tokens not an array', { LTX_EDGE_TOKENS: '{"token":"x"}' }, 'INVALID_TOKENS'],
     ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],

@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseDO } from '../../src/durable/database.ts';
 import type { FileJSON } from '../../src/durable/info.ts';
 import { checkLevelConsistency } from '../../src/replication/maintenance.ts';
-import { resetReadCaches } from '../../src/routes/read-plans.ts';
+import { resetReadCaches } from '../../src/read/read-caches.ts';
 import { FaultyObjectStore } from '../../src/storage/faulty-store.ts';
 import { type ObjectStore, StorageError } from '../../src/storage/object-store.ts';
 import { buildChain, type ChainFile } from '../helpers/chain.ts';

@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { app } from '../../src/app.ts';
-import { queryCacheStats, resetQueryCaches } from '../../src/routes/query.ts';
+import { readCacheStats, resetReadCaches } from '../../src/read/read-caches.ts';
 import type { Expected, Workload } from '../helpers/query-workload.ts';
 
 const BASE = 'https://ltx-edge.test';
@@ -54,7 +54,7 @@ describe.each(workloads.map((w) => [w.name, w] as [string, Workload]))('%s', (_n
   it('answers every query at every TXID exactly as node:sqlite did', async () => {
     expect(w.commits[7]).toBeLessThan(w.commits[6]); // the VACUUM shrank the file
     for (let t = 0; t < w.ltx.length; t++) {
-      resetQueryCaches(); // every TXID starts cold once, then runs warm
+      resetReadCaches(); // every TXID starts cold once, then runs warm
       for (let q = 0; q < w.queries.length; q++) {
         const { name, sql, params } = w.queries[q];
         const got = await query(w.name, { sql, params, txid: hex(t + 1) });
@@ -90,7 +90,7 @@ describe.each(workloads.map((w) => [w.name, w] as [string, Workload]))('%s', (_n
   });
 
   it('eight simultaneous queries, cold: joins and point lookups mixed, at different TXIDs, all correct', async () => {
-    resetQueryCaches();
+    resetReadCaches();
     const picks = ['join', 'rowid lookup', 'index probe join', 'unique index lookup', 'join', 'named param', 'scan filter', 'rowid lookup'];
     const jobs = picks.map((name, i) => {
       const q = w.queries.findIndex((x) => x.name === name);
@@ -131,7 +131,7 @@ describe('query refusals and limits', () => {
   const db = workloads[0].name;
 
   it('cold and warm stats', async () => {
-    resetQueryCaches();
+    resetReadCaches();
     const body = { sql: 'SELECT name FROM users WHERE id = ?', params: [1234], txid: hex(9) };
     const cold = await query(db, body);
     expect(cold.status).toBe(200);
@@ -192,6 +192,6 @@ describe('query refusals and limits', () => {
     expect(endless.json.error).toMatchObject({ code: 'QUERY_TOO_EXPENSIVE', details: { limit: 'vm_steps' } });
     // The engine is still fine, and every query gave its page memory back.
     expect((await query(db, { sql: 'SELECT count(*) AS n FROM users' })).status).toBe(200);
-    expect(queryCacheStats().pageMemoryUsed).toBe(0);
+    expect(readCacheStats()?.queryPageMemoryUsed ?? 0).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../src/app.ts';
-import { resetReadCaches } from '../../src/routes/read-plans.ts';
+import { resetReadCaches } from '../../src/read/read-caches.ts';
 import { buildChain } from '../helpers/chain.ts';
 import { countingNamespace } from '../helpers/counting-env.ts';
 

@@ -20,8 +20,12 @@ export function waSqliteWasm(): WebAssembly.Module {
   return wasm;
 }
 
-/** The process's read-only query engine (the Worker's engine: fault-and-rerun over a PageFile). */
-export function clientReadEngine(): Promise<QueryEngine> {
+/**
+ * The process's read-only query engine (the Worker's engine: fault-and-rerun over a PageFile). One
+ * that lost its SQLite instance (`broken`: a stack overflow, a trap) is replaced by a fresh one.
+ */
+export async function clientReadEngine(): Promise<QueryEngine> {
+  if (readEngine && (await readEngine.catch(() => undefined))?.broken) readEngine = undefined;
   readEngine ??= QueryEngine.create(waSqliteWasm()).catch((e: unknown) => {
     readEngine = undefined;
     throw e;

@@ -186,6 +186,21 @@ export class Catalog {
   }
 
   /** Forgets everything (database deleted). */
+  /**
+   * How many times retention removed files from this database: cached reads at explicit TXIDs are
+   * keyed by it (with the incarnation), so a TXID retention retired is planned again — and answers
+   * 410 — instead of being served from a cache. Kept in `meta`, so a DELETE resets it with the rest.
+   */
+  generation(): number {
+    const r = this.sql.exec("SELECT value FROM meta WHERE key = 'generation'").toArray()[0];
+    return r ? Number(r.value) : 0;
+  }
+
+  /** Counts one more removal of files (call in the transaction that removes their rows). */
+  nextGeneration(): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
+  }
+
   clear(): void {
     this.sql.exec('DELETE FROM position');
     this.sql.exec('DELETE FROM files');

@@ -305,6 +305,7 @@ export async function deleteFiles(ctx: IngestContext, files: { level: number; mi
   const keys = files.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
   const batches = ctx.transaction(() => {
     for (const f of files) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
+    ctx.catalog.nextGeneration();
     return addPending(ctx, keys);
   });
   // After the catalog commit nothing plans with them; until R2 confirms, the pending rows remember them.

@@ -161,9 +161,13 @@ export class DatabaseDO extends DurableObject<Env> {
     return headJSON(this.catalog.position());
   }
 
-  /** The database's incarnation (migrations/0005), or undefined when it does not exist: the Workers' cheap check that a cached plan is still this database's. */
-  incarnation(): string | undefined {
-    return this.catalog.position()?.incarnation;
+  /**
+   * The database's incarnation (migrations/0005) and retention generation (catalog.ts), or undefined
+   * when it does not exist: the Workers' cheap check that what they cached for it still holds.
+   */
+  readIdentity(): { incarnation: string; generation: number } | undefined {
+    const pos = this.catalog.position();
+    return pos ? { incarnation: pos.incarnation, generation: this.catalog.generation() } : undefined;
   }
 
   /** Catalog listing (DESIGN §4 GET .../ltx?level=&after=). */

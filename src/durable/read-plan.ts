@@ -109,6 +109,7 @@ export class ReadPlanner {
     const plan: ReadPlan = {
       db: this.name(),
       incarnation: pos.incarnation,
+      generation: this.catalog.generation(),
       txid: target,
       pageSize: pos.pageSize,
       commit: last.commit,

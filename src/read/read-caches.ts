@@ -51,10 +51,16 @@ class LRU<V> {
   }
 }
 
-/** Which incarnation a database name is in, and when the DO last said so (ms). */
+/** Which incarnation a database name is in, its retention generation, and when the DO last said so (ms). */
 export interface KnownIncarnation {
   incarnation: string;
+  generation: number;
   checkedAt: number;
+}
+
+/** The part of a cache key that says which life of a database, and which of its retentions, an entry belongs to. */
+export function lifeKey(k: { incarnation: string; generation: number }): string {
+  return `${k.incarnation}.${k.generation}`;
 }
 
 export interface ReadCaches {
@@ -62,7 +68,7 @@ export interface ReadCaches {
   readonly indexes: PageIndexCache;
   readonly sharedPages: SharedPageCache;
   readonly queryMemory: PageMemory;
-  /** Plans at explicit TXIDs by `<incarnation>@<name>@<txid>`. */
+  /** Plans at explicit TXIDs by `<incarnation>.<generation>@<name>@<txid>`. */
   readonly plans: LRU<ReadPlan>;
   readonly incarnations: LRU<KnownIncarnation>;
 }

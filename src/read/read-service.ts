@@ -17,7 +17,8 @@ import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey, planFromJSON }
 import { parseMinTXID, parsePoint } from '../replication/point.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { unwrap } from '../routes/rpc.ts';
-import { type ReadCaches, readCaches } from './read-caches.ts';
+import { edgeAnswerCache, edgeRangeCache } from './edge-cache.ts';
+import { type KnownIncarnation, type ReadCaches, lifeKey, readCaches } from './read-caches.ts';
 
 /** How long an isolate trusts the incarnation it last heard for a name before asking the DO again (ms). */
 export const INCARNATION_CHECK_MS = 1_000;
@@ -72,9 +73,37 @@ export class ReadService {
     readCaches(c.get('config').readCacheBytes).incarnations.delete(name);
   }
 
-  /** Pages of `plan` through the isolate's page-index cache, keyed by its incarnation. */
+  /** Pages of `plan` through the isolate's page-index cache and the edge cache, keyed by its incarnation. */
   source(plan: ReadPlan): PageSource {
-    return new PageSource(new R2ObjectStore(this.c.env.LTX_BUCKET), this.caches.indexes, { prefix: this.c.get('config').prefix, incarnation: plan.incarnation });
+    const rangeCache = plan.incarnation ? edgeRangeCache(plan.incarnation, (p) => waitUntil(this.c, p)) : undefined;
+    return new PageSource(new R2ObjectStore(this.c.env.LTX_BUCKET), this.caches.indexes, { prefix: this.c.get('config').prefix, incarnation: plan.incarnation, rangeCache });
+  }
+
+  /**
+   * `read`, with its answer at an explicit TXID through the edge cache: looked up under the
+   * incarnation this isolate heard within INCARNATION_CHECK_MS before anything else, or else under
+   * the plan's once planned (the DO call a cold read makes anyway); stored when it is a 200 that says
+   * it is immutable. Any other point: just `read`.
+   */
+  async answer(point: ReadPoint, pgnos: number[] | undefined, produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
+    if (point.txid === undefined || point.minTXID !== undefined) return this.read(point, pgnos, produce);
+    const cacheFor = (life: string) => edgeAnswerCache(life, new URL(this.c.req.url), (p) => waitUntil(this.c, p));
+    const known = this.caches.incarnations.get(this.name);
+    const fresh = known !== undefined && this.now() - known.checkedAt < INCARNATION_CHECK_MS;
+    if (fresh) {
+      const hit = await cacheFor(lifeKey(known))?.match();
+      if (hit) return hit;
+    }
+    return this.read(point, pgnos, async (r) => {
+      const life = planLife(r.plan);
+      const cache = life ? cacheFor(life) : undefined;
+      if (!fresh || lifeKey(known) !== life) {
+        const hit = await cache?.match();
+        if (hit) return hit;
+      }
+      const res = await produce(r);
+      return cache ? cache.put(res) : res;
+    });
   }
 
   /**
@@ -88,10 +117,10 @@ export class ReadService {
     const cacheable = explicit && point.minTXID === undefined;
     if (cacheable && !replan) {
       const known = this.caches.incarnations.get(this.name);
-      const plan = known && this.caches.plans.get(planKey(known.incarnation, this.name, point.txid!));
+      const plan = known && this.caches.plans.get(planKey(lifeKey(known), this.name, point.txid!));
       if (plan) {
         const stale = this.now() - known.checkedAt >= INCARNATION_CHECK_MS;
-        return { plan, hints: new Map(), explicit, source: this.source(plan), doCalls: stale ? 1 : 0, ...(stale ? { check: this.checkIncarnation(known.incarnation) } : {}) };
+        return { plan, hints: new Map(), explicit, source: this.source(plan), doCalls: stale ? 1 : 0, ...(stale ? { check: this.checkIncarnation(known) } : {}) };
       }
     }
     let answer: PlanAnswer;
@@ -102,21 +131,24 @@ export class ReadService {
       throw e;
     }
     const plan = planFromJSON(answer.plan);
-    const incarnation = plan.incarnation ?? '';
-    this.caches.incarnations.set(this.name, { incarnation, checkedAt: this.now() });
-    if (cacheable) this.caches.plans.set(planKey(incarnation, this.name, point.txid!), plan);
+    const known: KnownIncarnation = { incarnation: plan.incarnation ?? '', generation: plan.generation ?? 0, checkedAt: this.now() };
+    this.caches.incarnations.set(this.name, known);
+    if (cacheable) this.caches.plans.set(planKey(lifeKey(known), this.name, point.txid!), plan);
     return { plan, hints: new Map(answer.hints.map(([pgno, file]) => [pgno, file])), explicit, source: this.source(plan), doCalls: 1 };
   }
 
-  /** Rejects with 404 when the database no longer exists, PlanStaleError (re-plan) when it is another incarnation now. */
-  private async checkIncarnation(expected: string): Promise<void> {
-    const now = await this.c.env.DATABASE.getByName(this.name).incarnation();
+  /**
+   * Rejects with 404 when the database no longer exists, PlanStaleError (plan again) when it is
+   * another incarnation, or retention has removed files, since `expected` was heard.
+   */
+  private async checkIncarnation(expected: KnownIncarnation): Promise<void> {
+    const now = await this.c.env.DATABASE.getByName(this.name).readIdentity();
     if (now === undefined) {
       this.caches.incarnations.delete(this.name);
       throw new ApiError('NOT_FOUND', `database ${this.name} does not exist`);
     }
-    this.caches.incarnations.set(this.name, { incarnation: now, checkedAt: this.now() });
-    if (now !== expected) throw new PlanStaleError(`${this.name}, incarnation ${expected}`);
+    this.caches.incarnations.set(this.name, { ...now, checkedAt: this.now() });
+    if (lifeKey(now) !== lifeKey(expected)) throw new PlanStaleError(`${this.name}, ${lifeKey(expected)}`);
   }
 
   /**
@@ -137,8 +169,13 @@ export class ReadService {
   }
 }
 
-function planKey(incarnation: string, name: string, txid: string): string {
-  return `${incarnation}@${name}@${txid}`;
+/** The incarnation and generation a plan was made in, as a cache-key part (undefined for plans from before incarnations). */
+function planLife(plan: ReadPlan): string | undefined {
+  return plan.incarnation ? lifeKey({ incarnation: plan.incarnation, generation: plan.generation ?? 0 }) : undefined;
+}
+
+function planKey(life: string, name: string, txid: string): string {
+  return `${life}@${name}@${txid}`;
 }
 
 /**

@@ -30,6 +30,15 @@ export interface PageSourceOptions {
    * database deleted and created again reuses its name, its TXIDs and so its R2 keys.
    */
   incarnation?: string;
+  /** A cache of object ranges in front of the store (the Worker's edge cache); none by default. */
+  rangeCache?: RangeCache;
+}
+
+/** Ranges of immutable objects, by key, offset and length (the caller scopes keys to one incarnation). */
+export interface RangeCache {
+  match(key: string, offset: number, length: number): Promise<{ bytes: Uint8Array; size: number } | undefined>;
+  /** Stores the range (`size`: the whole object's size); never fails the read. */
+  put(key: string, offset: number, length: number, bytes: Uint8Array, size: number): void;
 }
 
 /** The key a page index is cached under: the incarnation, then the R2 key (which alone repeats across re-creations). */
@@ -47,6 +56,8 @@ export interface PageSourceStats {
   bytesRead: number;
   /** Pages returned by readPages (zero pages included). */
   pagesServed: number;
+  /** Ranges found in the range cache (no R2 get). */
+  rangeCacheHits: number;
 }
 
 /** An index as loaded, with the tail bytes it came in when it was just read (frames there need no get). */
@@ -69,7 +80,7 @@ interface Located {
  * holds plain typed arrays only; Workers forbid sharing I/O across requests).
  */
 export class PageSource {
-  readonly stats: PageSourceStats = { r2Gets: 0, indexLoads: 0, bytesRead: 0, pagesServed: 0 };
+  readonly stats: PageSourceStats = { r2Gets: 0, indexLoads: 0, bytesRead: 0, pagesServed: 0, rangeCacheHits: 0 };
   private readonly store: ObjectStore;
   private readonly cache: PageIndexCache;
   private readonly prefix: string;
@@ -77,6 +88,7 @@ export class PageSource {
   private readonly maxRange: number;
   private readonly limit: Limiter;
   private readonly incarnation: string | undefined;
+  private readonly rangeCache: RangeCache | undefined;
   private readonly inflight = new Map<string, Promise<LoadedIndex>>();
 
   constructor(store: ObjectStore, cache: PageIndexCache, opts: PageSourceOptions) {
@@ -87,6 +99,7 @@ export class PageSource {
     this.maxRange = opts.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES;
     this.limit = new Limiter(opts.concurrency ?? DEFAULT_GET_CONCURRENCY);
     this.incarnation = opts.incarnation;
+    this.rangeCache = opts.rangeCache;
   }
 
   /**
@@ -273,6 +286,11 @@ export class PageSource {
   /** One ranged get of exactly [offset, offset+length) of a plan file, checked against the plan. */
   private getRange(key: string, file: PlanFileRef, offset: number, length: number): Promise<Uint8Array> {
     return this.limit.run(async () => {
+      const cached = await this.rangeCache?.match(key, offset, length);
+      if (cached && cached.size === file.size) {
+        this.stats.rangeCacheHits++;
+        return cached.bytes;
+      }
       this.stats.r2Gets++;
       const obj = await this.store.get(key, { offset, length });
       if (obj === null) throw new PlanStaleError(key);
@@ -280,6 +298,7 @@ export class PageSource {
       this.stats.bytesRead += bytes.length;
       if (obj.size !== file.size) throw new PlanError('PLAN_INVALID', `${key} has ${obj.size} bytes, the plan says ${file.size}`);
       if (bytes.length !== length) throw new PlanError('PLAN_INVALID', `${key}: read ${bytes.length} bytes at ${offset}, wanted ${length}`);
+      this.rangeCache?.put(key, offset, length, bytes, obj.size);
       return bytes;
     });
   }

@@ -27,6 +27,8 @@ export interface ReadPlan {
   db: string;
   /** The database's incarnation (the DO's, see migrations/0005): caches key by it, as names and R2 keys repeat after a re-creation. */
   incarnation?: string;
+  /** How many times retention had removed files when the plan was made (the DO's, catalog.ts): caches key by it too. */
+  generation?: number;
   txid: bigint;
   pageSize: number;
   /** Database size in pages at `txid`. */
@@ -49,6 +51,7 @@ export interface PlanFileJSON {
 export interface PlanJSON {
   db: string;
   incarnation?: string;
+  generation?: number;
   txid: string;
   pageSize: number;
   commit: number;
@@ -155,6 +158,7 @@ export function planToJSON(plan: ReadPlan): PlanJSON {
   return {
     db: plan.db,
     ...(plan.incarnation !== undefined ? { incarnation: plan.incarnation } : {}),
+    ...(plan.generation !== undefined ? { generation: plan.generation } : {}),
     txid: formatHex64(plan.txid),
     pageSize: plan.pageSize,
     commit: plan.commit,
@@ -186,6 +190,7 @@ export function planFromJSON(json: unknown): ReadPlan {
   const plan: ReadPlan = {
     db: j.db,
     ...(j.incarnation !== undefined ? { incarnation: j.incarnation as string } : {}),
+    ...(j.generation !== undefined ? { generation: int(j.generation, 'generation') } : {}),
     txid: hex(j.txid, 'txid'),
     pageSize: int(j.pageSize, 'pageSize'),
     commit: int(j.commit, 'commit'),

@@ -33,10 +33,10 @@ function countingEnv(counts: Counts): typeof env {
   return { ...env, LTX_BUCKET: bucket, DATABASE: namespace } as typeof env;
 }
 
-async function read(path: string): Promise<{ status: number; counts: Counts; body: Uint8Array }> {
+async function read(path: string): Promise<{ status: number; counts: Counts; body: Uint8Array; edge: string | null }> {
   const counts = { r2Gets: 0, doCalls: 0 };
   const res = await app.request(`${BASE}${path}`, { headers: AUTH }, countingEnv(counts));
-  return { status: res.status, counts, body: new Uint8Array(await res.arrayBuffer()) };
+  return { status: res.status, counts, body: new Uint8Array(await res.arrayBuffer()), edge: res.headers.get('x-ltx-edge-cache') };
 }
 
 describe('read costs', () => {
@@ -59,17 +59,29 @@ describe('read costs', () => {
     }
   });
 
-  it('warm read at an explicit TXID: 1 R2 read and 0 DO calls', async () => {
+  it('warm read at an explicit TXID: 0 R2 reads and 0 DO calls (the edge cache); a fresh isolate: 1 DO call, 0 R2 reads', async () => {
     const db = 'costs-txid';
     const chain = await buildChain({ seed: 32, count: 6 });
     for (const f of chain) await app.request(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f.bytes }, env);
     const cold = await read(`/v1/databases/${db}/pages/2?txid=0000000000000004`);
     expect(cold.counts.doCalls).toBe(1);
+    expect(cold.edge).toBeNull();
     const warm = await read(`/v1/databases/${db}/pages/2?txid=0000000000000004`);
-    expect(warm.counts).toEqual({ r2Gets: 1, doCalls: 0 });
+    expect(warm.counts).toEqual({ r2Gets: 0, doCalls: 0 });
+    expect(warm.edge).toBe('hit');
     expect(warm.body).toEqual(cold.body);
     // Another page of the same, now planned, TXID: still no DO call.
     const other = await read(`/v1/databases/${db}/pages/1?txid=0000000000000004`);
     expect(other.counts.doCalls).toBe(0);
+    // A new isolate (no plan, no incarnation, no page index) at the same location: one plan, then the edge cache.
+    resetReadCaches();
+    const fresh = await read(`/v1/databases/${db}/pages/2?txid=0000000000000004`);
+    expect(fresh.counts).toEqual({ r2Gets: 0, doCalls: 1 });
+    expect(fresh.body).toEqual(cold.body);
+    // Ranges too: a batch nobody asked for yet, in a new isolate, reads its page indexes from the edge cache.
+    resetReadCaches();
+    const batch = await read(`/v1/databases/${db}/pages?pgno=1-2&txid=0000000000000004`);
+    expect(batch.status).toBe(200);
+    expect(batch.counts.r2Gets).toBe(0);
   });
 });

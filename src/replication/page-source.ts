@@ -41,6 +41,9 @@ export interface RangeCache {
   put(key: string, offset: number, length: number, bytes: Uint8Array, size: number): void;
 }
 
+/** Frame runs of one file in one read at most this many go through the range cache (page-index reads always do). */
+export const MAX_CACHED_RUNS = 2;
+
 /** The key a page index is cached under: the incarnation, then the R2 key (which alone repeats across re-creations). */
 export function indexCacheKey(incarnation: string | undefined, r2Key: string): string {
   return `${incarnation ?? ''}/${r2Key}`;
@@ -273,20 +276,24 @@ export class PageSource {
         runEnd = end;
       }
     }
+    // A read of a few runs (a page, a handful) may be asked again as is: worth a cache lookup. The many
+    // runs of a scattered batch will not be, and a lookup that misses costs about what the get does.
+    const cacheRuns = runs.length <= MAX_CACHED_RUNS;
     await Promise.all(
       runs.map(async (run) => {
         const start = index.offsets[run[0].at];
         const lastLoc = run[run.length - 1];
-        const bytes = await this.getRange(key, file, start, index.offsets[lastLoc.at] + index.sizes[lastLoc.at] - start);
+        const bytes = await this.getRange(key, file, start, index.offsets[lastLoc.at] + index.sizes[lastLoc.at] - start, cacheRuns);
         for (const loc of run) decode(loc, bytes, index.offsets[loc.at] - start);
       }),
     );
   }
 
   /** One ranged get of exactly [offset, offset+length) of a plan file, checked against the plan. */
-  private getRange(key: string, file: PlanFileRef, offset: number, length: number): Promise<Uint8Array> {
+  private getRange(key: string, file: PlanFileRef, offset: number, length: number, cache = true): Promise<Uint8Array> {
+    const rangeCache = cache ? this.rangeCache : undefined;
     return this.limit.run(async () => {
-      const cached = await this.rangeCache?.match(key, offset, length);
+      const cached = await rangeCache?.match(key, offset, length);
       if (cached && cached.size === file.size) {
         this.stats.rangeCacheHits++;
         return cached.bytes;
@@ -298,7 +305,7 @@ export class PageSource {
       this.stats.bytesRead += bytes.length;
       if (obj.size !== file.size) throw new PlanError('PLAN_INVALID', `${key} has ${obj.size} bytes, the plan says ${file.size}`);
       if (bytes.length !== length) throw new PlanError('PLAN_INVALID', `${key}: read ${bytes.length} bytes at ${offset}, wanted ${length}`);
-      this.rangeCache?.put(key, offset, length, bytes, obj.size);
+      rangeCache?.put(key, offset, length, bytes, obj.size);
       return bytes;
     });
   }

@@ -47,6 +47,7 @@ async function readAll(point: string): Promise<Record<string, { status: number; 
     snapshotLtx: [`/v1/databases/${NAME}/snapshot?format=ltx${amp}`],
     changes: [`/v1/databases/${NAME}/changes?since=0000000000000001${amp}`],
     query: [`/v1/databases/${NAME}/query${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: "SELECT type, name FROM sqlite_schema ORDER BY name" }) }],
+    ...(point ? {} : { litefsSnapshot: [`/litefs/db/snapshot?db=${NAME}&format=sqlite`] as [string] }),
   };
   const out: Record<string, { status: number; body: Uint8Array }> = {};
   for (const [name, [path, init]] of Object.entries(routes)) {
@@ -71,7 +72,8 @@ describe('delete and create again under the same name', () => {
       const r = await readAll(point);
       for (const [route, { status, body }] of Object.entries(r)) {
         expect({ route, point, status }).toEqual({ route, point, status: 404 });
-        expect(JSON.parse(new TextDecoder().decode(body)).error.code).toBe('NOT_FOUND');
+        const json = JSON.parse(new TextDecoder().decode(body)) as { error: { code: string } | string; code?: string };
+        expect(route.startsWith('litefs') ? json.code : (json.error as { code: string }).code).toBe(route.startsWith('litefs') ? 'ENOTFOUND' : 'NOT_FOUND');
       }
     }
 
@@ -83,6 +85,7 @@ describe('delete and create again under the same name', () => {
       const r = await readAll(point);
       for (const [route, { status }] of Object.entries(r)) expect({ route, point, status }).toEqual({ route, point, status: 200 });
       expect(r.snapshot.body).toEqual(image);
+      if (r.litefsSnapshot) expect(r.litefsSnapshot.body).toEqual(image);
       expect(r.page1.body).toEqual(image.subarray(0, now.pageSize));
       const batch = decodePageBatch(r.batch.body, now.pageSize);
       if (!batch.ok) throw new Error(batch.message);

@@ -44,11 +44,18 @@ export class RegistryDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Records a database's head after a commit. Its due time only ever moves earlier here: a write
+   * between an interval boundary and the cron's tick must not push the maintenance due at that
+   * boundary to the next one (a database written every second was never due). setDue, after a
+   * maintenance pass, is what moves it later.
+   */
   upsert(e: RegistryEntry): void {
     this.ctx.storage.sql.exec(
       `INSERT INTO databases (name, txid, checksum, page_size, size, updated_at, next_due) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, checksum = excluded.checksum,
-         page_size = excluded.page_size, size = excluded.size, updated_at = excluded.updated_at, next_due = excluded.next_due`,
+         page_size = excluded.page_size, size = excluded.size, updated_at = excluded.updated_at,
+         next_due = CASE WHEN databases.next_due IS NULL OR excluded.next_due < databases.next_due THEN excluded.next_due ELSE databases.next_due END`,
       e.name,
       e.pos.txid,
       e.pos.postApplyChecksum,

@@ -8,7 +8,9 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { CommitPagesSchema, LimitSchema, PageSizeSchema, dbName, parseIntQuery, parseTXIDParam } from './params.ts';
 import { rpcResponse, unwrap } from './rpc.ts';
-import { PointError, parsePoint } from '../replication/point.ts';
+import { parsePoint } from '../replication/point.ts';
+import { z } from 'zod';
+import { parseJSONBody, readJSONBody } from './json-body.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
@@ -77,25 +79,17 @@ databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
   return rpcResponse(c, result, (pos) => ({ pos }));
 });
 
+/** Largest POST …/restore body (bytes): `{"txid": …}` or `{"at": …}` needs a few dozen. */
+export const MAX_RESTORE_BODY_BYTES = 64 * 1024;
+
+const RestoreBody = z
+  .strictObject({ txid: z.string().optional(), at: z.string().optional() })
+  .refine((b) => (b.txid === undefined) !== (b.at === undefined), { message: 'give exactly one of txid or at' });
+
 databaseRoutes.post('/:db/restore', requireScope('admin'), async (c) => {
   const name = dbName(c);
-  let body: { txid?: unknown; at?: unknown };
-  try {
-    body = (await c.req.json()) as typeof body;
-  } catch {
-    throw new ApiError('BAD_REQUEST', 'body must be JSON: {"txid": "<hex>"} or {"at": "<time>"}');
-  }
-  if (typeof body !== 'object' || body === null) throw new ApiError('BAD_REQUEST', 'body must be a JSON object');
-  const txid = body.txid === undefined ? undefined : String(body.txid);
-  const at = body.at === undefined ? undefined : String(body.at);
-  if ((txid === undefined) === (at === undefined)) throw new ApiError('BAD_REQUEST', 'give exactly one of txid or at');
-  let point;
-  try {
-    point = parsePoint({ txid, at }, Date.now());
-  } catch (e) {
-    if (e instanceof PointError) throw new ApiError('BAD_REQUEST', e.message);
-    throw e;
-  }
+  const body = parseJSONBody(await readJSONBody(c.req.raw, MAX_RESTORE_BODY_BYTES), RestoreBody, '{"txid": "<hex>"} or {"at": "<time>"}');
+  const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
   const req = point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {};
   return rpcResponse(c, await stub(c, name).restore(name, req));
 });

@@ -11,6 +11,7 @@ import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/
 import { QueryPages } from '../query/query-pages.ts';
 import type { Params } from '../query/values.ts';
 import { type ReadPoint, ReadService, toReadPoint } from '../read/read-service.ts';
+import { readJSONBody } from './json-body.ts';
 import { dbName } from './params.ts';
 
 export const queryRoutes = new Hono<AppEnv>();
@@ -87,37 +88,6 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   };
   return c.json(answer, 200, { 'ltx-txid': formatHex64(plan.txid) });
 });
-
-/** Reads at most `max` bytes of JSON; 413 PAYLOAD_TOO_LARGE beyond, 400 when it is not JSON. */
-export async function readJSONBody(req: Request, max: number): Promise<unknown> {
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > max) throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
-  if (req.body === null) throw new ApiError('BAD_REQUEST', 'a JSON body {"sql": "…"} is required');
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.byteLength;
-    if (n > max) {
-      await reader.cancel();
-      throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(n);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new ApiError('BAD_REQUEST', `malformed JSON body: ${(e as Error).message}`);
-  }
-}
 
 /** Checks the body's shape; 400 BAD_REQUEST naming the first wrong field. */
 export function parseQueryBody(json: unknown): QueryBody {

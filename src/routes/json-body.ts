@@ -1,0 +1,67 @@
+// JSON request bodies read strictly: a byte limit, a nesting limit checked before parsing, and a zod schema that names the wrong field.
+
+import type { z } from 'zod';
+import { ApiError } from '../errors.ts';
+
+/** Deepest nesting of arrays and objects a JSON body may have: every body we take is flat, 32 leaves room for params. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Reads at most `max` bytes of JSON; 413 PAYLOAD_TOO_LARGE beyond, 400 BAD_REQUEST when it is not JSON or nests deeper than MAX_JSON_DEPTH. */
+export async function readJSONBody(req: Request, max: number): Promise<unknown> {
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > max) throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
+  if (req.body === null) throw new ApiError('BAD_REQUEST', 'a JSON body is required');
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel();
+      throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(n);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes);
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw new ApiError('BAD_REQUEST', `the JSON body nests ${depth} levels deep; at most ${MAX_JSON_DEPTH}`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ApiError('BAD_REQUEST', `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+/** The deepest nesting of `[`/`{` outside strings (a scan, no parse: a deep body never reaches a recursive parser or printer). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** `json` checked against `schema`; 400 BAD_REQUEST naming the first wrong field otherwise. */
+export function parseJSONBody<S extends z.ZodType>(json: unknown, schema: S, shape: string): z.infer<S> {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.length > 0 ? issue.path.join('.') : 'the body';
+  throw new ApiError('BAD_REQUEST', `${field}: ${issue.message} (expected ${shape})`, { field: issue.path.join('.') || null });
+}

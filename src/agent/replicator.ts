@@ -24,9 +24,8 @@ import {
   writeSavedSums,
 } from './agent-state.ts';
 import { type Batch, diffBatch, encodeBatch, materializeWALPages, walBatch } from './batch.ts';
-import { type CheckpointResult, DatabaseHold, sameFile } from './database-hold.ts';
-import { type LocalScan, openIfExists, scanDatabase } from './local-pages.ts';
-import { WAL_HEADER_SIZE, readWALHeader, sameGeneration } from './wal.ts';
+import { type CheckpointResult, DatabaseHold } from './database-hold.ts';
+import { type LocalScan, scanDatabase } from './local-pages.ts';
 import { type ViewBreak, WALView } from './wal-view.ts';
 
 /** WAL frames taken into one push at most (bytes); a longer backlog goes in several pushes. */
@@ -228,24 +227,11 @@ export class Replicator {
     const old = this.hold;
     this.hold = undefined;
     await old?.close();
-    if (why === 'the database file was replaced' && (await this.oldWALBeside())) {
+    if (why === 'the database file was replaced' && (await this.view.oldWALBeside())) {
       throw new Error(`${this.file} was replaced but ${this.file}-wal still holds the old database's frames; waiting for it to be removed (remove the -wal and -shm files with the database)`);
     }
     this.hold = await DatabaseHold.open(this.file);
     this.reopenWhy = undefined;
-  }
-
-  private async oldWALBeside(): Promise<boolean> {
-    const wal = await openIfExists(`${this.file}-wal`);
-    if (!wal) return false;
-    try {
-      const { dev, ino, size } = await wal.stat({ bigint: true });
-      const header = await readWALHeader(wal).catch(() => null);
-      const cursor = this.view.cursor;
-      return sameFile({ dev, ino }, this.view.walId) && header !== null && cursor !== undefined && sameGeneration(header, cursor) && size > BigInt(WAL_HEADER_SIZE);
-    } finally {
-      await wal.close();
-    }
   }
 
   /** Makes `batch` the next push; the encoded state is then at its TXID. */

@@ -15,7 +15,7 @@
 
 import { type FileHandle } from 'node:fs/promises';
 import { ViewChangedError } from './agent-error.ts';
-import { type DatabaseHold, type FileId, fileIdOf, fileIdOfHandle, sameFile } from './database-hold.ts';
+import { type DatabaseHold, type FileId, fileIdOf, sameFile } from './database-hold.ts';
 import { type LocalScan, LocalPages, openIfExists } from './local-pages.ts';
 import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, readWALHeader, readWALTransactions, sameGeneration, startCursor, walFrameSize } from './wal.ts';
 
@@ -115,7 +115,8 @@ export class WALView {
     const wal = await openIfExists(`${this.file}-wal`);
     if (!wal) return this.walId ? { why: 'the WAL was deleted', reopen: true } : undefined;
     try {
-      const walId = await fileIdOfHandle(wal);
+      const st = await wal.stat({ bigint: true });
+      const walId: FileId = { dev: st.dev, ino: st.ino };
       if (this.walId && !sameFile(walId, this.walId)) return { why: 'the WAL was replaced', reopen: true };
       const header = await readWALHeader(wal).catch(() => null);
       if (!header) {
@@ -132,11 +133,28 @@ export class WALView {
         this.header = header;
         this.cursor = startCursor(header);
         this.walId = walId;
-      } else if ((await wal.stat()).size < this.cursor.offset) {
+      } else if (st.size < BigInt(this.cursor.offset)) {
         return { why: 'the WAL shrank under its cursor', reopen: false };
       }
       if (pageSize !== 0 && header.pageSize !== pageSize) return { why: 'the page size changed', reopen: false };
       return await this.readFrames(hold, wal, header, maxBytes);
+    } finally {
+      await wal.close();
+    }
+  }
+
+  /**
+   * True when the -wal at the path is still the one this view followed, non-empty and of the same
+   * generation: beside a database renamed over, SQLite would read it as the new database's.
+   */
+  async oldWALBeside(): Promise<boolean> {
+    const wal = await openIfExists(`${this.file}-wal`);
+    if (!wal) return false;
+    try {
+      const { dev, ino, size } = await wal.stat({ bigint: true });
+      const header = await readWALHeader(wal).catch(() => null);
+      const cursor = this.cursor;
+      return sameFile({ dev, ino }, this.walId) && header !== null && cursor !== undefined && sameGeneration(header, cursor) && size > BigInt(WAL_HEADER_SIZE);
     } finally {
       await wal.close();
     }

@@ -1,7 +1,7 @@
 // A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries.
 
 import { formatHex64 } from '../ltx/checksum.ts';
-import { type BatchPage, decodePageBatch, encodePageBatch } from '../replication/page-batch.ts';
+import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
 import { UsageError } from './cli-errors.ts';
 
@@ -304,19 +304,6 @@ export class ApiClient {
   }
 }
 
-/** Sorted page numbers as the batch endpoint's list: runs become ranges (`1,5,9-12`). */
-export function formatPgnoList(pgnos: readonly number[]): string {
-  const sorted = [...new Set(pgnos)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
 /** `txid=` / `at=` of a read point as a query string part starting with `sep`; empty for the head. */
 export function pointQuery(point: ReadPoint, sep: '?' | '&'): string {
   if (point.txid !== undefined) return `${sep}txid=${formatHex64(point.txid)}`;
@@ -420,3 +407,6 @@ function parseRetryAfter(value: string | null): number | undefined {
   if (value === null || !/^\d+$/.test(value.trim())) return undefined;
   return Number(value.trim()) * 1000;
 }
+
+/** The batch endpoint's page list (kept here for the client's callers; it lives beside the batch format). */
+export { formatPgnoList };

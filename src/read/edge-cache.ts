@@ -50,17 +50,20 @@ export function edgeRangeCache(incarnation: string, waitUntil: WaitUntil, cache 
   };
 }
 
-/** Whole answers of one incarnation and generation (`life`, read-caches.ts lifeKey), by the request's path and query (the token is a header, never part of the key). */
+/**
+ * Whole answers of one incarnation and generation (`life`, read-caches.ts lifeKey), by the canonical
+ * form of what they are (`what`: database, kind, TXID, pages) — never the raw URL, so junk parameters
+ * or another spelling of a page or TXID cannot fill the cache with copies, and never the token.
+ */
 export interface AnswerCache {
   match(): Promise<Response | undefined>;
   /** Stores a 200 answer that says it is immutable; returns what to send (the same answer, its body teed when stored). */
   put(res: Response): Response;
 }
 
-export function edgeAnswerCache(life: string, url: URL, waitUntil: WaitUntil, cache = defaultCache()): AnswerCache | undefined {
+export function edgeAnswerCache(life: string, what: string, waitUntil: WaitUntil, cache = defaultCache()): AnswerCache | undefined {
   if (!cache) return undefined;
-  const query = [...url.searchParams].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const key = `${ORIGIN}/a/${life}${url.pathname}?${new URLSearchParams(query).toString()}`;
+  const key = `${ORIGIN}/a/${life}/${what}`;
   return {
     async match() {
       try {

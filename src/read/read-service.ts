@@ -13,6 +13,7 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { PageSource } from '../replication/page-source.ts';
+import { formatPgnoList } from '../replication/page-batch.ts';
 import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey, planFromJSON } from '../replication/plan.ts';
 import { parseMinTXID, parsePoint } from '../replication/point.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
@@ -85,9 +86,11 @@ export class ReadService {
    * the plan's once planned (the DO call a cold read makes anyway); stored when it is a 200 that says
    * it is immutable. Any other point: just `read`.
    */
-  async answer(point: ReadPoint, pgnos: number[] | undefined, produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
+  async answer(kind: 'page' | 'batch', point: ReadPoint, pgnos: number[], produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
     if (point.txid === undefined || point.minTXID !== undefined) return this.read(point, pgnos, produce);
-    const cacheFor = (life: string) => edgeAnswerCache(life, new URL(this.c.req.url), (p) => waitUntil(this.c, p));
+    // What the answer is, canonically: not the URL (another spelling of a page or TXID, a junk parameter).
+    const what = `${encodeURIComponent(this.name)}/${kind}?txid=${point.txid}&pgno=${formatPgnoList(pgnos)}`;
+    const cacheFor = (life: string) => edgeAnswerCache(life, what, (p) => waitUntil(this.c, p));
     const known = this.caches.incarnations.get(this.name);
     const fresh = known !== undefined && this.now() - known.checkedAt < INCARNATION_CHECK_MS;
     if (fresh) {
@@ -194,11 +197,15 @@ export async function ensurePlanFiles(c: Context<AppEnv>, plan: ReadPlan): Promi
   );
 }
 
-/** Response headers of a read: the TXID read at, and caching by whether it can change. */
-export function readHeaders(r: PlannedRead, etag?: string): Headers {
+/**
+ * Response headers of a read: the TXID read at, and caching by whether it can change. With `etagOf`
+ * (what the answer is of, e.g. a page number), an ETag naming the database's incarnation, the TXID
+ * and that: names repeat across a DELETE and re-creation, incarnations do not.
+ */
+export function readHeaders(r: PlannedRead, etagOf?: string | number): Headers {
   const h = new Headers({ 'ltx-txid': formatHex64(r.plan.txid) });
   h.set('cache-control', r.explicit ? 'public, max-age=31536000, immutable' : 'no-cache');
-  if (etag) h.set('etag', `"${etag}"`);
+  if (etagOf !== undefined) h.set('etag', `"${r.plan.incarnation ?? r.plan.db}-${formatHex64(r.plan.txid)}-${etagOf}"`);
   return h;
 }
 

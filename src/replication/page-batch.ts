@@ -72,3 +72,16 @@ export function decodePageBatch(buf: Uint8Array, pageSize: number): ParsedBatch 
 function bad(message: string): ParsedBatch {
   return { ok: false, code: 'BAD_REQUEST', message: `bad page batch: ${message}` };
 }
+
+/** Sorted page numbers as the batch endpoint's list: runs become ranges (`1,5,9-12`). */
+export function formatPgnoList(pgnos: readonly number[]): string {
+  const sorted = [...new Set(pgnos)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

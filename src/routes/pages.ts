@@ -18,10 +18,10 @@ pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
   const pgno = parsePgno(c.req.param('pgno'));
   const point = queryPoint(c);
   const reads = new ReadService(c, name);
-  return reads.answer(point, [pgno], async (r) => {
+  return reads.answer('page', point, [pgno], async (r) => {
     if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
     const page = await r.source.readPage(r.plan, pgno, r.hints.get(pgno));
-    const headers = readHeaders(r, `${r.plan.incarnation ?? name}-${formatHex64(r.plan.txid)}-${pgno}`);
+    const headers = readHeaders(r, pgno);
     headers.set('content-type', 'application/octet-stream');
     headers.set('content-length', String(page?.length ?? 0));
     return new Response(page, { status: 200, headers });
@@ -33,7 +33,7 @@ pageRoutes.get('/:db/pages', requireScope('read'), async (c) => {
   const pgnos = parsePgnoList(c.req.query('pgno'));
   const point = queryPoint(c);
   const reads = new ReadService(c, name);
-  return reads.answer(point, pgnos, async (r) => {
+  return reads.answer('batch', point, pgnos, async (r) => {
     const pages = await r.source.readPages(r.plan, pgnos, r.hints);
     const body = encodePageBatch([...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data })));
     const headers = readHeaders(r);

@@ -19,7 +19,7 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
     const prefix = c.get('config').prefix;
     // The status goes out before the merge reads the files: check they all still exist first.
     await ensurePlanFiles(c, r.plan);
-    const headers = readHeaders(r, `${r.plan.incarnation ?? name}-${formatHex64(r.plan.txid)}-${format}`);
+    const headers = readHeaders(r, format);
     headers.set('content-type', format === 'sqlite' ? 'application/vnd.sqlite3' : 'application/octet-stream');
     const file = `${name}-${formatHex64(r.plan.txid)}.${format === 'sqlite' ? 'db' : 'ltx'}`;
     headers.set('content-disposition', `attachment; filename="${file}"`);

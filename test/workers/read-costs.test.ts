@@ -70,6 +70,10 @@ describe('read costs', () => {
     expect(warm.counts).toEqual({ r2Gets: 0, doCalls: 0 });
     expect(warm.edge).toBe('hit');
     expect(warm.body).toEqual(cold.body);
+    // Another spelling of the TXID and a junk parameter are the same answer, not new cache entries.
+    const respelled = await read(`/v1/databases/${db}/pages/2?junk=${'x'.repeat(100)}&txid=4`);
+    expect({ edge: respelled.edge, counts: respelled.counts }).toEqual({ edge: 'hit', counts: { r2Gets: 0, doCalls: 0 } });
+    expect(respelled.body).toEqual(cold.body);
     // Another page of the same, now planned, TXID: still no DO call.
     const other = await read(`/v1/databases/${db}/pages/1?txid=0000000000000004`);
     expect(other.counts.doCalls).toBe(0);

@@ -8,7 +8,8 @@ import { type Header, tracksChecksums } from '../ltx/header.ts';
 import { PageReader } from '../ltx/page-reader.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { PageIndexCache } from './page-index-cache.ts';
-import { type ScannedPage, PageSource } from './page-source.ts';
+import type { ScannedPage } from './file-scan.ts';
+import { PageSource } from './page-source.ts';
 import { type ReadPlan, PlanError, PlanStaleError, planCeilings, planFileKey, validatePlan } from './plan.ts';
 
 /**

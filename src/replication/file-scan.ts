@@ -1,0 +1,86 @@
+// A sequential read of one plan file through its page index, a run of frames at a time (snapshots merge these).
+
+import { HEADER_SIZE, lockPgno } from '../ltx/constants.ts';
+import { fail } from '../ltx/errors.ts';
+import { type Header, decodeHeader } from '../ltx/header.ts';
+import { decodePageFrame } from '../ltx/page-frame.ts';
+import type { LoadedIndex, PageSource } from './page-source.ts';
+import type { PlanFileRef } from './plan.ts';
+
+/** A page as a scan yields it: a fresh buffer of exactly the page size. */
+export interface ScannedPage {
+  pgno: number;
+  data: Uint8Array;
+}
+
+/** A sequential read of one plan file through its page index (see PageSource.scanFile). */
+export class FileScan {
+  private readonly source: PageSource;
+  private readonly db: string;
+  private readonly file: PlanFileRef;
+  private readonly runBytes: number;
+  private loaded: LoadedIndex | undefined;
+  private header: Header | undefined;
+  private buf: Uint8Array = new Uint8Array(0);
+  private bufOffset = 0;
+  private at = 0; // next position in the index
+
+  constructor(source: PageSource, db: string, file: PlanFileRef, runBytes: number) {
+    this.source = source;
+    this.db = db;
+    this.file = file;
+    this.runBytes = Math.max(1, runBytes);
+  }
+
+  /** Loads the index and decodes the header (validated as the codec does). */
+  async open(): Promise<Header> {
+    this.loaded = await this.source.loadIndex(this.db, this.file);
+    const { tail, tailOffset } = this.loaded;
+    if (tail !== undefined && tailOffset === 0) {
+      this.buf = tail;
+      this.bufOffset = 0;
+    } else {
+      await this.readRun(0);
+    }
+    this.header = decodeHeader(this.buf.subarray(0, HEADER_SIZE));
+    return this.header;
+  }
+
+  /** The next page in pgno order, or undefined after the last one. */
+  async next(): Promise<ScannedPage | undefined> {
+    const { index, tail, tailOffset } = this.loaded ?? fail('LTX_INVALID_ARGUMENT', 'FileScan.next() before open()');
+    const j = this.at;
+    if (j >= index.pgnos.length) return undefined;
+    const off = index.offsets[j];
+    const size = index.sizes[j];
+    let bytes: Uint8Array;
+    if (off >= this.bufOffset && off + size <= this.bufOffset + this.buf.length) {
+      bytes = this.buf.subarray(off - this.bufOffset, off - this.bufOffset + size);
+    } else if (tail !== undefined && off >= tailOffset) {
+      bytes = tail.subarray(off - tailOffset, off - tailOffset + size);
+    } else {
+      await this.readRun(j);
+      bytes = this.buf.subarray(off - this.bufOffset, off - this.bufOffset + size);
+    }
+    const h = this.header!;
+    const page = decodePageFrame(bytes, h.pageSize);
+    if (page.pgno !== index.pgnos[j]) fail('LTX_BAD_INDEX', `frame at ${off} holds page ${page.pgno}, index says ${index.pgnos[j]}`);
+    // What the streaming decoder rejects too (ltx-format.md §7, §2).
+    if (page.pgno === lockPgno(h.pageSize)) fail('LTX_LOCK_PAGE', `lock page ${page.pgno} present`);
+    if (page.pgno > h.commit) fail('LTX_PAGE_OUT_OF_RANGE', `page ${page.pgno} is beyond commit ${h.commit}`);
+    this.at++;
+    return page;
+  }
+
+  /** Reads frames from index position `j` on (from the header when j is 0), up to runBytes, at least one frame. */
+  private async readRun(j: number): Promise<void> {
+    const { index } = this.loaded!;
+    const n = index.pgnos.length;
+    const start = j === 0 ? 0 : index.offsets[j];
+    let end = j < n ? index.offsets[j] + index.sizes[j] : HEADER_SIZE;
+    for (let k = j + 1; k < n && index.offsets[k] + index.sizes[k] - start <= this.runBytes; k++) end = index.offsets[k] + index.sizes[k];
+    this.buf = new Uint8Array(0); // let the previous run go before the next arrives
+    this.buf = await this.source.readRange(this.db, this.file, start, end - start);
+    this.bufOffset = start;
+  }
+}

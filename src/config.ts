@@ -27,6 +27,24 @@ export const DEFAULT_READ_CACHE_MIB = 48;
 /** Bounds of LTX_EDGE_READ_CACHE_MIB: under 8 the caches thrash, over 96 the isolate runs out of memory. */
 export const READ_CACHE_MIB_RANGE = [8, 96] as const;
 
+/**
+ * Largest database accepted, in bytes (1 GiB): every commit's size (page size × pages) is checked
+ * against it. It is what one Durable Object can snapshot and compact within a maintenance pass:
+ * the merge re-encodes every page (LZ4 + CRC-64), measured at ~66 MB/s, so a 1 GiB snapshot is
+ * ~16 s of CPU, inside the DO's default 30 s CPU limit and DEFAULT_MAINTENANCE_BUDGET_MS.
+ */
+export const DEFAULT_MAX_DATABASE_BYTES = 1024 * 1024 * 1024;
+/** SQLite's own limit on a database's page count (SQLITE_MAX_PAGE_COUNT). */
+export const SQLITE_MAX_PAGE_COUNT = 0xfffffffe;
+
+/** A push or /tx body that sends no byte for this long is aborted with 408 (10 s). */
+export const DEFAULT_UPLOAD_IDLE_MS = 10_000;
+/** A push or /tx body still arriving after this long is aborted with 408 (10 min: 1 GiB at ~14 Mbit/s). */
+export const DEFAULT_UPLOAD_TOTAL_MS = 600_000;
+
+/** Wall time one database's maintenance may take per cron tick (60 s); past it the pass stops and backs off. */
+export const DEFAULT_MAINTENANCE_BUDGET_MS = 60_000;
+
 /** Highest compaction level; 9 is reserved for snapshots (DESIGN §2). */
 export const MAX_COMPACTION_LEVELS = 8;
 
@@ -65,6 +83,10 @@ export interface ConfigVars {
   LTX_EDGE_SNAPSHOT_RETENTION?: string;
   LTX_EDGE_L0_RETENTION?: string;
   LTX_EDGE_READ_CACHE_MIB?: string;
+  LTX_EDGE_MAX_DATABASE_BYTES?: string;
+  LTX_EDGE_UPLOAD_IDLE_TIMEOUT?: string;
+  LTX_EDGE_UPLOAD_TIMEOUT?: string;
+  LTX_EDGE_MAINTENANCE_BUDGET?: string;
 }
 
 /** Resolved, validated configuration. Durations are milliseconds. */
@@ -79,6 +101,13 @@ export interface Config {
   l0RetentionMs: number;
   /** The isolate's read-cache budget in bytes (LTX_EDGE_READ_CACHE_MIB). */
   readCacheBytes: number;
+  /** Largest database size accepted from any write (LTX_EDGE_MAX_DATABASE_BYTES). */
+  maxDatabaseBytes: number;
+  /** Upload deadlines: no byte for `uploadIdleMs`, or still arriving after `uploadTotalMs` → 408. */
+  uploadIdleMs: number;
+  uploadTotalMs: number;
+  /** One database's maintenance wall time per pass (LTX_EDGE_MAINTENANCE_BUDGET). */
+  maintenanceBudgetMs: number;
   tokens: TokenSpec[];
   /**
    * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
@@ -93,7 +122,8 @@ export type ConfigErrorCode =
   | 'INVALID_DURATION'
   | 'INVALID_LEVELS'
   | 'INVALID_TOKENS'
-  | 'INVALID_READ_CACHE';
+  | 'INVALID_READ_CACHE'
+  | 'INVALID_SIZE';
 
 /** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
 export class ConfigError extends Error {
@@ -142,6 +172,10 @@ export function resolveConfig(env: ConfigVars): Config {
     snapshotRetentionMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_RETENTION', DEFAULT_SNAPSHOT_RETENTION_MS, false),
     l0RetentionMs: durationVar(env, 'LTX_EDGE_L0_RETENTION', DEFAULT_L0_RETENTION_MS, true),
     readCacheBytes: parseReadCacheMiB(env.LTX_EDGE_READ_CACHE_MIB) * 1024 * 1024,
+    maxDatabaseBytes: parseByteSize(env.LTX_EDGE_MAX_DATABASE_BYTES),
+    uploadIdleMs: durationVar(env, 'LTX_EDGE_UPLOAD_IDLE_TIMEOUT', DEFAULT_UPLOAD_IDLE_MS, false),
+    uploadTotalMs: durationVar(env, 'LTX_EDGE_UPLOAD_TIMEOUT', DEFAULT_UPLOAD_TOTAL_MS, false),
+    maintenanceBudgetMs: durationVar(env, 'LTX_EDGE_MAINTENANCE_BUDGET', DEFAULT_MAINTENANCE_BUDGET_MS, false),
     tokens,
     notConfigured,
   };
@@ -155,6 +189,19 @@ function parseReadCacheMiB(value: string | undefined): number {
     throw new ConfigError('INVALID_READ_CACHE', 'LTX_EDGE_READ_CACHE_MIB', `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** LTX_EDGE_MAX_DATABASE_BYTES: bytes, or a whole number of KiB/MiB/GiB/TiB ("512MiB"); at least one 64 KiB page. */
+function parseByteSize(value: string | undefined): number {
+  if (isUnset(value)) return DEFAULT_MAX_DATABASE_BYTES;
+  const m = /^(\d+)\s*(kib|mib|gib|tib)?$/i.exec(value.trim());
+  const bytes = m ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 65_536) {
+    throw new ConfigError('INVALID_SIZE', 'LTX_EDGE_MAX_DATABASE_BYTES', `expected bytes (at least 65536) or a size like "512MiB" or "1GiB", got ${JSON.stringify(value)}`);
+  }
+  return bytes;
 }
 
 function isUnset(value: string | undefined): value is undefined {

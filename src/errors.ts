@@ -16,11 +16,14 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408, // a push or /tx body sent no byte for the idle deadline, or outlasted the total one; nothing was kept
   PAYLOAD_TOO_LARGE: 413,
+  DATABASE_TOO_LARGE: 413, // the write would make the database larger than LTX_EDGE_MAX_DATABASE_BYTES or SQLite's page limit; details.maxBytes, maxPages
   POSITION_MISMATCH: 409, // pushed LTX is not contiguous with the head; details.pos
   CONFLICT: 409, // page-set write with base ≠ head; details.pos
   NOT_YET_AVAILABLE: 409, // min_txid not reached within the wait
   PAGE_SIZE_MISMATCH: 409,
+  TXID_EXHAUSTED: 409, // the head is TXID ffffffffffffffff: no next transaction can be written (restore, /tx)
   TXID_NOT_AVAILABLE: 410, // older than retention
   RANGE_NOT_SATISFIABLE: 416,
   INVALID_LTX: 422, // the codec rejected the file; details.ltxCode carries its LTXErrorCode
@@ -34,6 +37,7 @@ export const ERROR_STATUS = {
   QUERY_TOO_COMPLEX: 422, // POST …/query: the statement is too long or too deeply nested (or needs too much stack); details.limit, value, max
   QUERY_BUSY: 503, // POST …/query: concurrent queries hold the isolate's page memory (or this database's share of it), or the engine was reset; details.retryAfterSeconds
   INTERNAL: 500,
+  MAINTENANCE_BUDGET_EXCEEDED: 503, // a compaction or snapshot ran past LTX_EDGE_MAINTENANCE_BUDGET and was aborted (reported in maintenance actions)
   STORAGE_UNAVAILABLE: 503, // R2 kept failing after retries; nothing was committed, retry later
   NOT_CONFIGURED: 503, // production without tokens, or invalid vars (DESIGN §4b)
 } as const satisfies Record<string, ContentfulStatusCode>;

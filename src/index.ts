@@ -8,14 +8,16 @@ import type { Env } from './env.ts';
 
 export { DatabaseDO, RegistryDO };
 
-/** Cron tick. For now it only validates config and logs; compaction and retention come later. */
+/** Cron tick: validates config, then runs the due maintenance (cron.ts) and logs its summary. */
 async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   // workerd passes epoch ms; the Vitest plugin's loopback `exports.default.scheduled()` hands over the
   // caller's options as they are (a Date, or nothing), so accept any of those.
   const at = Number(controller.scheduledTime ?? Date.now());
   const tick = `cron ${JSON.stringify(controller.cron)} at ${new Date(Number.isFinite(at) ? at : Date.now()).toISOString()}`;
+  let budgetMs: number;
   try {
     const config = resolveConfig(env);
+    budgetMs = config.maintenanceBudgetMs;
     if (config.notConfigured !== null) {
       console.warn(`ltx-edge scheduled: ${tick}: skipped, not configured: ${config.notConfigured}`);
       return;
@@ -25,7 +27,7 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
     console.error(`ltx-edge scheduled: ${tick}: skipped, ${err.code}: ${err.message}`);
     return;
   }
-  const summary = await runMaintenanceTick(env, Number.isFinite(at) ? at : Date.now());
+  const summary = await runMaintenanceTick(env, Number.isFinite(at) ? at : Date.now(), { budgetMs });
   console.log(`ltx-edge scheduled: ${tick}: ${JSON.stringify(summary)}`);
 }
 

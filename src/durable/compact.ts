@@ -15,6 +15,14 @@ import { type RpcResult, err, ok } from './rpc-result.ts';
 import type { FileJSON } from './info.ts';
 import { fileJSON } from './info.ts';
 
+/** A merge ran past its maintenance pass's deadline and was aborted: nothing of it was committed. */
+export class BudgetExceededError extends Error {
+  constructor(deadline: number) {
+    super(`aborted at the maintenance time budget (deadline ${new Date(deadline).toISOString()})`);
+    this.name = 'BudgetExceededError';
+  }
+}
+
 export interface CompactRequest {
   /** Level of the output file (1..9). */
   level: number;
@@ -85,9 +93,12 @@ async function mergeIntoLevel(
     for await (const chunk of compactLTX(sources, { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) {
       await upload.write(chunk);
       tail = chunk;
+      // The clock moves on I/O (each part uploaded), so this notices an overrun within a part.
+      if (ctx.deadline !== undefined && ctx.now() > ctx.deadline) throw new BudgetExceededError(ctx.deadline);
     }
   } catch (e) {
     await upload.abort();
+    if (e instanceof BudgetExceededError) return err('MAINTENANCE_BUDGET_EXCEEDED', e.message);
     if (e instanceof LTXError) return err('INTERNAL', `compaction input is invalid: ${e.code} ${e.message}`);
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;

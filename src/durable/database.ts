@@ -19,11 +19,24 @@ import { type PosJSON, type RpcResult, err, ok } from './rpc-result.ts';
 import { deleteDatabase } from './delete.ts';
 import { type CompactRequest, compactFiles } from './compact.ts';
 import { type MaintenanceResult, runMaintenance } from './maintain.ts';
+import { MaintenanceState } from './maintenance-state.ts';
 import type { MaintenanceAction, MaintenanceConfig } from '../replication/maintenance.ts';
 
 /** Files a plan handed out within this window are not deleted by retention (in-flight reads). */
 export const READ_GRACE_MS = 60_000;
-import { writePages, type WritePagesOptions } from './write-pages.ts';
+import { DEFAULT_MAX_TX_BYTES, writePages, type WritePagesOptions } from './write-pages.ts';
+import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
+
+/** Bounds on what one client can make a database's DO do (Config, DESIGN §4; issue 14). */
+export interface WriteLimits {
+  maxDatabaseBytes: number;
+  /** Deadlines of push and /tx bodies. */
+  upload: UploadDeadlines;
+  /** Largest /tx batch body. */
+  maxTxBytes: number;
+  /** Wall time of one maintenance pass. */
+  maintenanceBudgetMs: number;
+}
 
 /**
  * Thin shell (DESIGN §1): owns concurrency (one MutationQueue for every write), the storage handles
@@ -36,18 +49,30 @@ export class DatabaseDO extends DurableObject<Env> {
   readonly catalog: Catalog;
   private readonly planner: ReadPlanner;
   private readonly stats: Stats;
+  private readonly maintenanceState: MaintenanceState;
   private readonly queue = new MutationQueue();
   private readonly config: Config;
   /** Backoff base for storage retries; tests set 0. */
   retryDelayMs = 50;
+  /** Multipart part size of uploads (default DEFAULT_PART_SIZE); tests make it small. */
+  partSize: number | undefined;
+  /** What one client may make this DO do (from Config; tests shrink them). */
+  readonly limits: WriteLimits;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = resolveConfig(env);
+    this.limits = {
+      maxDatabaseBytes: this.config.maxDatabaseBytes,
+      upload: { idleMs: this.config.uploadIdleMs, totalMs: this.config.uploadTotalMs },
+      maxTxBytes: DEFAULT_MAX_TX_BYTES,
+      maintenanceBudgetMs: this.config.maintenanceBudgetMs,
+    };
     this.store = new R2ObjectStore(env.LTX_BUCKET);
     this.catalog = new Catalog(ctx.storage.sql);
     this.planner = new ReadPlanner(this.catalog);
     this.stats = new Stats(ctx.storage.sql);
+    this.maintenanceState = new MaintenanceState(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
@@ -66,17 +91,26 @@ export class DatabaseDO extends DurableObject<Env> {
   ingest(name: string, body: ReadableStream<Uint8Array>): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
       this.rememberName(name);
-      const result = await ingestLTX(this.ingestContext(name), body);
+      const result = await ingestLTX(this.ingestContext(name), body, { deadlines: this.limits.upload });
       this.count(result, result.ok && result.status === 200 ? 'repushes' : 'pushes');
       return this.announce(name, result);
     });
   }
 
-  /** Page-set write with a server-assigned TXID (DESIGN §4 POST .../tx). */
-  writePages(name: string, body: ReadableStream<Uint8Array>, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
+  /**
+   * Page-set write with a server-assigned TXID (DESIGN §4 POST .../tx). The body is read whole, under
+   * the upload deadlines, before the write queue: a slow or stalled client never holds other writers.
+   */
+  async writePages(name: string, body: ReadableStream<Uint8Array>, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
+    const batch = await readBoundedBody(body, this.limits.maxTxBytes, this.limits.upload);
+    if (!batch.ok) {
+      const refused = err<PosJSON>(batch.code, batch.code === 'PAYLOAD_TOO_LARGE' ? `batch larger than ${this.limits.maxTxBytes} bytes` : batch.message);
+      if (this.catalog.position()) this.count(refused, 'txWrites');
+      return refused;
+    }
     return this.queue.run(async () => {
       this.rememberName(name);
-      const result = await writePages(this.ingestContext(name), body, opts);
+      const result = await writePages(this.ingestContext(name), batch.bytes, opts);
       this.count(result, 'txWrites');
       return this.announce(name, result);
     });
@@ -131,7 +165,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Counters and the last error (DESIGN §4 GET …/stats). */
   readStats(name: string): RpcResult<StatsJSON> {
     if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
-    return ok(this.stats.read());
+    return ok(this.stats.read(this.maintenanceState.toJSON()));
   }
 
   /** Counts a write's outcome. */
@@ -153,7 +187,7 @@ export class DatabaseDO extends DurableObject<Env> {
   info(name: string): RpcResult<DatabaseInfo> {
     const pos = this.catalog.position();
     if (!pos) return err('NOT_FOUND', `database ${name} does not exist`);
-    return ok(databaseInfo(name, pos, this.catalog.levels(), this.queue.depth));
+    return ok(databaseInfo(name, pos, this.catalog.levels(), this.queue.depth, this.maintenanceState.toJSON()));
   }
 
   /** The head position (zero position when empty). */
@@ -208,6 +242,8 @@ export class DatabaseDO extends DurableObject<Env> {
    * level) or to retention, for the admin routes. Tells the registry when to come back.
    */
   maintain(name: string, now: number, only?: { kind: 'compact'; level?: number } | { kind: 'retention' } | { kind: 'snapshot' }) {
+    // The budget counts from the call, so time spent queued behind a long write is part of it.
+    const deadline = Date.now() + this.limits.maintenanceBudgetMs;
     return this.queue.run(async (): Promise<RpcResult<MaintenanceResult>> => {
       if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
       this.rememberName(name);
@@ -217,7 +253,8 @@ export class DatabaseDO extends DurableObject<Env> {
         if (only.kind === 'snapshot') return a.kind === 'snapshot';
         return a.kind === 'compact' && (only.level === undefined || a.level === only.level);
       };
-      const result = await runMaintenance(this.ingestContext(name), this.maintenanceConfig(), now, () => this.planner.invalidate(), filter);
+      const ctx = { ...this.ingestContext(name), deadline };
+      const result = await runMaintenance(ctx, this.maintenanceConfig(), now, () => this.planner.invalidate(), filter);
       for (const a of result.actions) {
         if (!a.ok) this.stats.recordError('MAINTENANCE', `${a.kind}: ${a.error ?? ''}`, Date.now());
         else if (a.kind === 'compact') this.stats.bump('compactions');
@@ -225,8 +262,17 @@ export class DatabaseDO extends DurableObject<Env> {
         else this.stats.bump('filesDeleted', a.files ?? 0);
       }
       this.stats.bump('consistencyErrors', result.inconsistencies);
-      await this.registry().setDue(name, result.nextDue).catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
-      return ok(result);
+      if (result.budgetExhausted) this.stats.bump('maintenanceBudgetExhausted');
+      const failed = result.actions.find((a) => !a.ok);
+      if (failed) this.stats.bump('maintenanceFailures');
+      // A failed pass backs off (1 min, doubling, at most 1 h) instead of being first in line every tick.
+      const retryAt = this.maintenanceState.recordPass(Date.now(), {
+        failure: failed && { action: failed.level === undefined ? failed.kind : `${failed.kind} level ${failed.level}`, error: failed.error ?? '' },
+        budgetExhausted: result.budgetExhausted,
+      });
+      const nextDue = retryAt === undefined ? result.nextDue : Math.max(result.nextDue ?? retryAt, retryAt);
+      await this.registry().setDue(name, nextDue).catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
+      return ok({ ...result, nextDue });
     });
   }
 
@@ -293,12 +339,13 @@ export class DatabaseDO extends DurableObject<Env> {
         this.registryDirty = false;
         const pos = this.catalog.position();
         if (!pos) break;
-        // After a write, the level-1 compaction is due at the next interval boundary.
+        // After a write, the level-1 compaction is due at the next interval boundary (or when a backoff ends).
         const step = this.config.levelIntervalsMs[0] ?? this.config.snapshotIntervalMs;
+        const now = Date.now();
         await this.registry()
           .upsert({
             name,
-            nextDue: Math.ceil(Date.now() / step) * step,
+            nextDue: Math.max(Math.ceil(now / step) * step, this.maintenanceState.retryAt(now) ?? 0),
             pos: headJSON(pos),
             pageSize: pos.pageSize,
             size: pos.pageSize * pos.commit,
@@ -325,6 +372,8 @@ export class DatabaseDO extends DurableObject<Env> {
       name,
       now: () => Date.now(),
       retryDelayMs: this.retryDelayMs,
+      partSize: this.partSize,
+      maxDatabaseBytes: this.limits.maxDatabaseBytes,
     };
   }
 

@@ -2,6 +2,7 @@
 
 import { formatHex64 } from '../ltx/checksum.ts';
 import type { CatalogFile, Position } from './catalog.ts';
+import type { MaintenanceStateJSON } from './maintenance-state.ts';
 import { type PosJSON, posJSON } from './rpc-result.ts';
 
 export interface DatabaseInfo {
@@ -17,6 +18,8 @@ export interface DatabaseInfo {
   levels: { level: number; files: number; bytes: number }[];
   /** Writes queued behind the one running. */
   pendingWrites: number;
+  /** Failures and backoff of its maintenance. */
+  maintenance: MaintenanceStateJSON;
 }
 
 export interface FileJSON {
@@ -34,6 +37,7 @@ export function databaseInfo(
   pos: Position,
   levels: DatabaseInfo['levels'],
   pendingWrites: number,
+  maintenance: MaintenanceStateJSON,
 ): DatabaseInfo {
   return {
     name,
@@ -45,6 +49,7 @@ export function databaseInfo(
     updatedAt: new Date(pos.updatedAt).toISOString(),
     levels,
     pendingWrites,
+    maintenance,
   };
 }
 

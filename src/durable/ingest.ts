@@ -11,7 +11,9 @@ import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { type ChunkReader, chunkReader } from './body-reader.ts';
+import { type ChunkReader, DRAIN_LIMIT_BYTES, type UploadDeadlines, UploadTimeoutError, chunkReader, drainBody, withDeadlines } from './body-reader.ts';
+import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
+import { refuseDatabaseSize } from '../replication/size-limit.ts';
 import type { Catalog, Position } from './catalog.ts';
 import { LtxUpload, UploadConflictError } from './ltx-upload.ts';
 import type { SqlExec } from './migrate.ts';
@@ -32,6 +34,10 @@ export interface IngestContext {
   retryDelayMs?: number;
   /** How much of a refused body to read and drop before answering (default DRAIN_LIMIT_BYTES). */
   drainLimit?: number;
+  /** Largest database a write may make (LTX_EDGE_MAX_DATABASE_BYTES; default DEFAULT_MAX_DATABASE_BYTES). */
+  maxDatabaseBytes?: number;
+  /** Maintenance only: a merge still running at this time (ms) is aborted (the pass's time budget). */
+  deadline?: number;
 }
 
 const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined };
@@ -44,6 +50,8 @@ export interface IngestOptions {
   level?: number;
   /** Accept files that start before the head (adopting Litestream's compacted levels). */
   allowOverlap?: boolean;
+  /** A client's body: read under these deadlines (408 when missed). Our own streams have none. */
+  deadlines?: UploadDeadlines;
 }
 
 /** The head as a position for error details. */
@@ -61,7 +69,7 @@ export async function ingestLTX(
   body: ReadableStream<Uint8Array>,
   opts: IngestOptions = {},
 ): Promise<RpcResult<PosJSON>> {
-  const reader = chunkReader(body);
+  const reader = opts.deadlines ? withDeadlines(chunkReader(body), opts.deadlines) : chunkReader(body);
   try {
     const first = await readAtLeast(reader, HEADER_SIZE);
     let header: Header;
@@ -86,40 +94,23 @@ export async function ingestLTX(
         if (summary.size === decision.file.size && summary.fileChecksum === decision.file.fileChecksum) return ok(headJSON(pos), 200);
         return err('POSITION_MISMATCH', 'a different file is committed for these TXIDs', { pos: headJSON(pos) });
       }
-      case 'append':
+      case 'append': {
+        const tooLarge = refuseDatabaseSize(header.commit, header.pageSize, ctx.maxDatabaseBytes ?? DEFAULT_MAX_DATABASE_BYTES);
+        if (tooLarge) return err('DATABASE_TOO_LARGE', tooLarge.message, tooLarge.details);
         return await append(ctx, pos, header, first.chunks, reader, opts);
+      }
       default:
         return decision satisfies never;
     }
   } catch (e) {
     if (e instanceof LTXError) return ltxErr(e);
+    if (e instanceof UploadTimeoutError) return err('REQUEST_TIMEOUT', e.message);
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   } finally {
-    await drain(reader, ctx.drainLimit ?? DRAIN_LIMIT_BYTES);
+    await drainBody(reader, ctx.drainLimit ?? DRAIN_LIMIT_BYTES);
   }
 }
-
-/**
- * Reads what is left of a refused body before answering (up to a limit, then cancels): a server
- * that answers while the client is still sending makes HTTP stacks reset the connection, and the
- * client would see ECONNRESET instead of our JSON error.
- */
-async function drain(reader: ChunkReader, limit: number): Promise<void> {
-  try {
-    for (let read = 0; read <= limit; ) {
-      const r = await reader.read();
-      if (r.done) return;
-      read += r.value.length;
-    }
-  } catch {
-    // The body is broken or gone: nothing left to drain.
-  }
-  await reader.cancel().catch(() => undefined);
-}
-
-/** Up to 256 MiB of a refused body is read and dropped so the client gets its error; past that, cancel. */
-export const DRAIN_LIMIT_BYTES = 256 * 1024 * 1024;
 
 async function append(
   ctx: IngestContext,

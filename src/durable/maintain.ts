@@ -34,6 +34,8 @@ export interface MaintenanceResult {
   inconsistencies: number;
   /** Objects left out of the catalog by earlier failures that this pass deleted from R2. */
   swept: number;
+  /** The pass reached its time budget (ctx.deadline) with actions left: they are due on the next tick. */
+  budgetExhausted: boolean;
 }
 
 /** With deletes still pending after a pass, come back this soon (ms) at the latest. */
@@ -56,11 +58,16 @@ export async function runMaintenance(
   filter: (a: MaintenanceAction) => boolean = () => true,
 ): Promise<MaintenanceResult> {
   const pos = ctx.catalog.position();
-  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0 };
+  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0, budgetExhausted: false };
   // First what failed deletes, failed compactions or a dead DO left in R2 without a catalog row.
   const swept = await sweepPendingDeletes(ctx);
   const actions: ActionJSON[] = [];
+  let budgetExhausted = false;
   for (const action of planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg).filter(filter)) {
+    if (ctx.deadline !== undefined && ctx.now() >= ctx.deadline) {
+      budgetExhausted = true;
+      break;
+    }
     const report: ActionJSON = { kind: action.kind, ok: true };
     if (action.kind === 'compact') {
       Object.assign(report, { level: action.level, minTXID: formatHex64(action.minTXID), maxTXID: formatHex64(action.maxTXID) });
@@ -90,6 +97,7 @@ export async function runMaintenance(
       }
     }
     actions.push(report);
+    if (report.error?.startsWith('MAINTENANCE_BUDGET_EXCEEDED')) budgetExhausted = true;
     onChange();
     if (!report.ok) break; // the next actions were planned on this one's result
   }
@@ -102,5 +110,5 @@ export async function runMaintenance(
   const clockNow = Math.min(now, ctx.now());
   let due = nextMaintenanceDue(after, pos.txid, clockNow, cfg);
   if (hasPendingDeletes(ctx)) due = Math.min(due ?? Infinity, clockNow + PENDING_RETRY_MS);
-  return { actions, nextDue: due ?? null, inconsistencies, swept };
+  return { actions, nextDue: due ?? null, inconsistencies, swept, budgetExhausted };
 }

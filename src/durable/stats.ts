@@ -1,5 +1,6 @@
 // Counters the DatabaseDO keeps for GET /v1/databases/:db/stats: writes, bytes, maintenance, errors.
 
+import type { MaintenanceStateJSON } from './maintenance-state.ts';
 import type { SqlExec } from './migrate.ts';
 
 export const STAT_KEYS = [
@@ -13,6 +14,8 @@ export const STAT_KEYS = [
   'snapshots',
   'filesDeleted',
   'consistencyErrors', // level gaps/overlaps found after a maintenance pass
+  'maintenanceFailures', // maintenance passes with a failed (or budget-aborted) action; each one backs off
+  'maintenanceBudgetExhausted', // passes that reached LTX_EDGE_MAINTENANCE_BUDGET with work left
 ] as const;
 
 export type StatKey = (typeof STAT_KEYS)[number];
@@ -20,6 +23,7 @@ export type StatKey = (typeof STAT_KEYS)[number];
 export interface StatsJSON {
   counters: Record<StatKey, number>;
   lastError: { code: string; message: string; at: string } | null;
+  maintenance: MaintenanceStateJSON;
 }
 
 /** Counters in the DO's SQLite; increments are plain upserts (they ride the DO's write coalescing). */
@@ -42,13 +46,13 @@ export class Stats {
     );
   }
 
-  read(): StatsJSON {
+  read(maintenance: MaintenanceStateJSON): StatsJSON {
     const counters = Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as Record<StatKey, number>;
     for (const r of this.sql.exec('SELECT key, value FROM stats').toArray()) {
       if ((STAT_KEYS as readonly string[]).includes(String(r.key))) counters[r.key as StatKey] = Number(r.value);
     }
     const e = this.sql.exec("SELECT value FROM meta WHERE key = 'lastError'").toArray()[0];
-    return { counters, lastError: e ? (JSON.parse(String(e.value)) as StatsJSON['lastError']) : null };
+    return { counters, lastError: e ? (JSON.parse(String(e.value)) as StatsJSON['lastError']) : null, maintenance };
   }
 
   clear(): void {

@@ -1,11 +1,13 @@
 // Page-set writes (DESIGN §4 POST .../tx): the DO assigns the next TXID, encodes the LTX file and ingests it.
 
 import { ChecksumUpdate, DatabaseState } from '../ltx/apply.ts';
-import { isValidPageSize, lockPgno } from '../ltx/constants.ts';
+import { MAX_TXID, isValidPageSize, lockPgno } from '../ltx/constants.ts';
 import { crcLinear } from '../ltx/crc64.ts';
 import { encodeLTX } from '../ltx/encoder.ts';
 import { makeHeader } from '../ltx/header.ts';
-import { parsePageBatch } from '../replication/page-batch.ts';
+import { decodePageBatch } from '../replication/page-batch.ts';
+import { refuseDatabaseSize } from '../replication/size-limit.ts';
+import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
 import { headJSON, type IngestContext, ingestLTX } from './ingest.ts';
 import { StagedPageChecksums } from './page-checksums.ts';
 import { type PosJSON, type RpcResult, err } from './rpc-result.ts';
@@ -17,32 +19,25 @@ export interface WritePagesOptions {
   commit?: number;
   /** Required for the first write to an empty database. */
   pageSize?: number;
-  /** Largest batch body accepted, bytes. */
-  maxBytes?: number;
 }
 
-const MAX_TXID = (1n << 64n) - 1n;
-
-/** 64 MiB: a transaction's dirty pages are buffered to learn the commit before encoding. */
+/** 64 MiB: a transaction's dirty pages are buffered (read whole, before the write queue) to learn the commit before encoding. */
 export const DEFAULT_MAX_TX_BYTES = 64 * 1024 * 1024;
 
-export async function writePages(
-  ctx: IngestContext,
-  body: ReadableStream<Uint8Array>,
-  opts: WritePagesOptions,
-): Promise<RpcResult<PosJSON>> {
+/** Commits `body` (a whole batch, DESIGN §4 batch page format) as the next transaction. */
+export async function writePages(ctx: IngestContext, body: Uint8Array, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
   const pos = ctx.catalog.position();
   const head = pos?.txid ?? 0n;
   if (opts.base !== head) return err('CONFLICT', `base ${opts.base} is not the head ${head}`, { pos: headJSON(pos) });
   // A pushed file may end at TXID 2^64-1; there is no next TXID to assign (the encoder would throw: a 500).
-  if (head === MAX_TXID) return err('BAD_REQUEST', 'the database is at the last TXID (ffffffffffffffff)', { pos: headJSON(pos) });
+  if (head === MAX_TXID) return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); no transaction can follow it', { pos: headJSON(pos) });
   const pageSize = pos?.pageSize ?? opts.pageSize;
   if (pageSize === undefined) return err('BAD_REQUEST', 'the first write to an empty database needs page_size');
   if (!isValidPageSize(pageSize)) return err('BAD_REQUEST', `invalid page size ${pageSize}`);
   if (pos && opts.pageSize !== undefined && opts.pageSize !== pos.pageSize) {
     return err('PAGE_SIZE_MISMATCH', `page size ${opts.pageSize}, database has ${pos.pageSize}`, { pageSize: pos.pageSize });
   }
-  const parsed = await parsePageBatch(body, pageSize, opts.maxBytes ?? DEFAULT_MAX_TX_BYTES);
+  const parsed = decodePageBatch(body, pageSize);
   if (!parsed.ok) return err(parsed.code, parsed.message);
   const pages = parsed.pages;
   if (pages.length === 0) return err('BAD_REQUEST', 'no pages in the batch');
@@ -51,6 +46,8 @@ export async function writePages(
   if (!Number.isInteger(commit) || commit < highest) return err('BAD_REQUEST', `commit ${commit} is below page ${highest}`);
   const lock = lockPgno(pageSize);
   if (pages.some((p) => p.pgno === lock)) return err('BAD_REQUEST', `page ${lock} is the lock page`);
+  const tooLarge = refuseDatabaseSize(commit, pageSize, ctx.maxDatabaseBytes ?? DEFAULT_MAX_DATABASE_BYTES);
+  if (tooLarge) return err('DATABASE_TOO_LARGE', tooLarge.message, tooLarge.details);
   if (!pos && pages.length !== (commit >= lock ? commit - 1 : commit)) {
     return err('BAD_REQUEST', 'the first write must hold every page from 1 to commit');
   }

@@ -35,6 +35,9 @@ export const ESTIMATED_PAGE_INDEX_SIZE = 32 * 1024;
 /** Level that holds snapshots in the Litestream layout (§8). */
 export const SNAPSHOT_LEVEL = 9;
 
+/** The last TXID a file can end at (2^64 − 1): a database there can take no further transaction. */
+export const MAX_TXID = (1n << 64n) - 1n;
+
 export function isValidPageSize(pageSize: number): boolean {
   return (
     Number.isInteger(pageSize) &&

@@ -26,30 +26,9 @@ export function encodePageBatch(pages: readonly BatchPage[]): Uint8Array {
 }
 
 /**
- * Reads a whole batch body, checking every frame: pgno ≥ 1 and strictly ascending, length equal to
- * the page size, no partial frame at the end, at most `maxBytes` in all.
+ * Decodes a whole batch body, checking every frame: pgno ≥ 1 and strictly ascending, length equal to
+ * the page size, no partial frame at the end (the DO reads the body, bounded, with readBoundedBody).
  */
-export async function parsePageBatch(body: ReadableStream<Uint8Array>, pageSize: number, maxBytes: number): Promise<ParsedBatch> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    total += r.value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      return { ok: false, code: 'PAYLOAD_TOO_LARGE', message: `batch larger than ${maxBytes} bytes` };
-    }
-    chunks.push(r.value);
-  }
-  const buf = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    buf.set(c, at);
-    at += c.length;
-  }
-  return decodePageBatch(buf, pageSize);
-}
-
 export function decodePageBatch(buf: Uint8Array, pageSize: number): ParsedBatch {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const pages: BatchPage[] = [];

@@ -17,6 +17,8 @@ export interface SyncAnswer {
 
 /** Most databases one POST /sync may ask about. */
 export const MAX_SYNC_DATABASES = 256;
+/** Largest POST /sync body: 256 positions of ~100 bytes need 26 KiB; 256 KiB leaves room for long names. */
+export const MAX_SYNC_BODY_BYTES = 256 * 1024;
 
 /** A DO result as its declared type (the RPC stub's mapped type drops the error branch). */
 function asResult<T>(r: RpcResult<T>): RpcResult<T> {

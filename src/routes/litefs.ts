@@ -38,7 +38,9 @@ import {
   targetOf,
 } from './litefs-protocol.ts';
 import { preparePush } from './litefs-push.ts';
-import { type SyncAnswer, parseSyncPositions, syncAnswer } from './litefs-sync.ts';
+import { MAX_SYNC_BODY_BYTES, type SyncAnswer, parseSyncPositions, syncAnswer } from './litefs-sync.ts';
+import { readJSONBody } from './json-body.ts';
+import { ApiError } from '../errors.ts';
 import { parsePgnoList } from './params.ts';
 import { ReadService, ensurePlanFiles, queryPoint, readHeaders, waitUntil } from '../read/read-service.ts';
 
@@ -230,9 +232,10 @@ async function postSync(c: Context<AppEnv>): Promise<Response> {
   const cluster = clusterOf(c);
   let body: unknown;
   try {
-    body = await c.req.json();
-  } catch {
-    throw new LiteFSError(400, 'EINVAL', 'body must be JSON');
+    body = await readJSONBody(c.req.raw, MAX_SYNC_BODY_BYTES);
+  } catch (e) {
+    if (e instanceof ApiError) throw fromApiError(e.code, e.message);
+    throw e;
   }
   const wanted = [...parseSyncPositions(body)].map(([db, pos]) => ({ db, name: ourNameOf(db, cluster), pos }));
   const token = c.get('token');

@@ -236,7 +236,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       'A gap or chain break is 409 `POSITION_MISMATCH` with `details.pos`.',
     params: DB_PARAM,
     body: { required: true, content: binary('One LTX file (v3 block or legacy frames), any size.', 'application/octet-stream') },
-    errors: ['POSITION_MISMATCH', 'PAGE_SIZE_MISMATCH', 'INVALID_LTX', 'PAYLOAD_TOO_LARGE', 'STORAGE_UNAVAILABLE'],
+    errors: ['POSITION_MISMATCH', 'PAGE_SIZE_MISMATCH', 'INVALID_LTX', 'PAYLOAD_TOO_LARGE', 'DATABASE_TOO_LARGE', 'REQUEST_TIMEOUT', 'STORAGE_UNAVAILABLE'],
     responses: { 201: json(PosBodySchema, 'Committed: the new head.'), 200: json(PosBodySchema, 'Re-push of an already committed file: the head.') },
   }),
   route({
@@ -256,7 +256,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       required: true,
       content: binary('Batch page format: per page `u32 pgno, u32 length, bytes` (big-endian), ascending pgno; each page exactly page size bytes.'),
     },
-    errors: ['CONFLICT', 'PAGE_SIZE_MISMATCH', 'PAYLOAD_TOO_LARGE', 'STORAGE_UNAVAILABLE'],
+    errors: ['CONFLICT', 'PAGE_SIZE_MISMATCH', 'PAYLOAD_TOO_LARGE', 'DATABASE_TOO_LARGE', 'TXID_EXHAUSTED', 'REQUEST_TIMEOUT', 'STORAGE_UNAVAILABLE'],
     responses: { 201: json(PosBodySchema, 'Committed as the next TXID.') },
   }),
   route({
@@ -372,7 +372,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: 'Write a past state as the next transaction (undoable)',
     params: DB_PARAM,
     body: { required: true, content: { 'application/json': { schema: RestoreBodySchema } } },
-    errors: ['NOT_FOUND', 'TXID_NOT_AVAILABLE', 'STORAGE_UNAVAILABLE'],
+    errors: ['NOT_FOUND', 'TXID_NOT_AVAILABLE', 'DATABASE_TOO_LARGE', 'TXID_EXHAUSTED', 'PAYLOAD_TOO_LARGE', 'STORAGE_UNAVAILABLE'],
     responses: {
       201: json(RestoreResultSchema, 'The past state committed as the next TXID.'),
       200: json(RestoreResultSchema, 'The head already is that state: nothing written.'),

@@ -63,6 +63,16 @@ export const DatabaseListSchema = z
   })
   .openapi('DatabaseList');
 
+/** How a database's maintenance is going (durable/maintenance-state.ts). */
+const MaintenanceStateSchema = z
+  .object({
+    failures: z.int().openapi({ description: 'Failed maintenance passes in a row; each one doubles the wait before the next (1 min up to 1 h).' }),
+    retryAt: Timestamp.nullable().openapi({ description: 'Not maintained again before this; null when not backing off.' }),
+    lastFailure: z.object({ action: z.string(), error: z.string(), at: Timestamp }).nullable(),
+    budgetExhausted: z.boolean().openapi({ description: 'The last pass reached its time budget (LTX_EDGE_MAINTENANCE_BUDGET) with work left for the next tick.' }),
+  })
+  .openapi('MaintenanceState');
+
 export const DatabaseInfoSchema = z
   .object({
     name: DatabaseNameSchema,
@@ -74,6 +84,7 @@ export const DatabaseInfoSchema = z
     updatedAt: Timestamp,
     levels: z.array(z.object({ level: z.int(), files: z.int(), bytes: z.int() })),
     pendingWrites: z.int().openapi({ description: 'Writes queued behind the one running (lag).' }),
+    maintenance: MaintenanceStateSchema,
   })
   .openapi('DatabaseInfo');
 
@@ -102,6 +113,7 @@ export const ChangesSchema = z
 const DatabaseStatsSchema = z.object({
   counters: z.record(z.enum(STAT_KEYS), z.int()),
   lastError: z.object({ code: z.string(), message: z.string(), at: Timestamp }).nullable(),
+  maintenance: MaintenanceStateSchema,
 });
 
 export const StatsSchema = DatabaseStatsSchema.extend({
@@ -157,6 +169,7 @@ export const MaintenanceResultSchema = z
     actions: z.array(z.looseObject({ kind: z.enum(['compact', 'snapshot', 'delete']), ok: z.boolean(), error: z.string().optional() })),
     nextDue: z.number().nullable().openapi({ description: 'When maintenance is next due (ms since the epoch), or null.' }),
     inconsistencies: z.int(),
+    budgetExhausted: z.boolean().openapi({ description: 'The pass reached its time budget with actions left; they run on the next tick.' }),
   })
   .openapi('MaintenanceResult');
 

@@ -4,6 +4,10 @@ import {
   ConfigError,
   DEFAULT_L0_RETENTION_MS,
   DEFAULT_LEVEL_INTERVALS_MS,
+  DEFAULT_MAINTENANCE_BUDGET_MS,
+  DEFAULT_MAX_DATABASE_BYTES,
+  DEFAULT_UPLOAD_IDLE_MS,
+  DEFAULT_UPLOAD_TOTAL_MS,
   DEFAULT_PREFIX,
   DEFAULT_READ_CACHE_MIB,
   DEFAULT_SNAPSHOT_INTERVAL_MS,
@@ -56,11 +60,16 @@ describe('resolveConfig', () => {
       snapshotRetentionMs: DEFAULT_SNAPSHOT_RETENTION_MS,
       l0RetentionMs: DEFAULT_L0_RETENTION_MS,
       readCacheBytes: DEFAULT_READ_CACHE_MIB * 1024 * 1024,
+      maxDatabaseBytes: DEFAULT_MAX_DATABASE_BYTES,
+      uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS,
+      uploadTotalMs: DEFAULT_UPLOAD_TOTAL_MS,
+      maintenanceBudgetMs: DEFAULT_MAINTENANCE_BUDGET_MS,
       tokens: [],
       notConfigured: expect.any(String),
     });
     expect(DEFAULT_PREFIX).toBe('db');
     expect(DEFAULT_LEVEL_INTERVALS_MS).toEqual([60_000, 300_000, 3_600_000]);
+    expect([DEFAULT_MAX_DATABASE_BYTES, DEFAULT_UPLOAD_IDLE_MS, DEFAULT_UPLOAD_TOTAL_MS, DEFAULT_MAINTENANCE_BUDGET_MS]).toEqual([2 ** 30, 10_000, 600_000, 60_000]);
   });
 
   it('parses the wrangler.toml vars and the .dev.vars token', () => {
@@ -81,6 +90,10 @@ describe('resolveConfig', () => {
       snapshotRetentionMs: 86_400_000,
       l0RetentionMs: 300_000,
       readCacheBytes: 48 * 1024 * 1024,
+      maxDatabaseBytes: 2 ** 30,
+      uploadIdleMs: 10_000,
+      uploadTotalMs: 600_000,
+      maintenanceBudgetMs: 60_000,
       tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
       notConfigured: null,
     });
@@ -105,6 +118,11 @@ describe('resolveConfig', () => {
     ['L0 kept zero', { LTX_EDGE_L0_RETENTION: '0' }, { l0RetentionMs: 0 }],
     ['read cache at its bounds', { LTX_EDGE_READ_CACHE_MIB: '8' }, { readCacheBytes: 8 * 1024 * 1024 }],
     ['read cache at its top', { LTX_EDGE_READ_CACHE_MIB: ' 96 ' }, { readCacheBytes: 96 * 1024 * 1024 }],
+    ['size cap in bytes', { LTX_EDGE_MAX_DATABASE_BYTES: '65536' }, { maxDatabaseBytes: 65_536 }],
+    ['size cap in MiB', { LTX_EDGE_MAX_DATABASE_BYTES: '512MiB' }, { maxDatabaseBytes: 512 * 2 ** 20 }],
+    ['size cap in GiB, any case, spaced', { LTX_EDGE_MAX_DATABASE_BYTES: ' 4 gib ' }, { maxDatabaseBytes: 4 * 2 ** 30 }],
+    ['upload deadlines', { LTX_EDGE_UPLOAD_IDLE_TIMEOUT: '2s', LTX_EDGE_UPLOAD_TIMEOUT: '1h' }, { uploadIdleMs: 2_000, uploadTotalMs: 3_600_000 }],
+    ['maintenance budget', { LTX_EDGE_MAINTENANCE_BUDGET: '5m' }, { maintenanceBudgetMs: 300_000 }],
     ['blank var means default', { LTX_EDGE_PREFIX: '  ' }, { prefix: 'db' }],
     [
       'token limited to names, scopes deduplicated',
@@ -140,6 +158,14 @@ describe('resolveConfig', () => {
     ['read cache too large', { LTX_EDGE_READ_CACHE_MIB: '97' }, 'INVALID_READ_CACHE'],
     ['read cache not whole MiB', { LTX_EDGE_READ_CACHE_MIB: '48.5' }, 'INVALID_READ_CACHE'],
     ['read cache with a unit', { LTX_EDGE_READ_CACHE_MIB: '48MiB' }, 'INVALID_READ_CACHE'],
+    ['size cap below one 64 KiB page', { LTX_EDGE_MAX_DATABASE_BYTES: '65535' }, 'INVALID_SIZE'],
+    ['size cap with a decimal unit', { LTX_EDGE_MAX_DATABASE_BYTES: '1GB' }, 'INVALID_SIZE'],
+    ['size cap fractional', { LTX_EDGE_MAX_DATABASE_BYTES: '1.5GiB' }, 'INVALID_SIZE'],
+    ['size cap negative', { LTX_EDGE_MAX_DATABASE_BYTES: '-1' }, 'INVALID_SIZE'],
+    ['size cap past 2^53', { LTX_EDGE_MAX_DATABASE_BYTES: '9999999TiB' }, 'INVALID_SIZE'],
+    ['upload idle timeout zero', { LTX_EDGE_UPLOAD_IDLE_TIMEOUT: '0' }, 'INVALID_DURATION'],
+    ['upload timeout not a duration', { LTX_EDGE_UPLOAD_TIMEOUT: '10' }, 'INVALID_DURATION'],
+    ['maintenance budget zero', { LTX_EDGE_MAINTENANCE_BUDGET: '0' }, 'INVALID_DURATION'],
     ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
     ['tokens not an array', { LTX_EDGE_TOKENS: '{"token":"x"}' }, 'INVALID_TOKENS'],
     ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],

@@ -64,7 +64,7 @@ describe('cron at registry scale', () => {
     let t = performance.now();
     const first = await runMaintenanceTick(env, now, { maxDatabases: 100 });
     const firstMs = performance.now() - t;
-    expect(first).toEqual({ due: 100, maintained: 0, failed: 0, missing: 100, actions: 0, actionsFailed: 0 });
+    expect(first).toEqual({ due: 100, maintained: 0, failed: 0, missing: 100, actions: 0, actionsFailed: 0, timedOut: 0 });
     expect(visited.slice().sort()).toEqual(byOverdue.slice(0, 100).sort());
     vi.mocked(DatabaseDO.prototype.maintain).mockRestore();
 
@@ -108,7 +108,7 @@ describe('cron at registry scale', () => {
     t = performance.now();
     const summary = await runMaintenanceTick(env, now, { maxDatabases: 1000 });
     const tickMs = performance.now() - t;
-    expect(summary).toEqual({ due: 1000, maintained: 0, failed: 0, missing: 1000, actions: 0, actionsFailed: 0 });
+    expect(summary).toEqual({ due: 1000, maintained: 0, failed: 0, missing: 1000, actions: 0, actionsFailed: 0, timedOut: 0 });
     expect((await registry.due(now, 10_000)).filter((n) => n.startsWith('scale-')).length).toBe(TOTAL - 1000);
     console.info(`all ${TOTAL} due: the due query for all of them ${queryMs.toFixed(0)} ms; a tick of 1,000 DOs (concurrency 32) ${(tickMs / 1000).toFixed(1)} s`);
   });

@@ -9,7 +9,10 @@ import { crcLinear } from '../../src/ltx/crc64.ts';
 import type { LTXErrorCode } from '../../src/ltx/errors.ts';
 import { type Header, makeHeader } from '../../src/ltx/header.ts';
 import { DEFAULT_MAX_TX_BYTES } from '../../src/durable/write-pages.ts';
-import { encodePageBatch, parsePageBatch } from '../../src/replication/page-batch.ts';
+import { encodePageBatch } from '../../src/replication/page-batch.ts';
+import { readBoundedBody } from '../../src/durable/body-reader.ts';
+import type { DatabaseDO } from '../../src/durable/database.ts';
+import { runInDurableObject } from 'cloudflare:test';
 import { bearer, TOKENS, withTokens } from '../helpers/auth-matrix.ts';
 import { type FileSpec, type FrameSpec, buildLTX } from '../helpers/ltx-builder.ts';
 import { NEGATIVE_CODES } from '../helpers/negative-codes.ts';
@@ -192,6 +195,8 @@ interface Case {
   /** More setup after the chain (the follow-up push of the next chain file is then skipped). */
   setup?: (name: string) => Promise<void>;
   request: (name: string) => Promise<Response>;
+  /** The DO's size cap for this case (default LTX_EDGE_MAX_DATABASE_BYTES): 2 GiB to reach a lock page. */
+  maxDatabaseBytes?: number;
   status: number;
   code: string;
   ltxCode?: LTXErrorCode;
@@ -199,6 +204,8 @@ interface Case {
   details?: Record<string, unknown>;
 }
 
+/** A cap above the lock page (byte 2^30, so past any database within the default 1 GiB). */
+const TWO_GIB = 2 ** 31;
 const invalidLtx = (ltxCode: LTXErrorCode) => ({ status: 422, code: 'INVALID_LTX', ltxCode });
 const mismatch = (pos: object) => ({ status: 409, code: 'POSITION_MISMATCH', details: { pos } });
 const badRequest = { status: 400, code: 'BAD_REQUEST' };
@@ -266,6 +273,7 @@ const CASES: Case[] = [
     name: 'lock page present',
     request: async (name) =>
       push(name, await next(undefined, header4({ commit: 262146 }), [{ pgno: 2, data: page(2) }, { pgno: 262145, data: page(7) }])),
+    maxDatabaseBytes: TWO_GIB,
     ...invalidLtx('LTX_LOCK_PAGE'),
   },
   {
@@ -600,11 +608,25 @@ const CASES: Case[] = [
       await res.body?.cancel();
     },
     request: (name) => tx(name, '?base=ffffffffffffffff', batch([2, page(2)])),
-    status: 400,
-    code: 'BAD_REQUEST',
+    status: 409,
+    code: 'TXID_EXHAUSTED',
     details: { pos: { txid: 'ffffffffffffffff' } },
   },
-  { name: 'tx: the lock page', request: (name) => tx(name, '?base=3', batch([262145, page(1)])), ...badRequest },
+  // Valid LTX, but a database of ~4 billion pages (16 TiB) no DO could snapshot: past the size cap.
+  {
+    name: 'tx: commit=4294967295 with one page',
+    request: (name) => tx(name, '?base=3&commit=4294967295', batch([7, page(7, 3)])),
+    status: 413,
+    code: 'DATABASE_TOO_LARGE',
+    details: { commit: 4294967295, maxPages: 262144 },
+  },
+  {
+    name: 'push: a one-page file with commit 0xffffffff',
+    request: async (name) => push(name, await next((s) => s, header4({ commit: 0xffffffff }), [{ pgno: 0xfffffffe, data: page(1, 4) }])),
+    status: 413,
+    code: 'DATABASE_TOO_LARGE',
+  },
+  { name: 'tx: the lock page', request: (name) => tx(name, '?base=3', batch([262145, page(1)])), maxDatabaseBytes: TWO_GIB, ...badRequest },
   {
     name: 'tx: first write with a hole (pages 1 and 3)',
     head: 0,
@@ -678,6 +700,8 @@ describe('malformed input', () => {
       await res.body?.cancel();
     }
     await c.setup?.(name);
+    const cap = c.maxDatabaseBytes;
+    if (cap) await runInDurableObject(env.DATABASE.getByName(name), (instance: DatabaseDO) => void (instance.limits.maxDatabaseBytes = cap));
     const before = await snapshot(name);
 
     const res = await c.request(name);
@@ -699,33 +723,6 @@ describe('malformed input', () => {
     expect(((await again.json()) as { pos: { postApplyChecksum: string } }).pos.postApplyChecksum).toBe(HEAD_CHECKSUM[head]);
   });
 
-  // Valid but extreme: growing by ~4 billion never-written (zero) pages is O(1) in ChecksumUpdate
-  // (closed-form XOR of zero-page checksums), so these answer at once with the true checksum.
-  it('tx: commit=4294967295 with one page is a prompt 201', async () => {
-    const name = 'huge-commit-tx';
-    for (const p of CHAIN.slice(0, 3)) expect((await push(name, bytesOf(p))).status).toBe(201);
-    const header = header4({ commit: 0xffffffff });
-    const frames = [{ pgno: 7, data: page(7, 3) }];
-    const expected = await postApply(3, header, frames);
-    const body = new Uint8Array(8 + 4096);
-    new DataView(body.buffer).setUint32(0, 7);
-    new DataView(body.buffer).setUint32(4, 4096);
-    body.set(frames[0].data, 8);
-    const res = await tx(name, '?base=3&commit=4294967295', body);
-    expect(res.status).toBe(201);
-    expect(((await res.json()) as { pos: { postApplyChecksum: string } }).pos.postApplyChecksum).toBe(formatHex64(expected));
-  });
-
-  it('push: a one-page file with commit 0xffffffff is a prompt 201 with the true checksum', async () => {
-    const name = 'huge-commit-push';
-    for (const p of CHAIN.slice(0, 3)) expect((await push(name, bytesOf(p))).status).toBe(201);
-    const bytes = await next((s) => s, header4({ commit: 0xffffffff }), [{ pgno: 0xfffffffe, data: page(1, 4) }]);
-    const res = await push(name, bytes);
-    expect(res.status).toBe(201);
-    const expected = await postApply(3, header4({ commit: 0xffffffff }), [{ pgno: 0xfffffffe, data: page(1, 4) }]);
-    expect(((await res.json()) as { pos: { postApplyChecksum: string } }).pos.postApplyChecksum).toBe(formatHex64(expected));
-  });
-
   // Over the whole table, even when a case failed before its own status assertion.
   it('no case answered with a 5xx', () => {
     expect(seen.length).toBe(CASES.length);
@@ -735,7 +732,7 @@ describe('malformed input', () => {
 
 describe('oversized /tx body below the route', () => {
   // The route always uses DEFAULT_MAX_TX_BYTES (the corpus sends 64 MiB + 8 through it); smaller limits are options here.
-  it('parsePageBatch answers PAYLOAD_TOO_LARGE past maxBytes, and stops reading an endless body', async () => {
+  it('readBoundedBody answers PAYLOAD_TOO_LARGE past maxBytes, and stops draining an endless body at its limit', async () => {
     const frame = batch([1, page(1)]);
     let pulled = 0;
     const endless = new ReadableStream<Uint8Array>({
@@ -744,20 +741,31 @@ describe('oversized /tx body below the route', () => {
         ctl.enqueue(frame);
       },
     });
-    const parsed = await parsePageBatch(endless, 4096, 2 * frame.length - 1);
-    expect(parsed).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
-    expect(pulled).toBeLessThanOrEqual(3); // two read, at most one more queued ahead
+    const deadlines = { idleMs: 10_000, totalMs: 60_000 };
+    const read = await readBoundedBody(endless, 2 * frame.length - 1, deadlines, 4 * frame.length);
+    expect(read).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
+    expect(pulled).toBeLessThanOrEqual(8); // two kept, up to ~five drained, at most one queued ahead
     const exact = batch([1, page(1)], [2, page(2)]);
-    expect(await parsePageBatch(new Blob([exact]).stream(), 4096, exact.length)).toMatchObject({ ok: true });
+    expect(await readBoundedBody(new Blob([exact]).stream(), exact.length, deadlines)).toMatchObject({ ok: true });
   });
 
-  it('the DO refuses a batch over maxBytes and changes nothing', async () => {
+  it('the DO refuses a batch over its limit and changes nothing', async () => {
     const name = 'mal-oversized';
     for (const p of CHAIN.slice(0, 3)) await (await push(name, bytesOf(p))).body?.cancel();
     const before = await snapshot(name);
     const body = batch([2, page(2)], [3, page(3)]);
-    const result = await env.DATABASE.getByName(name).writePages(name, new Blob([body]).stream(), { base: 3n, maxBytes: body.length - 1 });
-    expect(result).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    const stub = env.DATABASE.getByName(name);
+    await runInDurableObject(stub, (instance: DatabaseDO) => {
+      instance.limits.maxTxBytes = body.length - 1;
+    });
+    try {
+      const result = await stub.writePages(name, new Blob([body]).stream(), { base: 3n });
+      expect(result).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    } finally {
+      await runInDurableObject(stub, (instance: DatabaseDO) => {
+        instance.limits.maxTxBytes = DEFAULT_MAX_TX_BYTES;
+      });
+    }
     expect(await snapshot(name)).toEqual(before);
   });
 });

@@ -44,9 +44,9 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function runMaintenanceTick(
   env: Env,
   now: number,
-  opts: { maxDatabases?: number; concurrency?: number; budgetMs?: number } = {},
+  opts: { maxDatabases?: number; concurrency?: number; budgetMs?: number; graceMs?: number } = {},
 ): Promise<CronSummary> {
-  const wait = (opts.budgetMs ?? DEFAULT_MAINTENANCE_BUDGET_MS) + MAINTAIN_GRACE_MS;
+  const wait = (opts.budgetMs ?? DEFAULT_MAINTENANCE_BUDGET_MS) + (opts.graceMs ?? MAINTAIN_GRACE_MS);
   const registry = env.REGISTRY.getByName('registry');
   const names = await registry.due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
   const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, missing: 0, actions: 0, actionsFailed: 0, timedOut: 0 };

@@ -2,7 +2,8 @@
 
 /** The slice of a stream reader ingest uses. */
 export interface ChunkReader {
-  read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
+  /** The next chunk: at least `min` bytes (default READ_MIN_BYTES) unless the body ends first. */
+  read(min?: number): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
   cancel(): Promise<void>;
 }
 
@@ -42,10 +43,9 @@ export function chunkReader(body: ReadableStream<Uint8Array>, chunkBytes = READ_
   const reader = byob as ReadableStreamBYOBReader & {
     readAtLeast(min: number, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>>;
   };
-  const min = Math.min(READ_MIN_BYTES, chunkBytes);
   return {
-    read: async () => {
-      const r = await reader.readAtLeast(min, new Uint8Array(chunkBytes));
+    read: async (min = READ_MIN_BYTES) => {
+      const r = await reader.readAtLeast(Math.max(1, Math.min(min, chunkBytes)), new Uint8Array(chunkBytes));
       const value = r.value;
       if (!value || value.byteLength === 0) return { done: true };
       // A short read would pin its whole 1 MiB buffer while ingest holds the chunk: keep a right-sized copy.
@@ -69,16 +69,25 @@ export class UploadTimeoutError extends Error {
   }
 }
 
+/** A client's body broke off (the client went away or its stream failed): answered 400, nothing kept. */
+export class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super(`the request body failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'BodyReadError';
+  }
+}
+
 /**
- * `inner` with deadlines on every read: a read that waits past the idle deadline, or past the total
+ * A client's body: `inner` with deadlines on every read: a read that waits past the idle deadline, or past the total
  * one counted from this call, cancels the body and throws UploadTimeoutError (and so does every read
- * after it), so a stalled client never holds whoever waits on the reader.
+ * after it), so a stalled client never holds whoever waits on the reader. A read that fails is a
+ * BodyReadError: the client's fault, not ours.
  */
 export function withDeadlines(inner: ChunkReader, d: UploadDeadlines): ChunkReader {
   const end = Date.now() + d.totalMs;
   let expired: UploadTimeoutError | undefined;
   return {
-    read: async () => {
+    read: async (min?: number) => {
       if (expired) throw expired;
       const left = end - Date.now();
       const [ms, which] = left < d.idleMs ? [Math.max(0, left), 'total' as const] : [d.idleMs, 'idle' as const];
@@ -87,10 +96,11 @@ export function withDeadlines(inner: ChunkReader, d: UploadDeadlines): ChunkRead
         timer = setTimeout(() => reject((expired = new UploadTimeoutError(which, which === 'idle' ? d.idleMs : d.totalMs))), ms);
       });
       try {
-        return await Promise.race([inner.read(), timeout]);
+        return await Promise.race([inner.read(min), timeout]);
       } catch (e) {
+        if (e !== expired) throw new BodyReadError(e);
         // Not awaited: a stalled body's cancel may itself wait on the client.
-        if (e === expired) void inner.cancel().catch(() => undefined);
+        void inner.cancel().catch(() => undefined);
         throw e;
       } finally {
         clearTimeout(timer);
@@ -121,7 +131,7 @@ export async function drainBody(reader: ChunkReader, limit: number): Promise<voi
 /** Up to 256 MiB of a refused body is read and dropped so the client gets its error; past that, cancel. */
 export const DRAIN_LIMIT_BYTES = 256 * 1024 * 1024;
 
-export type BoundedBody = { ok: true; bytes: Uint8Array } | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'REQUEST_TIMEOUT'; message: string };
+export type BoundedBody = { ok: true; bytes: Uint8Array } | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'REQUEST_TIMEOUT' | 'BAD_REQUEST'; message: string };
 
 /**
  * A whole body of at most `maxBytes`, read under `deadlines`. Past `maxBytes` the rest is drained (up
@@ -147,6 +157,7 @@ export async function readBoundedBody(
     }
   } catch (e) {
     if (e instanceof UploadTimeoutError) return { ok: false, code: 'REQUEST_TIMEOUT', message: e.message };
+    if (e instanceof BodyReadError) return { ok: false, code: 'BAD_REQUEST', message: e.message };
     throw e;
   }
   const bytes = new Uint8Array(total);

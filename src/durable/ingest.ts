@@ -11,7 +11,7 @@ import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { type ChunkReader, DRAIN_LIMIT_BYTES, type UploadDeadlines, UploadTimeoutError, chunkReader, drainBody, withDeadlines } from './body-reader.ts';
+import { BodyReadError, type ChunkReader, DRAIN_LIMIT_BYTES, type UploadDeadlines, UploadTimeoutError, chunkReader, drainBody, withDeadlines } from './body-reader.ts';
 import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
 import { refuseDatabaseSize } from '../replication/size-limit.ts';
 import type { Catalog, Position } from './catalog.ts';
@@ -105,6 +105,7 @@ export async function ingestLTX(
   } catch (e) {
     if (e instanceof LTXError) return ltxErr(e);
     if (e instanceof UploadTimeoutError) return err('REQUEST_TIMEOUT', e.message);
+    if (e instanceof BodyReadError) return err('BAD_REQUEST', e.message);
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   } finally {
@@ -201,7 +202,7 @@ async function readAtLeast(
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (total < n) {
-    const r = await reader.read();
+    const r = await reader.read(n - total); // waits for the header only: it alone decides a refusal
     if (r.done) break;
     chunks.push(r.value);
     total += r.value.length;

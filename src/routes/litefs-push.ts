@@ -1,6 +1,8 @@
 // POST /litefs/db/tx bodies: tell v1 from current LTX by their first bytes and hand the DO a current-format stream.
 
+import { BodyReadError, type UploadDeadlines, UploadTimeoutError, withDeadlines } from '../durable/body-reader.ts';
 import { LTXError } from '../ltx/errors.ts';
+import { LiteFSError } from './litefs-protocol.ts';
 import { type LTXGeneration, convertV1ToCurrentChunks, sniffLTXGeneration } from '../ltx/v1.ts';
 
 /** A pushed body ready for the DO's ingest. */
@@ -19,14 +21,23 @@ export interface PreparedPush {
  * without ever committing, and `failure()` names the real reason for the answer. The body has no
  * Content-Length (LiteFS pipes it), which is why nothing here needs one.
  */
-export async function preparePush(body: ReadableStream<Uint8Array>): Promise<PreparedPush> {
+export async function preparePush(body: ReadableStream<Uint8Array>, deadlines: UploadDeadlines): Promise<PreparedPush> {
   const reader = body.getReader();
+  // The first bytes arrive under the upload deadlines here; the rest under the DO's, which reads it.
+  const sniffing = withDeadlines({ read: () => reader.read() as ReturnType<typeof sniffing.read>, cancel: () => reader.cancel() }, deadlines);
   const head: Uint8Array[] = [];
   let headBytes: Uint8Array = new Uint8Array(0);
   let ended = false;
   let generation: LTXGeneration | undefined;
   while (generation === undefined) {
-    const r = await reader.read();
+    let r: Awaited<ReturnType<typeof sniffing.read>>;
+    try {
+      r = await sniffing.read();
+    } catch (e) {
+      if (e instanceof UploadTimeoutError) throw new LiteFSError(408, 'ETIMEOUT', e.message);
+      if (e instanceof BodyReadError) throw new LiteFSError(400, 'EINVAL', e.message);
+      throw e;
+    }
     if (r.done) ended = true;
     else {
       head.push(r.value);

@@ -114,7 +114,8 @@ async function postTx(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const body = c.req.raw.body;
   if (!body) throw new LiteFSError(400, 'EINVAL', 'request body required');
-  const push = await preparePush(body);
+  const config = c.get('config');
+  const push = await preparePush(body, { idleMs: config.uploadIdleMs, totalMs: config.uploadTotalMs });
   const result = asResult<PosJSON>(await stub(c, name).ingest(name, push.stream));
   if (!result.ok) {
     const failure = push.failure();

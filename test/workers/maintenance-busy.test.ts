@@ -44,6 +44,8 @@ it(`written four times a second around every boundary for ${TICKS} minutes: ever
   const files = await listing(DB);
   const l1 = files.filter((f) => f.level === 1);
   expect(l1.length).toBeGreaterThanOrEqual(TICKS - 1);
+  // And the 5-minute level on its boundary inside the run.
+  expect(files.filter((f) => f.level === 2).length).toBeGreaterThanOrEqual(1);
   // Level 0 kept only what retention (5 min after a level-1 file covers it, plus the read grace) must keep.
   const l0 = files.filter((f) => f.level === 0);
   expect(l0.length).toBeLessThan(pushed);

@@ -13,6 +13,7 @@ import { resetReadCaches } from '../../src/read/read-caches.ts';
 import { FaultyObjectStore } from '../../src/storage/faulty-store.ts';
 import { type ObjectStore, StorageError } from '../../src/storage/object-store.ts';
 import { buildChain, type ChainFile } from '../helpers/chain.ts';
+import { withOverrides } from '../helpers/store-overrides.ts';
 import {
   AUTH,
   BASE,
@@ -164,21 +165,6 @@ describe('cron under R2 faults', () => {
     );
   }, 90_000);
 });
-
-/** `inner` with some methods replaced; the rest delegate (R2ObjectStore keeps private fields, so no Object.create). */
-function withOverrides(inner: ObjectStore, over: Partial<ObjectStore>): ObjectStore & { inner: ObjectStore } {
-  return {
-    inner,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, r) => inner.get(k, r),
-    head: (k) => inner.head(k),
-    delete: (k) => inner.delete(k),
-    list: (o) => inner.list(o),
-    createMultipart: (k, o) => inner.createMultipart(k, o),
-    resumeMultipart: (k, id) => inner.resumeMultipart(k, id),
-    ...over,
-  };
-}
 
 /** Batch deletes (retention's; compaction deletes single keys) fail: `retryable` as R2 would, else as a dying DO. */
 function failingBatchDeletes(inner: ObjectStore, retryable: boolean): ObjectStore {

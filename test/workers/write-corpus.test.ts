@@ -12,6 +12,7 @@ import { CHECKSUM_FLAG, HEADER_FLAG_NO_CHECKSUM, MAX_TXID } from '../../src/ltx/
 import { encodeLTX } from '../../src/ltx/encoder.ts';
 import { makeHeader } from '../../src/ltx/header.ts';
 import { encodePageBatch } from '../../src/replication/page-batch.ts';
+import { endless, stalling, trickling } from '../helpers/bodies.ts';
 import { type ChainFile, buildChain } from '../helpers/chain.ts';
 import { buildLTX } from '../helpers/ltx-builder.ts';
 import { prng } from '../helpers/prng.ts';
@@ -42,41 +43,6 @@ function send(path: string, init: RequestInit & { stream?: ReadableStream<Uint8A
   const headers = { ...AUTH, ...(init.headers as Record<string, string> | undefined) };
   const body = init.stream ?? init.body;
   return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers, body, ...(init.stream ? { duplex: 'half' } : {}) } as RequestInit, FAST));
-}
-
-/** A body that sends `parts`, then nothing more, ever (a stalled client). */
-function stalling(...parts: Uint8Array[]): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (i < parts.length) c.enqueue(parts[i++]);
-      else return new Promise<void>(() => undefined);
-    },
-  });
-}
-
-/** A body that sends `chunk` bytes of `bytes` every `everyMs` (a client slower than the total deadline allows). */
-function trickling(bytes: Uint8Array, chunk: number, everyMs: number): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (at > 0) await new Promise((r) => setTimeout(r, everyMs));
-      if (at >= bytes.length) return c.close();
-      c.enqueue(bytes.slice(at, (at += chunk)));
-    },
-  });
-}
-
-/** An endless body of `chunk`-sized pieces (chunked transfer: no length known up front). */
-function endless(chunk: Uint8Array, max: number): ReadableStream<Uint8Array> {
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (sent >= max) return c.close();
-      sent += chunk.length;
-      c.enqueue(chunk);
-    },
-  });
 }
 
 const page = (seed: number) => new Uint8Array(PS).fill(seed & 0xff);

@@ -11,6 +11,7 @@ import type { RegistryDO } from '../../src/durable/registry.ts';
 import { encodePageBatch } from '../../src/replication/page-batch.ts';
 import type { MultipartUpload } from '../../src/storage/object-store.ts';
 import { withOverrides } from '../helpers/store-overrides.ts';
+import { stalling } from '../helpers/bodies.ts';
 import { buildChain } from '../helpers/chain.ts';
 import { prng } from '../helpers/prng.ts';
 
@@ -22,17 +23,6 @@ const DAY = 86_400_000;
 function send(path: string, init: RequestInit & { stream?: ReadableStream<Uint8Array> } = {}): Promise<Response> {
   const body = init.stream ?? init.body;
   return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers: AUTH, body, ...(init.stream ? { duplex: 'half' } : {}) } as RequestInit, env));
-}
-
-/** A body that sends `parts`, then nothing more, ever. */
-function stalling(...parts: Uint8Array[]): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (i < parts.length) c.enqueue(parts[i++]);
-      else return new Promise<void>(() => undefined);
-    },
-  });
 }
 
 function stub(name: string) {

@@ -34,8 +34,6 @@ export const READ_CACHE_MIB_RANGE = [8, 96] as const;
  * ~16 s of CPU, inside the DO's default 30 s CPU limit and DEFAULT_MAINTENANCE_BUDGET_MS.
  */
 export const DEFAULT_MAX_DATABASE_BYTES = 1024 * 1024 * 1024;
-/** SQLite's own limit on a database's page count (SQLITE_MAX_PAGE_COUNT). */
-export const SQLITE_MAX_PAGE_COUNT = 0xfffffffe;
 
 /** A push or /tx body that sends no byte for this long is aborted with 408 (10 s). */
 export const DEFAULT_UPLOAD_IDLE_MS = 10_000;

@@ -1,5 +1,7 @@
 // Reads a request body in large chunks: a stream crossing into the DO otherwise arrives 4 KiB at a time.
 
+import { concatBytes } from '../ltx/encoder.ts';
+
 /** The slice of a stream reader ingest uses. */
 export interface ChunkReader {
   /** The next chunk: at least `min` bytes (default READ_MIN_BYTES) unless the body ends first. */
@@ -160,11 +162,5 @@ export async function readBoundedBody(
     if (e instanceof BodyReadError) return { ok: false, code: 'BAD_REQUEST', message: e.message };
     throw e;
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return { ok: true, bytes };
+  return { ok: true, bytes: concatBytes(chunks) };
 }

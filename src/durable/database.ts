@@ -104,7 +104,7 @@ export class DatabaseDO extends DurableObject<Env> {
   async writePages(name: string, body: ReadableStream<Uint8Array>, opts: WritePagesOptions): Promise<RpcResult<PosJSON>> {
     const batch = await readBoundedBody(body, this.limits.maxTxBytes, this.limits.upload);
     if (!batch.ok) {
-      const refused = err<PosJSON>(batch.code, batch.code === 'PAYLOAD_TOO_LARGE' ? `batch larger than ${this.limits.maxTxBytes} bytes` : batch.message);
+      const refused = err<PosJSON>(batch.code, batch.message);
       if (this.catalog.position()) this.count(refused, 'txWrites');
       return refused;
     }
@@ -219,6 +219,7 @@ export class DatabaseDO extends DurableObject<Env> {
         this.stats.clear();
         this.ctx.storage.sql.exec('DELETE FROM meta');
       });
+      this.maintenanceState.forget();
       this.knownName = undefined;
       this.planner.invalidate();
       await this.registry().remove(name);

@@ -109,7 +109,10 @@ export async function ingestLTX(
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   } finally {
-    await drainBody(reader, ctx.drainLimit ?? DRAIN_LIMIT_BYTES);
+    // A client still sending gets its answer only once its body is read; our own streams (a /tx's
+    // encoded file, a restore's snapshot) are simply stopped.
+    if (opts.deadlines) await drainBody(reader, ctx.drainLimit ?? DRAIN_LIMIT_BYTES);
+    else await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -69,11 +69,15 @@ export async function runMaintenance(
       break;
     }
     const report: ActionJSON = { kind: action.kind, ok: true };
+    /** A merge's outcome on its report; one aborted at the budget ends the pass's budget too. */
+    const merged = (r: Awaited<ReturnType<typeof compactFiles>>): void => {
+      if (r.ok) report.files = r.value.inputs;
+      else Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
+      if (!r.ok && r.error.code === 'MAINTENANCE_BUDGET_EXCEEDED') budgetExhausted = true;
+    };
     if (action.kind === 'compact') {
       Object.assign(report, { level: action.level, minTXID: formatHex64(action.minTXID), maxTXID: formatHex64(action.maxTXID) });
-      const r = await compactFiles(ctx, action);
-      if (!r.ok) Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
-      else report.files = r.value.inputs;
+      merged(await compactFiles(ctx, action));
     } else if (action.kind === 'snapshot') {
       Object.assign(report, { level: 9, minTXID: formatHex64(1n), maxTXID: formatHex64(action.maxTXID) });
       const all = ctx.catalog.filesUpTo(action.maxTXID);
@@ -82,9 +86,7 @@ export async function runMaintenance(
       else {
         // Keyed like the catalog, by (level, min, max): every snapshot starts at TXID 1.
         const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
-        const r = await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!));
-        if (!r.ok) Object.assign(report, { ok: false, error: `${r.error.code}: ${r.error.message}` });
-        else report.files = r.value.inputs;
+        merged(await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!)));
       }
     } else {
       Object.assign(report, { reason: action.reason, files: action.files.length });
@@ -97,7 +99,6 @@ export async function runMaintenance(
       }
     }
     actions.push(report);
-    if (report.error?.startsWith('MAINTENANCE_BUDGET_EXCEEDED')) budgetExhausted = true;
     onChange();
     if (!report.ok) break; // the next actions were planned on this one's result
   }

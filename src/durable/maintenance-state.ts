@@ -35,21 +35,31 @@ export function maintenanceBackoffMs(failures: number): number {
   return Math.min(MAINTENANCE_BACKOFF_MAX_MS, MAINTENANCE_BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 30));
 }
 
-/** The maintenance record of one DO. */
+/** The maintenance record of one DO: read from its meta row once, then kept in memory and written through. */
 export class MaintenanceState {
   private readonly sql: SqlExec;
+  private cached: Stored | undefined;
 
   constructor(sql: SqlExec) {
     this.sql = sql;
   }
 
   private read(): Stored {
-    const r = this.sql.exec('SELECT value FROM meta WHERE key = ?', KEY).toArray()[0];
-    return r ? { ...EMPTY, ...(JSON.parse(String(r.value)) as Partial<Stored>) } : EMPTY;
+    if (!this.cached) {
+      const r = this.sql.exec('SELECT value FROM meta WHERE key = ?', KEY).toArray()[0];
+      this.cached = r ? { ...EMPTY, ...(JSON.parse(String(r.value)) as Partial<Stored>) } : EMPTY;
+    }
+    return this.cached;
   }
 
   private write(s: Stored): void {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', KEY, JSON.stringify(s));
+    this.cached = s;
+  }
+
+  /** Forgets the record after its row went (the database was deleted). */
+  forget(): void {
+    this.cached = undefined;
   }
 
   /** Not before this (ms), or undefined when not backing off at `now`. */

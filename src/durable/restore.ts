@@ -3,8 +3,6 @@
 import { ChecksumUpdate, DatabaseState } from '../ltx/apply.ts';
 import { pageChecksumLinear } from '../ltx/checksum.ts';
 import { MAX_TXID, lockPgno } from '../ltx/constants.ts';
-import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
-import { refuseDatabaseSize } from '../replication/size-limit.ts';
 import { crcLinear } from '../ltx/crc64.ts';
 import { LTXEncoder } from '../ltx/encoder.ts';
 import { makeHeader } from '../ltx/header.ts';
@@ -36,8 +34,6 @@ export async function restoreAsNewTransaction(ctx: IngestContext, plan: ReadPlan
   if (pos.txid === MAX_TXID) {
     return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); a restore would need the TXID after it', { pos: posJSON(pos.txid, pos.checksum) });
   }
-  const tooLarge = refuseDatabaseSize(plan.commit, pos.pageSize, ctx.maxDatabaseBytes ?? DEFAULT_MAX_DATABASE_BYTES);
-  if (tooLarge) return err('DATABASE_TOO_LARGE', `restoring ${from}: ${tooLarge.message}`, tooLarge.details);
   const txid = pos.txid + 1n;
   const header = makeHeader({
     pageSize: pos.pageSize,

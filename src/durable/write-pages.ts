@@ -6,8 +6,6 @@ import { crcLinear } from '../ltx/crc64.ts';
 import { encodeLTX } from '../ltx/encoder.ts';
 import { makeHeader } from '../ltx/header.ts';
 import { decodePageBatch } from '../replication/page-batch.ts';
-import { refuseDatabaseSize } from '../replication/size-limit.ts';
-import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
 import { headJSON, type IngestContext, ingestLTX } from './ingest.ts';
 import { StagedPageChecksums } from './page-checksums.ts';
 import { type PosJSON, type RpcResult, err } from './rpc-result.ts';
@@ -46,8 +44,6 @@ export async function writePages(ctx: IngestContext, body: Uint8Array, opts: Wri
   if (!Number.isInteger(commit) || commit < highest) return err('BAD_REQUEST', `commit ${commit} is below page ${highest}`);
   const lock = lockPgno(pageSize);
   if (pages.some((p) => p.pgno === lock)) return err('BAD_REQUEST', `page ${lock} is the lock page`);
-  const tooLarge = refuseDatabaseSize(commit, pageSize, ctx.maxDatabaseBytes ?? DEFAULT_MAX_DATABASE_BYTES);
-  if (tooLarge) return err('DATABASE_TOO_LARGE', tooLarge.message, tooLarge.details);
   if (!pos && pages.length !== (commit >= lock ? commit - 1 : commit)) {
     return err('BAD_REQUEST', 'the first write must hold every page from 1 to commit');
   }

@@ -35,6 +35,9 @@ export const ESTIMATED_PAGE_INDEX_SIZE = 32 * 1024;
 /** Level that holds snapshots in the Litestream layout (§8). */
 export const SNAPSHOT_LEVEL = 9;
 
+/** SQLite's own limit on a database's page count (SQLITE_MAX_PAGE_COUNT). */
+export const SQLITE_MAX_PAGE_COUNT = 0xfffffffe;
+
 /** The last TXID a file can end at (2^64 − 1): a database there can take no further transaction. */
 export const MAX_TXID = (1n << 64n) - 1n;
 

@@ -1,7 +1,8 @@
 // JSON request bodies read strictly: a byte limit, a nesting limit checked before parsing, and a zod schema that names the wrong field.
 
 import type { z } from 'zod';
-import { type ChunkReader, drainBody } from '../durable/body-reader.ts';
+import { DEFAULT_UPLOAD_IDLE_MS, DEFAULT_UPLOAD_TOTAL_MS } from '../config.ts';
+import { readBoundedBody } from '../durable/body-reader.ts';
 import { ApiError } from '../errors.ts';
 
 /** How much of an oversized JSON body is read and dropped so the client sees its 413 rather than a reset. */
@@ -11,35 +12,15 @@ export const JSON_DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Reads at most `max` bytes of JSON; 413 PAYLOAD_TOO_LARGE beyond (after draining what the client
- * still sends, up to JSON_DRAIN_LIMIT_BYTES), 400 BAD_REQUEST when it is not JSON or nests deeper
- * than MAX_JSON_DEPTH.
+ * Reads at most `max` bytes of JSON, under the default upload deadlines (readBoundedBody); 413
+ * PAYLOAD_TOO_LARGE beyond (after draining what the client still sends, up to JSON_DRAIN_LIMIT_BYTES),
+ * 400 BAD_REQUEST when it is not JSON or nests deeper than MAX_JSON_DEPTH.
  */
 export async function readJSONBody(req: Request, max: number): Promise<unknown> {
   if (req.body === null) throw new ApiError('BAD_REQUEST', 'a JSON body is required');
-  const stream = req.body.getReader();
-  const reader: ChunkReader = { read: () => stream.read() as ReturnType<ChunkReader['read']>, cancel: () => stream.cancel() };
-  const tooLarge = async () => {
-    await drainBody(reader, JSON_DRAIN_LIMIT_BYTES);
-    return new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${max} bytes`);
-  };
-  if (Number(req.headers.get('content-length') ?? NaN) > max) throw await tooLarge();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.byteLength;
-    if (n > max) throw await tooLarge();
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(n);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  const text = new TextDecoder().decode(bytes);
+  const body = await readBoundedBody(req.body, max, { idleMs: DEFAULT_UPLOAD_IDLE_MS, totalMs: DEFAULT_UPLOAD_TOTAL_MS }, JSON_DRAIN_LIMIT_BYTES);
+  if (!body.ok) throw new ApiError(body.code, body.message);
+  const text = new TextDecoder().decode(body.bytes);
   const depth = jsonDepth(text);
   if (depth > MAX_JSON_DEPTH) throw new ApiError('BAD_REQUEST', `the JSON body nests ${depth} levels deep; at most ${MAX_JSON_DEPTH}`);
   try {

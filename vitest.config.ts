@@ -1,7 +1,7 @@
 // Vitest: "unit" runs test/unit in Node; "workers" runs test/workers inside workerd via @cloudflare/vitest-plugin.
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
-import { loadQueryWorkloads } from './test/helpers/query-workload.ts';
+import { loadFileWorkloads, loadQueryWorkloads } from './test/helpers/query-workload.ts';
 import { loadVectorBundle } from './test/helpers/vector-bundle.ts';
 
 export default defineConfig({
@@ -34,7 +34,7 @@ export default defineConfig({
           fileParallelism: false,
           // The reference LTX vectors, for tests that cannot read ../shared from inside workerd; and
           // real SQLite workloads as LTX files with node:sqlite's answers per TXID (workerd has no node:sqlite).
-          provide: { ltxVectors: loadVectorBundle(), queryWorkloads: loadQueryWorkloads() },
+          provide: { ltxVectors: loadVectorBundle(), queryWorkloads: loadQueryWorkloads(), fileWorkloads: loadFileWorkloads() },
         },
       },
     ],

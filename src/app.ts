@@ -1,5 +1,6 @@
-// hono app assembly: request log, config gate, sub-apps via app.route(), one onError and notFound (errors.ts).
+// hono app assembly: request log, config gate, CORS, sub-apps via app.route(), one onError and notFound (errors.ts).
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import type { MiddlewareHandler } from 'hono';
 import { ConfigError, resolveConfig } from './config.ts';
 import type { Config } from './config.ts';
@@ -8,6 +9,7 @@ import { ApiError, notFound, onError } from './errors.ts';
 import { requestLog } from './log.ts';
 import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
+import { linkMintRoutes, linkRoutes } from './routes/links.ts';
 import { litefsRoutes } from './routes/litefs.ts';
 import { ltxFileRoutes } from './routes/ltx-files.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
@@ -51,16 +53,46 @@ export function configGate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Request headers a page on an allowed origin may send to the token-authenticated routes. */
+const API_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Range', 'If-None-Match', 'If-Match'];
+/** Response headers it may read. */
+const API_EXPOSED_HEADERS = ['LTX-TXID', 'Content-Range', 'Content-Length', 'Accept-Ranges', 'ETag', 'Content-Disposition', 'Retry-After', 'Location'];
+
+/**
+ * CORS for the token-authenticated /v1 routes: only the origins of LTX_EDGE_CORS_ORIGINS (none by
+ * default). Tokens travel in Authorization, never in cookies, so no credentials mode is needed.
+ * Read links (/v1/links) answer any origin on their own.
+ */
+function apiCors(): MiddlewareHandler<AppEnv> {
+  const handler = cors({
+    origin: (origin, c) => {
+      const allowed = (c.get('config') as Config | undefined)?.corsOrigins ?? [];
+      return allowed.includes('*') ? '*' : allowed.includes(origin) ? origin : null;
+    },
+    allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: API_ALLOWED_HEADERS,
+    exposeHeaders: API_EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+  return async function apiCors(c, next) {
+    if (c.req.path.startsWith('/v1/links/')) return next();
+    return handler(c, next);
+  };
+}
+
 /** The whole HTTP API. Middleware order: request log, config gate, then routes; errors end in onError. */
 export const app = new Hono<AppEnv>();
 
 app.use('*', requestLog());
 app.use('*', configGate());
+app.use('/v1/*', apiCors());
 app.route('/v1/health', healthRoutes);
+app.route('/v1/links', linkRoutes);
 app.route('/v1', openApiRoutes);
 app.route('/v1/databases', ltxFileRoutes);
 app.route('/v1/databases', pageRoutes);
 app.route('/v1/databases', snapshotRoutes);
+app.route('/v1/databases', linkMintRoutes);
 app.route('/v1/databases', queryRoutes);
 app.route('/v1/databases', maintenanceRoutes);
 app.route('/v1/databases', databaseRoutes);

@@ -46,6 +46,9 @@ export const DEFAULT_MAINTENANCE_BUDGET_MS = 60_000;
 /** Highest compaction level; 9 is reserved for snapshots (DESIGN §2). */
 export const MAX_COMPACTION_LEVELS = 8;
 
+/** Shortest LTX_EDGE_LINK_SECRET accepted (characters). */
+export const MIN_LINK_SECRET_LENGTH = 32;
+
 /** Longest accepted prefix, in characters; R2 keys are limited to 1024 bytes and the rest needs room. */
 export const MAX_PREFIX_LENGTH = 256;
 
@@ -85,6 +88,8 @@ export interface ConfigVars {
   LTX_EDGE_UPLOAD_IDLE_TIMEOUT?: string;
   LTX_EDGE_UPLOAD_TIMEOUT?: string;
   LTX_EDGE_MAINTENANCE_BUDGET?: string;
+  LTX_EDGE_LINK_SECRET?: string;
+  LTX_EDGE_CORS_ORIGINS?: string;
 }
 
 /** Resolved, validated configuration. Durations are milliseconds. */
@@ -106,6 +111,10 @@ export interface Config {
   uploadTotalMs: number;
   /** One database's maintenance wall time per pass (LTX_EDGE_MAINTENANCE_BUDGET). */
   maintenanceBudgetMs: number;
+  /** The HMAC key of read links (LTX_EDGE_LINK_SECRET); null: links can be neither minted nor served. */
+  linkSecret: string | null;
+  /** Origins the token-authenticated /v1 routes answer CORS requests from (LTX_EDGE_CORS_ORIGINS): none by default, `*` for any. */
+  corsOrigins: string[];
   tokens: TokenSpec[];
   /**
    * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
@@ -121,7 +130,9 @@ export type ConfigErrorCode =
   | 'INVALID_LEVELS'
   | 'INVALID_TOKENS'
   | 'INVALID_READ_CACHE'
-  | 'INVALID_SIZE';
+  | 'INVALID_SIZE'
+  | 'INVALID_LINK_SECRET'
+  | 'INVALID_CORS_ORIGINS';
 
 /** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
 export class ConfigError extends Error {
@@ -174,6 +185,8 @@ export function resolveConfig(env: ConfigVars): Config {
     uploadIdleMs: durationVar(env, 'LTX_EDGE_UPLOAD_IDLE_TIMEOUT', DEFAULT_UPLOAD_IDLE_MS, false),
     uploadTotalMs: durationVar(env, 'LTX_EDGE_UPLOAD_TIMEOUT', DEFAULT_UPLOAD_TOTAL_MS, false),
     maintenanceBudgetMs: durationVar(env, 'LTX_EDGE_MAINTENANCE_BUDGET', DEFAULT_MAINTENANCE_BUDGET_MS, false),
+    linkSecret: parseLinkSecret(env.LTX_EDGE_LINK_SECRET),
+    corsOrigins: parseCorsOrigins(env.LTX_EDGE_CORS_ORIGINS),
     tokens,
     notConfigured,
   };
@@ -200,6 +213,36 @@ function parseByteSize(value: string | undefined): number {
     throw new ConfigError('INVALID_SIZE', 'LTX_EDGE_MAX_DATABASE_BYTES', `expected bytes (at least 65536) or a size like "512MiB" or "1GiB", got ${JSON.stringify(value)}`);
   }
   return bytes;
+}
+
+/** LTX_EDGE_LINK_SECRET: at least MIN_LINK_SECRET_LENGTH characters (32 random bytes in hex or base64 is plenty); unset = no links. */
+function parseLinkSecret(value: string | undefined): string | null {
+  if (isUnset(value)) return null;
+  const secret = value.trim();
+  if (secret.length < MIN_LINK_SECRET_LENGTH) {
+    throw new ConfigError('INVALID_LINK_SECRET', 'LTX_EDGE_LINK_SECRET', `at least ${MIN_LINK_SECRET_LENGTH} characters, got ${secret.length} (try: openssl rand -hex 32)`);
+  }
+  return secret;
+}
+
+/** LTX_EDGE_CORS_ORIGINS: `*`, or comma-separated origins such as "https://app.example.com, http://localhost:5173". */
+function parseCorsOrigins(value: string | undefined): string[] {
+  if (isUnset(value)) return [];
+  const origins = value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let canonical: string | undefined;
+    try {
+      const url = new URL(origin);
+      canonical = (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin ? url.origin : undefined;
+    } catch {
+      canonical = undefined;
+    }
+    if (canonical === undefined) {
+      throw new ConfigError('INVALID_CORS_ORIGINS', 'LTX_EDGE_CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like "https://app.example.com" (scheme, host, optional port; no path or trailing "/")`);
+    }
+  }
+  return origins;
 }
 
 function isUnset(value: string | undefined): value is undefined {

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   INVALID_NAME: 400, // database name outside DESIGN §2's pattern
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  LINK_INVALID: 403, // a read link that is malformed, tampered with, or names another database than it was minted for
+  LINK_EXPIRED: 403, // a read link past its expiresAt
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408, // a push or /tx body sent no byte for the idle deadline, or outlasted the total one; nothing was kept
@@ -25,7 +27,8 @@ export const ERROR_STATUS = {
   PAGE_SIZE_MISMATCH: 409,
   TXID_EXHAUSTED: 409, // the head is TXID ffffffffffffffff: no next transaction can be written (restore, /tx)
   TXID_NOT_AVAILABLE: 410, // older than retention
-  RANGE_NOT_SATISFIABLE: 416,
+  PRECONDITION_FAILED: 412, // If-Match names no current ETag of the file
+  RANGE_NOT_SATISFIABLE: 416, // details.size; Content-Range: bytes */size
   INVALID_LTX: 422, // the codec rejected the file; details.ltxCode carries its LTXErrorCode
   SQL_ERROR: 400, // POST …/query: SQLite refused the statement; SQLite's message, details.sqliteCode (+ offset)
   QUERY_NOT_READ_ONLY: 400, // POST …/query: the statement would write; only reads are served

@@ -17,6 +17,9 @@ import type { RangeCache } from '../replication/page-source.ts';
 export const EDGE_TTL_SECONDS = 7 * 86_400;
 /** Answers larger than this are not stored whole (their ranges still are). */
 export const MAX_CACHED_ANSWER_BYTES = 8 * 1024 * 1024;
+/** Headers of a stored answer that keep what the Cache API would not: its status and its own Cache-Control. */
+const STATUS_HEADER = 'x-ltx-edge-status';
+const CACHE_CONTROL_HEADER = 'x-ltx-edge-cache-control';
 /** A host no request ever names: cache keys only. */
 const ORIGIN = 'https://edge-cache.ltx-edge.invalid';
 
@@ -57,7 +60,7 @@ export function edgeRangeCache(incarnation: string, waitUntil: WaitUntil, cache 
  */
 export interface AnswerCache {
   match(): Promise<Response | undefined>;
-  /** Stores a 200 answer that says it is immutable; returns what to send (the same answer, its body teed when stored). */
+  /** Stores a 200 or 206 answer that says it is immutable; returns what to send (the same answer, its body teed when stored). */
   put(res: Response): Response;
 }
 
@@ -70,17 +73,25 @@ export function edgeAnswerCache(life: string, what: string, waitUntil: WaitUntil
         const hit = await cache.match(key);
         if (!hit) return undefined;
         const headers = new Headers(hit.headers);
+        const status = Number(headers.get(STATUS_HEADER) ?? 200);
+        headers.set('cache-control', headers.get(CACHE_CONTROL_HEADER) ?? 'no-cache');
+        headers.delete(STATUS_HEADER);
+        headers.delete(CACHE_CONTROL_HEADER);
         headers.set('x-ltx-edge-cache', 'hit');
-        return new Response(hit.body, { status: hit.status, headers });
+        return new Response(hit.body, { status, headers });
       } catch {
         return undefined;
       }
     },
     put(res) {
       const length = Number(res.headers.get('content-length') ?? NaN);
-      const immutable = res.headers.get('cache-control')?.includes('immutable') ?? false;
-      if (res.status !== 200 || !immutable || !(length <= MAX_CACHED_ANSWER_BYTES)) return res;
-      const stored = res.clone();
+      const cacheControl = res.headers.get('cache-control') ?? '';
+      if ((res.status !== 200 && res.status !== 206) || !cacheControl.includes('immutable') || !(length <= MAX_CACHED_ANSWER_BYTES)) return res;
+      // The Cache API stores neither 206s nor, in front of a Worker, anything it should not share:
+      // the copy is a 200 that remembers the status and the Cache-Control it was answered with.
+      const stored = new Response(res.clone().body, { status: 200, headers: res.headers });
+      stored.headers.set(STATUS_HEADER, String(res.status));
+      stored.headers.set(CACHE_CONTROL_HEADER, cacheControl);
       stored.headers.set('cache-control', `public, max-age=${EDGE_TTL_SECONDS}, immutable`);
       waitUntil(cache.put(key, stored).catch(() => undefined));
       return res;

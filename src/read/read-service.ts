@@ -13,13 +13,15 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { PageSource } from '../replication/page-source.ts';
-import { formatPgnoList } from '../replication/page-batch.ts';
 import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey, planFromJSON } from '../replication/plan.ts';
 import { parseMinTXID, parsePoint } from '../replication/point.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { unwrap } from '../routes/rpc.ts';
 import { edgeAnswerCache, edgeRangeCache } from './edge-cache.ts';
 import { type KnownIncarnation, type ReadCaches, lifeKey, readCaches } from './read-caches.ts';
+
+/** Cache-Control of a token-authenticated answer at an explicit TXID. */
+export const IMMUTABLE_PRIVATE = 'private, max-age=31536000, immutable';
 
 /** How long an isolate trusts the incarnation it last heard for a name before asking the DO again (ms). */
 export const INCARNATION_CHECK_MS = 1_000;
@@ -81,16 +83,17 @@ export class ReadService {
   }
 
   /**
-   * `read`, with its answer at an explicit TXID through the edge cache: looked up under the
+   * `read`, with its answer at an explicit TXID through the edge cache under `what` — what the
+   * answer is, canonically (`page?pgno=5`), never the URL: another spelling of a page or TXID, or a
+   * junk parameter, must not make another copy. Looked up under the
    * incarnation this isolate heard within INCARNATION_CHECK_MS before anything else, or else under
    * the plan's once planned (the DO call a cold read makes anyway); stored when it is a 200 that says
    * it is immutable. Any other point: just `read`.
    */
-  async answer(kind: 'page' | 'batch', point: ReadPoint, pgnos: number[], produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
+  async answer(what: string, point: ReadPoint, pgnos: number[] | undefined, produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
     if (point.txid === undefined || point.minTXID !== undefined) return this.read(point, pgnos, produce);
-    // What the answer is, canonically: not the URL (another spelling of a page or TXID, a junk parameter).
-    const what = `${encodeURIComponent(this.name)}/${kind}?txid=${point.txid}&pgno=${formatPgnoList(pgnos)}`;
-    const cacheFor = (life: string) => edgeAnswerCache(life, what, (p) => waitUntil(this.c, p));
+    const key = `${encodeURIComponent(this.name)}@${point.txid}/${what}`;
+    const cacheFor = (life: string) => edgeAnswerCache(life, key, (p) => waitUntil(this.c, p));
     const known = this.caches.incarnations.get(this.name);
     const fresh = known !== undefined && this.now() - known.checkedAt < INCARNATION_CHECK_MS;
     if (fresh) {
@@ -198,13 +201,15 @@ export async function ensurePlanFiles(c: Context<AppEnv>, plan: ReadPlan): Promi
 }
 
 /**
- * Response headers of a read: the TXID read at, and caching by whether it can change. With `etagOf`
+ * Response headers of a token-authenticated read: the TXID read at, and caching by whether it can
+ * change — `private`, so that no shared cache in front of the Worker keeps an answer that needed a
+ * token (RFC 9111 §3.5 lets `public` override Authorization). With `etagOf`
  * (what the answer is of, e.g. a page number), an ETag naming the database's incarnation, the TXID
  * and that: names repeat across a DELETE and re-creation, incarnations do not.
  */
 export function readHeaders(r: PlannedRead, etagOf?: string | number): Headers {
   const h = new Headers({ 'ltx-txid': formatHex64(r.plan.txid) });
-  h.set('cache-control', r.explicit ? 'public, max-age=31536000, immutable' : 'no-cache');
+  h.set('cache-control', r.explicit ? IMMUTABLE_PRIVATE : 'no-cache');
   if (etagOf !== undefined) h.set('etag', `"${r.plan.incarnation ?? r.plan.db}-${formatHex64(r.plan.txid)}-${etagOf}"`);
   return h;
 }

@@ -212,7 +212,7 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
     if (!isPlanStale(e)) throw e;
     pages = await read(await plan()); // retention or compaction removed a file meanwhile: plan once more
   }
-  c.header('cache-control', 'public, max-age=31536000, immutable');
+  c.header('cache-control', 'private, max-age=31536000, immutable');
   return c.json({ pages });
 }
 

@@ -39,7 +39,7 @@ ltxFileRoutes.get('/:db/ltx/:level/:file', requireScope('read'), async (c) => {
     'content-type': 'application/octet-stream',
     'accept-ranges': 'bytes',
     etag: `"${obj.etag}"`,
-    'cache-control': 'public, max-age=31536000, immutable',
+    'cache-control': 'private, max-age=31536000, immutable',
   });
   if (obj.range) {
     headers.set('content-range', `bytes ${obj.range.offset}-${obj.range.offset + obj.range.length - 1}/${obj.size}`);

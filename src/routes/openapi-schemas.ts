@@ -10,6 +10,7 @@ import type { PosJSON } from '../durable/rpc-result.ts';
 import { STAT_KEYS } from '../durable/stats.ts';
 import type { StatsJSON } from '../durable/stats.ts';
 import { AtSchema, DatabaseNameSchema, TXIDSchema } from './params.ts';
+import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS } from '../read/read-links.ts';
 
 /** 16 lowercase hex digits: how TXIDs and checksums always leave the server. */
 const Hex16 = z.string().regex(/^[0-9a-f]{16}$/);
@@ -123,6 +124,31 @@ export const StatsSchema = DatabaseStatsSchema.extend({
 export const RestoreBodySchema = z
   .union([z.strictObject({ txid: TXIDSchema }), z.strictObject({ at: AtSchema })])
   .openapi('RestoreRequest', { description: 'Exactly one of `txid` or `at`: the past state to write as the next transaction.', example: { txid: '0000000000000001' } });
+
+export const LinkRequestSchema = z
+  .strictObject({
+    txid: TXIDSchema.optional(),
+    at: AtSchema.optional(),
+    expiresIn: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LINK_SECONDS)
+      .optional()
+      .openapi({ description: `Seconds the link lasts: default ${DEFAULT_LINK_SECONDS}, at most ${MAX_LINK_SECONDS} (7 days).` }),
+  })
+  .openapi('LinkRequest', {
+    description: 'The point (`txid` or `at`; neither = the head) is resolved now: the link always means that one TXID. An empty body is `{}`.',
+    example: { txid: '0000000000000007', expiresIn: 3600 },
+  });
+
+export const LinkSchema = z
+  .object({
+    url: z.string().openapi({ description: 'GET/HEAD/OPTIONS without a token: the SQLite file at `txid`, ranges honoured, CORS for any origin.' }),
+    txid: Hex16,
+    expiresAt: Timestamp,
+  })
+  .openapi('Link');
 
 /** A bound SQL value: JSON scalars, or `{"base64": "…"}` for a blob (query/values.ts). */
 const SqlValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.strictObject({ base64: z.string() })]);

@@ -5,7 +5,7 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
-import { encodePageBatch } from '../replication/page-batch.ts';
+import { encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
 import { unwrap } from './rpc.ts';
 import { dbName, parsePgno, parsePgnoList, parseTXIDParam } from './params.ts';
@@ -18,7 +18,7 @@ pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
   const pgno = parsePgno(c.req.param('pgno'));
   const point = queryPoint(c);
   const reads = new ReadService(c, name);
-  return reads.answer('page', point, [pgno], async (r) => {
+  return reads.answer(`page?pgno=${pgno}`, point, [pgno], async (r) => {
     if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
     const page = await r.source.readPage(r.plan, pgno, r.hints.get(pgno));
     const headers = readHeaders(r, pgno);
@@ -33,7 +33,7 @@ pageRoutes.get('/:db/pages', requireScope('read'), async (c) => {
   const pgnos = parsePgnoList(c.req.query('pgno'));
   const point = queryPoint(c);
   const reads = new ReadService(c, name);
-  return reads.answer('batch', point, pgnos, async (r) => {
+  return reads.answer(`batch?pgno=${formatPgnoList(pgnos)}`, point, pgnos, async (r) => {
     const pages = await r.source.readPages(r.plan, pgnos, r.hints);
     const body = encodePageBatch([...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data })));
     const headers = readHeaders(r);

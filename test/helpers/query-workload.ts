@@ -205,8 +205,17 @@ export function loadQueryWorkloads(): Workload[] {
   ];
 }
 
+/** Workloads at the smallest and largest page sizes (with shop-4k: the database file's range tests). */
+export function loadFileWorkloads(): Workload[] {
+  return [
+    buildWorkload({ name: 'shop-512', pageSize: 512, wal: false, users: 600, seed: 13 }),
+    buildWorkload({ name: 'shop-64k-wal', pageSize: 65536, wal: true, users: 600, seed: 17 }),
+  ];
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     queryWorkloads: Workload[];
+    fileWorkloads: Workload[];
   }
 }

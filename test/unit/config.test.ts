@@ -64,6 +64,8 @@ describe('resolveConfig', () => {
       uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS,
       uploadTotalMs: DEFAULT_UPLOAD_TOTAL_MS,
       maintenanceBudgetMs: DEFAULT_MAINTENANCE_BUDGET_MS,
+      linkSecret: null,
+      corsOrigins: [],
       tokens: [],
       notConfigured: expect.any(String),
     });
@@ -94,6 +96,8 @@ describe('resolveConfig', () => {
       uploadIdleMs: 10_000,
       uploadTotalMs: 600_000,
       maintenanceBudgetMs: 60_000,
+      linkSecret: null,
+      corsOrigins: [],
       tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
       notConfigured: null,
     });
@@ -166,6 +170,11 @@ describe('resolveConfig', () => {
     ['upload idle timeout zero', { LTX_EDGE_UPLOAD_IDLE_TIMEOUT: '0' }, 'INVALID_DURATION'],
     ['upload timeout not a duration', { LTX_EDGE_UPLOAD_TIMEOUT: '10' }, 'INVALID_DURATION'],
     ['maintenance budget zero', { LTX_EDGE_MAINTENANCE_BUDGET: '0' }, 'INVALID_DURATION'],
+    ['link secret too short', { LTX_EDGE_LINK_SECRET: 'x'.repeat(31) }, 'INVALID_LINK_SECRET'],
+    ['CORS origin with a path', { LTX_EDGE_CORS_ORIGINS: 'https://a.example/app' }, 'INVALID_CORS_ORIGINS'],
+    ['CORS origin with a trailing slash', { LTX_EDGE_CORS_ORIGINS: 'https://a.example/' }, 'INVALID_CORS_ORIGINS'],
+    ['CORS origin without a scheme', { LTX_EDGE_CORS_ORIGINS: 'a.example' }, 'INVALID_CORS_ORIGINS'],
+    ['CORS origin of another scheme', { LTX_EDGE_CORS_ORIGINS: 'ftp://a.example' }, 'INVALID_CORS_ORIGINS'],
     ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
     ['tokens not an array', { LTX_EDGE_TOKENS: '{"token":"x"}' }, 'INVALID_TOKENS'],
     ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],
@@ -182,6 +191,15 @@ describe('resolveConfig', () => {
     ['database name with ..', { LTX_EDGE_TOKENS: token({ databases: ['a..b'] }) }, 'INVALID_TOKENS'],
   ])('%s → %s', (_name, vars, code) => {
     expect(codeOf(vars)).toBe(code);
+  });
+
+  it('link secret and CORS origins: unset → none; set → as given', () => {
+    const none = resolveConfig({});
+    expect(none.linkSecret).toBeNull();
+    expect(none.corsOrigins).toEqual([]);
+    const set = resolveConfig({ LTX_EDGE_LINK_SECRET: ` ${'s'.repeat(32)} `, LTX_EDGE_CORS_ORIGINS: 'https://a.example, http://localhost:5173,*' });
+    expect(set.linkSecret).toBe('s'.repeat(32));
+    expect(set.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173', '*']);
   });
 
   it('names the variable and never echoes token values', () => {

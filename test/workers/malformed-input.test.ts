@@ -557,6 +557,45 @@ const CASES: Case[] = [
     ] as const
   ).map(([what, range]): Case => ({ name: `raw: ${what}`, request: (name) => send(`${db(name)}/ltx/0000/${FILE3}`, { headers: { range } }), ...unsatisfiable })),
 
+  // The database file over HTTP ranges, and read links (DESIGN §4a).
+  ...(
+    [
+      ['bytes=abc', 'bytes=abc'],
+      ['ending before it starts', 'bytes=10-5'],
+      ['bytes=-0', 'bytes=-0'],
+      ['bytes=-', 'bytes=-'],
+      ['starting past the end', 'bytes=100000000-'],
+      ['several, all past the end', 'bytes=100000000-,200000000-'],
+      ['a 30-digit start', `bytes=${'9'.repeat(30)}-`],
+    ] as const
+  ).map(([what, range]): Case => ({ name: `file: Range ${what}`, request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000003`, { headers: { range } }), ...unsatisfiable })),
+  { name: 'file: If-Match another ETag', request: (name) => send(`${db(name)}/snapshot?format=sqlite`, { headers: { 'if-match': '"x"' } }), status: 412, code: 'PRECONDITION_FAILED' },
+  { name: 'file: format=csv', request: (name) => send(`${db(name)}/snapshot?format=csv`), ...badRequest },
+  { name: 'file: TXID past the head', request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000009`, { headers: { range: 'bytes=0-9' } }), status: 409, code: 'NOT_YET_AVAILABLE' },
+  { name: 'links: txid not hex', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"xyz"}' }), ...badRequest },
+  { name: 'links: txid and at', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000001","at":"now"}' }), ...badRequest },
+  { name: 'links: expiresIn 0', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":0}' }), ...badRequest },
+  { name: 'links: expiresIn of a year', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":31536000}' }), ...badRequest },
+  { name: 'links: a field of another route', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"sql":"SELECT 1"}' }), ...badRequest },
+  { name: 'links: not JSON', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":' }), ...badRequest },
+  { name: 'links: body over 4 KiB', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: JSON.stringify({ at: 'x'.repeat(5000) }) }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  { name: 'links: past the head', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000009"}' }), status: 409, code: 'NOT_YET_AVAILABLE' },
+  { name: 'links: without a token', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: null }), status: 401, code: 'UNAUTHORIZED' },
+  {
+    name: 'links: other-database token mints',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: bearer(TOKENS.otherDb).authorization, fixtureTokens: true }),
+    status: 403,
+    code: 'FORBIDDEN',
+  },
+  { name: 'link: garbage token', request: (name) => send(`/v1/links/${name}/garbage`, { auth: null }), status: 403, code: 'LINK_INVALID' },
+  {
+    name: 'link: well-formed, unsigned',
+    request: (name) => send(`/v1/links/${name}/0000000000000003.9999999999.${'0'.repeat(32)}.${'A'.repeat(43)}`, { auth: null, headers: { range: 'bytes=0-99' } }),
+    status: 403,
+    code: 'LINK_INVALID',
+  },
+  { name: 'link: invalid database name', request: () => send(`/v1/links/..%2Fdb/x.1.a.b`, { auth: null }), ...invalidName },
+
   // Page-set writes.
   { name: 'tx: missing base', request: (name) => tx(name, '', batch([2, page(2)])), ...badRequest },
   { name: 'tx: base=zz', request: (name) => tx(name, '?base=zz', batch([2, page(2)])), ...badRequest },

@@ -258,6 +258,29 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     }
   });
 
+  it('over a real socket the file honours HEAD and Range, and a read link serves it without a token, with CORS', async () => {
+    const n = 40;
+    const file = `/v1/databases/${DB}/snapshot?format=sqlite&txid=${hex(n)}`;
+    const head = await devFetch(server, file, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(states[n].length));
+    expect(head.headers.get('accept-ranges')).toBe('bytes');
+    const range = await devFetch(server, file, { headers: { range: 'bytes=4000-8200' } });
+    expect(range.status).toBe(206);
+    expect(range.headers.get('content-range')).toBe(`bytes 4000-8200/${states[n].length}`);
+    expect(Buffer.compare(new Uint8Array(await range.arrayBuffer()), states[n].subarray(4000, 8201))).toBe(0);
+    const minted = await devFetch(server, `/v1/databases/${DB}/links`, { method: 'POST', body: JSON.stringify({ txid: hex(n) }) });
+    expect(minted.status).toBe(201);
+    const { url } = (await minted.json()) as { url: string };
+    expect(url.startsWith(server.url)).toBe(true);
+    const viaLink = await fetch(url, { headers: { range: 'bytes=-100', origin: 'https://reader.example' } });
+    expect(viaLink.status).toBe(206);
+    expect(viaLink.headers.get('access-control-allow-origin')).toBe('*');
+    expect(Buffer.compare(new Uint8Array(await viaLink.arrayBuffer()), states[n].subarray(states[n].length - 100))).toBe(0);
+    const linkHead = await fetch(url, { method: 'HEAD' });
+    expect(linkHead.headers.get('content-length')).toBe(String(states[n].length));
+  });
+
   it('at=<RFC3339> picks the last LTX push stamped at or before it', async () => {
     const txidAt = async (at: string): Promise<{ status: number; txid: string | null }> => {
       const res = await devFetch(server, `/v1/databases/${DB}/pages/1?at=${encodeURIComponent(at)}`);

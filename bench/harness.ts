@@ -219,6 +219,8 @@ export interface SuiteContext {
 export interface Suite {
   name: string;
   title: string;
+  /** How the suite measures, when not with the harness's `measure` (e.g. wall time per request). */
+  measurement?: string;
   run(ctx: SuiteContext): Promise<SuiteReport> | SuiteReport;
 }
 

@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   compact: () => import('./compact.ts'),
   query: () => import('./query.ts'),
   agent: () => import('./agent.ts'),
+  range: () => import('./range.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');
@@ -107,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
       `Command: \`${commandLine(argv)}\``,
       `Date: ${date} · Machine: ${machine()}`,
       `Code: ${codeVersion()}`,
-      `Measurement: ${options.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; warm-up ${options.warmupMs} ms, then samples until ≥ ${options.minTimeMs} ms and ≥ ${options.minSamples} samples (compared rows: in 3 passes); median shown${quick ? ' (quick run)' : ''}.`,
+      `Measurement: ${suite.measurement ?? `${options.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; warm-up ${options.warmupMs} ms, then samples until ≥ ${options.minTimeMs} ms and ≥ ${options.minSamples} samples (compared rows: in 3 passes); median shown`}${quick ? ' (quick run)' : ''}.`,
     ].join('  \n');
     const body = `## ${name}: ${suite.title}\n\n${meta}\n\n${renderSections(report)}`;
     console.log(`\n${body}\n`);

@@ -1,4 +1,4 @@
-// Vitest: "unit" runs test/unit in Node; "workers" runs test/workers inside workerd via @cloudflare/vitest-plugin.
+// Vitest: "unit" runs test/unit in Node (pure), "e2e" test/e2e against the local platform and child processes, "workers" test/workers inside workerd via @cloudflare/vitest-plugin.
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { loadFileWorkloads, loadQueryWorkloads } from './test/helpers/query-workload.ts';
@@ -15,6 +15,11 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // Against the real local platform (wrangler dev), the CLI or agent as child processes, or the npm package.
+        test: { name: 'e2e', environment: 'node', include: ['test/e2e/**/*.test.ts'] },
       },
       {
         extends: true,

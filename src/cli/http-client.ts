@@ -281,7 +281,8 @@ export class ApiClient {
     // A stream is wrapped so that its own failure (disk, encoder) is told apart from the network's.
     let bodyError: { error: unknown } | undefined;
     const guarded = source instanceof ReadableStream ? guardStream(source, (error) => (bodyError = { error })) : undefined;
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: guarded?.stream ?? source, signal: opts.signal };
+    // Our byte arrays are ArrayBuffer-backed; the DOM lib's BodyInit (the package's declarations) would also admit a SharedArrayBuffer view.
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: (guarded?.stream ?? source) as BodyInit | undefined, signal: opts.signal };
     if (guarded) {
       init.duplex = 'half';
       // Not only because a streamed body cannot be replayed to a redirect: with any other mode, undici

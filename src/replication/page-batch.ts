@@ -1,13 +1,13 @@
 // The batch page format of DESIGN §4: frames of `u32 pgno, u32 length, bytes` (big-endian), ascending pgno.
 
-import type { ErrorCode } from '../errors.ts';
 
 export interface BatchPage {
   pgno: number;
   data: Uint8Array;
 }
 
-export type ParsedBatch = { ok: true; pages: BatchPage[] } | { ok: false; code: ErrorCode; message: string };
+/** A malformed batch is the client's fault: 400 BAD_REQUEST (errors.ts), named here without importing the Worker's error table. */
+export type ParsedBatch = { ok: true; pages: BatchPage[] } | { ok: false; code: 'BAD_REQUEST'; message: string };
 
 /** Encodes pages (ascending pgno) as one batch body. */
 export function encodePageBatch(pages: readonly BatchPage[]): Uint8Array {

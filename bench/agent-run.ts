@@ -115,7 +115,8 @@ class DurableTracker {
     if (e.event === 'push') {
       if (e.reason === 'snapshot' && !this.snapshotPushed) {
         this.snapshotPushed = true;
-        return this.wake();
+        this.wake();
+        return;
       } else {
         const commits = e.commits as number;
         this.pushes.push({ commits, pages: e.pages as number, bytes: e.bytes as number, ms: e.ms as number });
@@ -249,7 +250,10 @@ function startApp(data: AppData): { seeded: Promise<void>; go(): void; done: Pro
   let done!: (m: Extract<AppMessage, { type: 'done' }>) => void;
   let failed!: (e: Error) => void;
   const p = {
-    seeded: new Promise<void>((resolve, reject) => ((seeded = resolve), (failed = reject))),
+    seeded: new Promise<void>((resolve, reject) => {
+      seeded = resolve;
+      failed = reject;
+    }),
     done: new Promise<Extract<AppMessage, { type: 'done' }>>((resolve, reject) => {
       done = resolve;
       worker.once('error', reject);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEV_TOKEN, startDevServer } from '../test/helpers/dev-server.ts';
-import { AGENT_CLI, DEFAULT_AGENT_CLI, DRAIN_TIMEOUT_MS, INSERT_PCT, PAGE_SIZE, ROW_BYTES, type RunResult, type RunSpec, SEED_ROWS, runOnce } from './agent-run.ts';
+import { AGENT_CLI, DEFAULT_AGENT_CLI, DRAIN_TIMEOUT_MS, INSERT_PCT, ROW_BYTES, type RunResult, type RunSpec, SEED_ROWS, runOnce } from './agent-run.ts';
 import { type Section, type Suite, formatRatio } from './harness.ts';
 
 export interface AgentBenchParams {

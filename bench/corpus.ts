@@ -199,6 +199,8 @@ export function makeCorpus(pageSize: number, totalBytes: number, seed = 0x17e0):
         return emptyPage(r, pageSize, state);
       case 'random':
         return r.bytes(pageSize);
+      default:
+        throw new Error(`unknown page kind ${kind satisfies never}`);
     }
   });
   return { pageSize, pages, kinds, bytes: count * pageSize };

@@ -1,7 +1,7 @@
 // The real local platform for benchmarks: `wrangler dev` over throwaway state that survives restarts
 // (a restart = a fresh isolate with empty caches and a cold Durable Object, over the same R2 data).
 
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

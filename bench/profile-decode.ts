@@ -25,7 +25,11 @@ const enc = new LTXEncoder(
 );
 const chunks = [enc.start(), ...corpus.pages.map((p, i) => enc.encodePage(i + 1, p)), enc.finish()];
 const file = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-chunks.reduce((at, c) => (file.set(c, at), at + c.length), 0);
+let at = 0;
+for (const c of chunks) {
+  file.set(c, at);
+  at += c.length;
+}
 
 const t0 = performance.now();
 let runs = 0;

@@ -129,7 +129,9 @@ async function main(): Promise<void> {
       // wrangler replaces workerd when it reloads (a source file changed): follow the new ones too.
       if (ticks % 5 === 0) for (const w of findWorkerds()) if (!workerds.some((x) => x.pid === w.pid)) workerds.push(w);
       const now = workerds.map((w) => procStatus(w.pid, 'VmRSS') ?? 0);
-      workerds.forEach((w, i) => peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, now[i])));
+      workerds.forEach((w, i) => {
+        peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, now[i]));
+      });
       // A line every TRACE_EVERY_MS: whether RSS levels off or keeps growing with the bytes sent.
       if (++ticks % (TRACE_EVERY_MS / SAMPLE_MS) === 0) {
         const t = ((performance.now() - started) / 1000).toFixed(0).padStart(4);

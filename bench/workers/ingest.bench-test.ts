@@ -20,6 +20,7 @@ import { buildChain } from '../../test/helpers/chain.ts';
 import { DEFAULT_INGEST_PARAMS, type IngestBenchParams, type IngestBenchResult, type Split } from '../ingest-result.ts';
 
 declare module 'vitest' {
+  // biome-ignore lint/suspicious/noExportsInTest: a module augmentation (vitest's provide/inject types), not an export
   export interface ProvidedContext {
     benchParams: Partial<IngestBenchParams>;
   }

@@ -430,7 +430,9 @@ async function snapshots(d: DataSet, cache: PageIndexCache): Promise<ReadBenchRe
   const ltxBytes = d.plan.files.reduce((a, f) => a + f.size, 0);
   const dbKey = `bench-raw/${d.name}.db`;
   const db = new Uint8Array(d.info.dbBytes);
-  d.pages.forEach((p, i) => db.set(p, i * PAGE_SIZE));
+  d.pages.forEach((p, i) => {
+    db.set(p, i * PAGE_SIZE);
+  });
   await env.LTX_BUCKET.put(dbKey, db);
   // The snapshot LTX object as pushed went through a multipart upload (8 MiB parts); the same bytes with one put.
   const ltxPutKey = `bench-raw/${d.name}.ltx`;

@@ -13,7 +13,7 @@
 // the read transaction is still open. Any break is repaired by reading the database whole (a rescan),
 // after reopening the hold when it is on the wrong file.
 
-import { type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ViewChangedError } from './agent-error.ts';
 import { type DatabaseHold, type FileId, fileIdOf, sameFile } from './database-hold.ts';
 import { type LocalScan, LocalPages, openIfExists } from './local-pages.ts';

@@ -1,6 +1,6 @@
 // A SQLite database file on disk: header checks (magic, page size, whole pages, no hot WAL/journal) and its pages, streamed.
 
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { type PageInput, isValidPageSize, lockPgno } from '../ltx/index.ts';
 import { CliError } from './cli-errors.ts';
 
@@ -98,7 +98,7 @@ export async function* readSQLitePages(info: SQLiteFileInfo, onBytes?: (n: numbe
       const want = n * pageSize;
       for (let got = 0; got < want; ) {
         const { bytesRead } = await fh.read(buf, got, want - got, (pgno - 1) * pageSize + got);
-        if (bytesRead === 0) throw changedError(info);
+        if (bytesRead === 0) throw changedError();
         got += bytesRead;
       }
       for (let i = 0; i < n; i++, pgno++) {
@@ -113,10 +113,10 @@ export async function* readSQLitePages(info: SQLiteFileInfo, onBytes?: (n: numbe
 }
 
 async function assertUnchanged(info: SQLiteFileInfo, st: { size: number; mtimeMs: number }): Promise<void> {
-  if (st.size !== info.size || st.mtimeMs !== info.mtimeMs) throw changedError(info);
+  if (st.size !== info.size || st.mtimeMs !== info.mtimeMs) throw changedError();
 }
 
-function changedError(info: SQLiteFileInfo): CliError {
+function changedError(): CliError {
   return new CliError('SQLITE_CHANGED', 'the file changed while it was read; stop its writers (or copy it) and import again');
 }
 
@@ -130,7 +130,7 @@ async function sizeOf(file: string): Promise<number | undefined> {
 }
 
 async function isHotJournal(file: string): Promise<boolean> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(file, 'r');
   } catch (e) {

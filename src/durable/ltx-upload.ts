@@ -1,6 +1,6 @@
 // Writes one LTX object to R2 as bytes stream in: buffered and put once when small, multipart when large.
 
-import { type ObjectInfo, type MultipartUpload, type ObjectStore } from '../storage/object-store.ts';
+import type { ObjectInfo, MultipartUpload, ObjectStore } from '../storage/object-store.ts';
 import { withRetry } from '../storage/retry.ts';
 
 /** Part size for multipart uploads: R2 needs ≥ 5 MiB and equal parts; 8 MiB bounds memory per ingest. */

@@ -109,7 +109,9 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
       const opened = await Promise.allSettled(ids.map((i) => inputs[i].open()));
       const failed = opened.find((r) => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      ids.forEach((i, k) => (headers[i] = (opened[k] as PromiseFulfilledResult<Header>).value));
+      ids.forEach((i, k) => {
+        headers[i] = (opened[k] as PromiseFulfilledResult<Header>).value;
+      });
     }
     headers.forEach((h, i) => {
       const f = files[i];

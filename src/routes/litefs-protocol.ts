@@ -13,8 +13,8 @@ import { allowsDatabase, authenticate, hasScope } from '../auth.ts';
 import { type Scope, isValidDatabaseName } from '../config.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError, apiErrorOf, type ErrorCode } from '../errors.ts';
-import { LTXError, type LTXErrorCode } from '../ltx/errors.ts';
+import { apiErrorOf, type ErrorCode } from '../errors.ts';
+import type { LTXErrorCode } from '../ltx/errors.ts';
 
 /** An error answered in LiteFS's shape. */
 export class LiteFSError extends Error {

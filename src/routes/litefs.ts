@@ -205,7 +205,7 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
     const pages = await source.readPages(p, pgnos, new Map(answer.hints.map(([pgno, f]) => [pgno, f])));
     return [...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data: toBase64(data) }));
   };
-  let pages;
+  let pages: Awaited<ReturnType<typeof read>>;
   try {
     pages = await read(await plan());
   } catch (e) {

@@ -27,7 +27,7 @@ ltxFileRoutes.get('/:db/ltx/:level/:file', requireScope('read'), async (c) => {
   const range = parseRange(c.req.header('range'));
   const key = ltxKey(c.get('config').prefix, name, level, minTXID, maxTXID);
   const store = new R2ObjectStore(c.env.LTX_BUCKET);
-  let obj;
+  let obj: Awaited<ReturnType<R2ObjectStore['get']>>;
   try {
     obj = await store.get(key, range);
   } catch (e) {

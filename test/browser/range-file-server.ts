@@ -48,14 +48,16 @@ export async function startRangeFileServer(): Promise<RangeFileServer> {
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, file: { bytes: Uint8Array; etag: string } | undefined, entry: ServedRequest): void {
+/** Answers one request; returns what it sent (the status). */
+function answer(req: IncomingMessage, res: ServerResponse, file: { bytes: Uint8Array; etag: string } | undefined, entry: ServedRequest): number {
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', EXPOSED);
-  const send = (status: number, headers: Record<string, string | number>, body?: Uint8Array) => {
+  const send = (status: number, headers: Record<string, string | number>, body?: Uint8Array): number => {
     entry.status = status;
     entry.bytes = req.method === 'GET' && body ? body.length : 0;
     res.writeHead(status, headers);
     res.end(req.method === 'GET' ? body : undefined);
+    return status;
   };
   if (req.method === 'OPTIONS') {
     return send(204, { 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Headers': 'Range, If-Range, If-None-Match', 'Access-Control-Max-Age': 86400 });

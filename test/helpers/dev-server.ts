@@ -1,6 +1,6 @@
 // The real local platform for end-to-end tests: `wrangler dev` on a free port with throwaway state, stopped as a group.
 
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
 /** The driver: one JSON command per stdin line, one JSON answer per stdout line. */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source: kept raw so a backslash added later stays Python's
 const DRIVER = String.raw`
 import json, random, sqlite3, sys
 conn = None

@@ -156,7 +156,9 @@ export function buildWorkload(opts: WorkloadOptions): Workload {
     tx(() => {
       const u = db.prepare('UPDATE users SET big = ? WHERE id = ?');
       const bigs = [2n ** 53n + 1n, -(2n ** 60n), 9223372036854775807n, -9223372036854775808n, 2n ** 53n - 1n, 42n];
-      bigs.forEach((v, i) => u.run(v, 2 + i * 5));
+      bigs.forEach((v, i) => {
+        u.run(v, 2 + i * 5);
+      });
       const o = db.prepare('INSERT INTO orders (user_id, amount, note) VALUES (?, ?, ?)');
       for (let i = 0; i < opts.users; i++) o.run(1 + r.int(opts.users), r.int(1000), text(r, 5 + r.int(40)));
     });

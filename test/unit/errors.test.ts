@@ -21,7 +21,7 @@ function appThrowing(err: unknown): Hono {
   return app;
 }
 
-async function call(err: unknown, init: RequestInit = { method: 'POST' }): Promise<{ status: number; body: any; res: Response }> {
+async function call(err: unknown, init: RequestInit = { method: 'POST' }): Promise<{ status: number; body: { error: { code: string; message: string; details?: Record<string, unknown> } }; res: Response }> {
   const res = await appThrowing(err).request('/x', init);
   return { status: res.status, body: await res.json(), res };
 }
@@ -107,6 +107,6 @@ describe('notFound', () => {
   it('answers 404 NOT_FOUND as JSON', async () => {
     const res = await appThrowing(null).request('/elsewhere');
     expect(res.status).toBe(404);
-    expect(((await res.json()) as any).error.code).toBe('NOT_FOUND');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
   });
 });

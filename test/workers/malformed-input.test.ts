@@ -1,7 +1,6 @@
 // Malformed-input corpus: every bad request gets its exact status and error code, and leaves the database exactly as it was.
 
 import { env, exports } from 'cloudflare:workers';
-import { formatHex64 } from '../../src/ltx/checksum.ts';
 import { describe, expect, inject, it } from 'vitest';
 import { app } from '../../src/app.ts';
 import { ChecksumUpdate, DatabaseState, applyLTX } from '../../src/ltx/apply.ts';

@@ -71,7 +71,9 @@ describe('reads during compaction', () => {
     const snap = await exports.default.fetch(`${BASE}/v1/databases/${db}/snapshot`, { headers: AUTH });
     const bytes = new Uint8Array(await snap.arrayBuffer());
     const expected = new Uint8Array(states[19].length * 4096);
-    states[19].forEach((p, i) => expected.set(p, i * 4096));
+    states[19].forEach((p, i) => {
+      expected.set(p, i * 4096);
+    });
     expect(bytes).toEqual(expected);
   });
 });

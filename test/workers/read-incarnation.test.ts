@@ -89,7 +89,7 @@ describe('delete and create again under the same name', () => {
       expect(r.page1.body).toEqual(image.subarray(0, now.pageSize));
       const batch = decodePageBatch(r.batch.body, now.pageSize);
       if (!batch.ok) throw new Error(batch.message);
-      batch.pages.forEach((p) => expect(p.data).toEqual(image.subarray((p.pgno - 1) * now.pageSize, p.pgno * now.pageSize)));
+      for (const p of batch.pages) expect(p.data).toEqual(image.subarray((p.pgno - 1) * now.pageSize, p.pgno * now.pageSize));
       const schema = JSON.parse(new TextDecoder().decode(r.query.body)) as { rows: unknown[][]; pos: { txid: string } };
       expect(schema.pos.txid).toBe(point ? '0000000000000001' : now.headTXID);
     }

@@ -1,6 +1,6 @@
 // Page reads at every TXID of the reference chains equal an independent reconstruction; R2 and DO call counts.
 
-import { env, exports } from 'cloudflare:workers';
+import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { DatabaseState, MemoryDatabase, applyLTX, decodeLTX } from '../../src/ltx/index.ts';
 import { decodePageBatch } from '../../src/replication/page-batch.ts';
@@ -43,7 +43,9 @@ describe('pages at every TXID equal the reconstruction', () => {
         const batch = decodePageBatch(new Uint8Array(await res.arrayBuffer()), s.pageSize);
         if (!batch.ok) throw new Error(batch.message);
         expect(batch.pages.map((p) => p.pgno)).toEqual(s.pages.map((_, i) => i + 1));
-        batch.pages.forEach((p, i) => expect(p.data).toEqual(s.pages[i]));
+        batch.pages.forEach((p, i) => {
+          expect(p.data).toEqual(s.pages[i]);
+        });
       }
       // Single pages: the first and the last, and one past the end → 404.
       for (const pgno of s.commit > 0 ? [1, s.commit] : []) {
@@ -62,7 +64,9 @@ describe('pages at every TXID equal the reconstruction', () => {
       expect(res.headers.get('content-length')).toBe(String(s.commit * s.pageSize));
       const bytes = new Uint8Array(await res.arrayBuffer());
       const expected = new Uint8Array(s.commit * s.pageSize);
-      s.pages.forEach((p, i) => expected.set(p, i * s.pageSize));
+      s.pages.forEach((p, i) => {
+        expected.set(p, i * s.pageSize);
+      });
       expect(bytes.length).toBe(expected.length);
       expect(bytes).toEqual(expected);
       if (s.commit === 0) continue;

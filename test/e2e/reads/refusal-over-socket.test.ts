@@ -41,7 +41,10 @@ function postChunked(path: string, first: Uint8Array, total: number): Promise<Ou
       out.status = res.statusCode;
       res.setEncoding('utf8');
       res.on('data', (d: string) => (out.body += d));
-      res.on('end', () => ((responded = true), settle()));
+      res.on('end', () => {
+        responded = true;
+        settle();
+      });
       res.on('error', settle);
     });
     req.on('error', settle);
@@ -51,7 +54,10 @@ function postChunked(path: string, first: Uint8Array, total: number): Promise<Ou
         out.sent += filler.length;
         if (!req.write(filler)) return void req.once('drain', write);
       }
-      req.end(() => ((sentAll = true), settle()));
+      req.end(() => {
+        sentAll = true;
+        settle();
+      });
     };
     req.write(first);
     write();

@@ -110,7 +110,11 @@ describe(`round trip (seed ${SEED})`, () => {
     const dec = new LTXDecoder();
     const seen: number[] = [];
     const feed = (chunk: Uint8Array) => {
-      for (const p of dec.push(chunk)) if (special.has(p.pgno)) expect(p.data).toEqual(pageAt(p.pgno)), seen.push(p.pgno);
+      for (const p of dec.push(chunk)) {
+        if (!special.has(p.pgno)) continue;
+        expect(p.data).toEqual(pageAt(p.pgno));
+        seen.push(p.pgno);
+      }
     };
     feed(enc.start());
     for (let p = 1; p <= commit; p++) if (p !== lock) feed(enc.encodePage(p, pageAt(p)));

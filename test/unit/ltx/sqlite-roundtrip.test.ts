@@ -114,7 +114,9 @@ describe.skipIf(!HAVE_SQLITE && !process.env.CI)('SQLite file â†’ snapshot LTX â
     const decoded = decodeLTX(ltx);
     expect(decoded.header).toMatchObject({ pageSize, commit, minTXID: 1n, maxTXID: 1n });
     expect(decoded.pages.map((p) => p.pgno)).toEqual(pages.map((p) => p.pgno));
-    decoded.pages.forEach((p, i) => expect(Buffer.from(p.data).equals(pages[i].data), `page ${p.pgno}`).toBe(true));
+    decoded.pages.forEach((p, i) => {
+      expect(Buffer.from(p.data).equals(pages[i].data), `page ${p.pgno}`).toBe(true);
+    });
     const checksum = databaseChecksum(pageSize, commit, (pgno) => db.subarray((pgno - 1) * pageSize, pgno * pageSize));
     expect(decoded.trailer.postApplyChecksum).toBe(checksum);
 

@@ -261,7 +261,10 @@ describe('v1 decoder', () => {
     ['frame ends before the terminator', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, terminator: new Uint8Array(0) }), 'LTX_TRUNCATED'],
     [
       'frame content checksum',
-      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, patchFrame: (f) => ((f[f.length - 1] ^= 1), f) }),
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, patchFrame: (f) => {
+          f[f.length - 1] ^= 1;
+          return f;
+        } }),
       'LTX_BAD_PAGE_DATA',
     ],
     ['trailing bytes', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, trailing: Uint8Array.of(0) }), 'LTX_TRAILING_DATA'],

@@ -114,7 +114,9 @@ function simulate(mode: CompactMode, days: number, seed: number, cfg: Maintenanc
     if (files.length > filesBound) expect.fail(fail(`${files.length} files > ${filesBound}`));
     const perLevel = new Array(10).fill(0);
     for (const f of files) perLevel[f.level]++;
-    perLevel.forEach((n, l) => (stats.maxPerLevel[l] = Math.max(stats.maxPerLevel[l], n)));
+    perLevel.forEach((n, l) => {
+      stats.maxPerLevel[l] = Math.max(stats.maxPerLevel[l], n);
+    });
 
     // Every few ticks: no hole in the restorable window, compaction boundaries in it restore, and
     // nextMaintenanceDue agrees with the planner a second later.

@@ -7,7 +7,7 @@ import { compactLTX } from '../../../src/ltx/compactor.ts';
 import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../../../src/ltx/constants.ts';
 import { decodeLTX } from '../../../src/ltx/decoder.ts';
 import { concatBytes, encodeLTX } from '../../../src/ltx/encoder.ts';
-import { LTXError } from '../../../src/ltx/errors.ts';
+import type { LTXError } from '../../../src/ltx/errors.ts';
 import { makeHeader } from '../../../src/ltx/header.ts';
 import { PageIndexCache } from '../../../src/replication/page-index-cache.ts';
 import { PageSource } from '../../../src/replication/page-source.ts';

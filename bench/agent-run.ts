@@ -104,7 +104,8 @@ class DurableTracker {
   }
 
   line(text: string, t: number): void {
-    if (process.env.LTX_BENCH_AGENT_DEBUG) process.stderr.write(`${(t / 1000).toFixed(3)} [${this.committed - this.durable} behind] ${text}\n`);
+    if (process.env.LTX_BENCH_AGENT_DEBUG)
+      process.stderr.write(`${(t / 1000).toFixed(3)} [${this.committed - this.durable} behind] ${text}\n`);
     let e: Record<string, unknown>;
     try {
       e = JSON.parse(text) as Record<string, unknown>;
@@ -135,7 +136,12 @@ class DurableTracker {
       }
     } else if (e.event === 'checkpoint') {
       this.checkpointed = true;
-      this.checkpoints.push({ mode: e.mode as string, busy: e.busy as boolean, walFrames: e.walFrames as number, backfilled: e.backfilled as number });
+      this.checkpoints.push({
+        mode: e.mode as string,
+        busy: e.busy as boolean,
+        walFrames: e.walFrames as number,
+        backfilled: e.backfilled as number,
+      });
     } else if (e.event === 'rescan') {
       this.rescans.push(e.why as string);
       this.rescanFrom = this.committed;
@@ -190,7 +196,11 @@ function procCpu(pid: number, group = false): Map<number, number> {
     out.set(p, ((Number(f[11]) + Number(f[12]) + (group ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / tick);
   };
   try {
-    for (const p of group ? readdirSync('/proc').filter((x) => /^\d+$/.test(x)).map(Number) : [pid]) {
+    for (const p of group
+      ? readdirSync('/proc')
+          .filter((x) => /^\d+$/.test(x))
+          .map(Number)
+      : [pid]) {
       try {
         read(p);
       } catch {
@@ -212,14 +222,25 @@ function cpuSince(before: Map<number, number>, after: Map<number, number>): numb
 }
 
 /** `replicate --json` as a child process; stdout lines go to the tracker with their arrival time. */
-function startAgent(file: string, db: string, url: string, token: string, intervalMs: number, tracker: DurableTracker): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+function startAgent(
+  file: string,
+  db: string,
+  url: string,
+  token: string,
+  intervalMs: number,
+  tracker: DurableTracker,
+): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
   const nodeArgs: string[] = [];
   const profDir = process.env.LTX_BENCH_AGENT_PROF;
   if (profDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
-  const child = spawn(process.execPath, [...nodeArgs, AGENT_CLI, 'replicate', file, '--url', url, '--db', db, '--token', token, '--interval', `${intervalMs}ms`, '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, AGENT_CLI, 'replicate', file, '--url', url, '--db', db, '--token', token, '--interval', `${intervalMs}ms`, '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    },
+  );
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   createInterface({ input: child.stdout! }).on('line', (l) => tracker.line(l, clock()));
@@ -244,7 +265,12 @@ export interface RunEnv {
 }
 
 /** The application's thread (bench/agent-app.ts): resolves once seeded; `go()` starts the workload, `done` ends with it. */
-function startApp(data: AppData): { seeded: Promise<void>; go(): void; done: Promise<Extract<AppMessage, { type: 'done' }>>; stop(): Promise<number> } {
+function startApp(data: AppData): {
+  seeded: Promise<void>;
+  go(): void;
+  done: Promise<Extract<AppMessage, { type: 'done' }>>;
+  stop(): Promise<number>;
+} {
   const worker = new Worker(path.join(import.meta.dirname, 'agent-app.ts'), { workerData: data });
   let seeded!: () => void;
   let done!: (m: Extract<AppMessage, { type: 'done' }>) => void;
@@ -286,9 +312,11 @@ export async function runOnce(spec: RunSpec, env: RunEnv, seed: number): Promise
     await app.seeded;
     if (spec.intervalMs !== undefined) {
       agent = startAgent(file, db, env.url, env.token, spec.intervalMs, tracker);
-      await tracker.until(() => tracker.snapshotPushed, 60_000, 'the first snapshot').catch((e: Error) => {
-        throw new Error(`${e.message}\n${agent!.stderr()}`);
-      });
+      await tracker
+        .until(() => tracker.snapshotPushed, 60_000, 'the first snapshot')
+        .catch((e: Error) => {
+          throw new Error(`${e.message}\n${agent!.stderr()}`);
+        });
       // ...and its first checkpoint, which follows the snapshot in the same sync: the seed left a fully
       // backfilled WAL, and an application commit before that checkpoint restarts the WAL under the agent,
       // which it takes for a foreign restart (rescan, whole-database diff; see BENCHMARKS.md).
@@ -306,17 +334,21 @@ export async function runOnce(spec: RunSpec, env: RunEnv, seed: number): Promise
     if (agent) {
       // With counts lost to a diff, "all durable" is: the agent idle for IDLE_MS (the final snapshot check proves it).
       const idle = () => tracker.diffPushes > 0 && clock() - tracker.lastPushAt > Math.max(IDLE_MS, 3 * spec.intervalMs!);
-      const drained = await tracker.until(() => tracker.durable >= n || idle(), DRAIN_TIMEOUT_MS, `commit ${n} to be durable`).then(
-        () => true,
-        (e: Error) => {
-          if (tracker.exited) throw new Error(`${e.message} (${tracker.durable} are)\n${agent!.stderr()}`);
-          return false;
-        },
-      );
+      const drained = await tracker
+        .until(() => tracker.durable >= n || idle(), DRAIN_TIMEOUT_MS, `commit ${n} to be durable`)
+        .then(
+          () => true,
+          (e: Error) => {
+            if (tracker.exited) throw new Error(`${e.message} (${tracker.durable} are)\n${agent!.stderr()}`);
+            return false;
+          },
+        );
       if (!drained) {
         // Not a reason to stop the suite: SIGTERM's flush below must push them, and the snapshot check decides.
         stuck = n - tracker.durable;
-        env.log(`    ${stuck} commits still not durable ${DRAIN_TIMEOUT_MS} ms after the last one; stopping the agent (its flush must push them)`);
+        env.log(
+          `    ${stuck} commits still not durable ${DRAIN_TIMEOUT_MS} ms after the last one; stopping the agent (its flush must push them)`,
+        );
       }
     }
     const agentCpuMs = agent ? cpuSince(agent0, procCpu(agent.child.pid!)) : Number.NaN;
@@ -335,7 +367,9 @@ export async function runOnce(spec: RunSpec, env: RunEnv, seed: number): Promise
       const remote = sha256(new Uint8Array(await res.arrayBuffer()));
       const local = sha256(databaseImage(file, path.join(env.dir, `${spec.label}-image.db`)));
       if (remote !== local) {
-        throw new Error(`${spec.label}: the server's snapshot (${remote}) is not the local database (${local}); ${tracker.durable} of ${n} commits counted durable${stuck ? `, ${stuck} were stuck before SIGTERM` : ''}`);
+        throw new Error(
+          `${spec.label}: the server's snapshot (${remote}) is not the local database (${local}); ${tracker.durable} of ${n} commits counted durable${stuck ? `, ${stuck} were stuck before SIGTERM` : ''}`,
+        );
       }
       verified = true;
     }

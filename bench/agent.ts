@@ -5,7 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEV_TOKEN, startDevServer } from '../test/helpers/dev-server.ts';
-import { AGENT_CLI, DEFAULT_AGENT_CLI, DRAIN_TIMEOUT_MS, INSERT_PCT, ROW_BYTES, type RunResult, type RunSpec, SEED_ROWS, runOnce } from './agent-run.ts';
+import {
+  AGENT_CLI,
+  DEFAULT_AGENT_CLI,
+  DRAIN_TIMEOUT_MS,
+  INSERT_PCT,
+  ROW_BYTES,
+  type RunResult,
+  type RunSpec,
+  SEED_ROWS,
+  runOnce,
+} from './agent-run.ts';
 import { type Section, type Suite, formatRatio } from './harness.ts';
 
 export interface AgentBenchParams {
@@ -23,7 +33,15 @@ export interface AgentBenchParams {
   seed: number;
 }
 
-export const DEFAULT_AGENT_PARAMS: AgentBenchParams = { rates: [1000, 5000, 10000], seconds: 20, intervalMs: 1000, fastRate: 5000, fastIntervalMs: 250, baselineSeconds: 5, seed: 20261125 };
+export const DEFAULT_AGENT_PARAMS: AgentBenchParams = {
+  rates: [1000, 5000, 10000],
+  seconds: 20,
+  intervalMs: 1000,
+  fastRate: 5000,
+  fastIntervalMs: 250,
+  baselineSeconds: 5,
+  seed: 20261125,
+};
 export const QUICK_AGENT_PARAMS: Partial<AgentBenchParams> = { seconds: 5, baselineSeconds: 2 };
 
 /** The issue's goal: the agent keeps up with this many small transactions a second. */
@@ -43,7 +61,8 @@ function quantile(sorted: Float64Array | number[], q: number): number {
 const ms = (v: number) => (Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const rate = (v: number) => Math.round(v).toLocaleString('en-US');
 const pct = (cpuMs: number, seconds: number) => (Number.isNaN(cpuMs) ? '–' : `${((cpuMs / 1000 / seconds) * 100).toFixed(0)}%`);
-const label = (r: RunResult) => `${r.spec.rate === 'max' ? 'unpaced' : `${rate(r.spec.rate)} tx/s`}${r.spec.intervalMs !== undefined ? `, --interval ${r.spec.intervalMs} ms` : ', no agent'}`;
+const label = (r: RunResult) =>
+  `${r.spec.rate === 'max' ? 'unpaced' : `${rate(r.spec.rate)} tx/s`}${r.spec.intervalMs !== undefined ? `, --interval ${r.spec.intervalMs} ms` : ', no agent'}`;
 
 interface Derived {
   r: RunResult;
@@ -132,7 +151,20 @@ function workSection(runs: Derived[]): Section {
   return {
     title: 'What the agent did',
     table: {
-      columns: ['run', 'pushes/s', 'commits/push', 'pages/push', 'KiB/push', 'push ms p50 / p99', 'checkpoints', 'rescans', 'catch-up tx/s', 'CPU app µs/tx', 'CPU agent', 'CPU server'],
+      columns: [
+        'run',
+        'pushes/s',
+        'commits/push',
+        'pages/push',
+        'KiB/push',
+        'push ms p50 / p99',
+        'checkpoints',
+        'rescans',
+        'catch-up tx/s',
+        'CPU app µs/tx',
+        'CPU agent',
+        'CPU server',
+      ],
       rows: runs.map((d) => {
         const n = d.r.pushes.length;
         const sum = (f: (x: RunResult['pushes'][number]) => number) => d.r.pushes.reduce((a, x) => a + f(x), 0);
@@ -164,7 +196,7 @@ function workSection(runs: Derived[]): Section {
               'so under steady writes the interval only applies when a read comes back empty (then also the only time it checkpoints). Latencies below the floor come from that.',
           ]
         : []),
-      'CPU: the application\'s thread per transaction; the agent process and the server (wrangler + workerd, the whole process group) as a share of one core over the run (Linux /proc). The machine has ' +
+      "CPU: the application's thread per transaction; the agent process and the server (wrangler + workerd, the whole process group) as a share of one core over the run (Linux /proc). The machine has " +
         `${os.cpus().length} cores for all three.`,
     ],
   };
@@ -189,10 +221,14 @@ export const suite: Suite = {
     const results: RunResult[] = [];
     try {
       for (const [i, spec] of specs.entries()) {
-        ctx.log(`  ${spec.label}: ${spec.rate} tx/s for ${spec.seconds} s${spec.intervalMs !== undefined ? `, agent --interval ${spec.intervalMs}ms` : ', no agent'}`);
+        ctx.log(
+          `  ${spec.label}: ${spec.rate} tx/s for ${spec.seconds} s${spec.intervalMs !== undefined ? `, agent --interval ${spec.intervalMs}ms` : ', no agent'}`,
+        );
         const r = await runOnce(spec, { url: server.url, token: DEV_TOKEN, dir, serverPgid: server.child.pid, log: ctx.log }, p.seed + i);
         const d = derive(r);
-        ctx.log(`    ${rate(d.appRate)} tx/s; p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, drain ${ms(r.drainMs)} ms, ${r.pushes.length} pushes${r.verified ? ', snapshot verified' : ''}`);
+        ctx.log(
+          `    ${rate(d.appRate)} tx/s; p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, drain ${ms(r.drainMs)} ms, ${r.pushes.length} pushes${r.verified ? ', snapshot verified' : ''}`,
+        );
         results.push(r);
       }
     } finally {
@@ -209,7 +245,11 @@ export const suite: Suite = {
     const goalRun = atInterval.find((d) => d.r.spec.rate === GOAL_RATE);
     const aloneUs = (alone.r.appCpuMs * 1000) / alone.r.commits;
     const glance: string[][] = [
-      [`highest tested rate the agent kept up with (--interval ${p.intervalMs} ms)`, sustained >= GOAL_RATE ? `${rate(sustained)} tx/s` : `**${sustained ? `${rate(sustained)} tx/s` : 'none'}**`, `≥ ${rate(GOAL_RATE)} tx/s`],
+      [
+        `highest tested rate the agent kept up with (--interval ${p.intervalMs} ms)`,
+        sustained >= GOAL_RATE ? `${rate(sustained)} tx/s` : `**${sustained ? `${rate(sustained)} tx/s` : 'none'}**`,
+        `≥ ${rate(GOAL_RATE)} tx/s`,
+      ],
       ['… as a share of the app alone, unpaced', formatRatio(sustained / alone.appRate), ''],
     ];
     if (goalRun) {
@@ -217,7 +257,11 @@ export const suite: Suite = {
         [`${rate(GOAL_RATE)} tx/s: app tx/s reached / target`, formatRatio(goalRun.appRate / GOAL_RATE), ''],
         [`${rate(GOAL_RATE)} tx/s: p50 / p99 latency`, `${ms(goalRun.p50)} / ${ms(goalRun.p99)} ms`, ''],
         [`${rate(GOAL_RATE)} tx/s: p50 / floor (interval/2 + push)`, formatRatio(goalRun.p50 / goalRun.floor), ''],
-        [`${rate(GOAL_RATE)} tx/s: app CPU per tx, followed / alone`, formatRatio((goalRun.r.appCpuMs * 1000) / goalRun.r.commits / aloneUs), ''],
+        [
+          `${rate(GOAL_RATE)} tx/s: app CPU per tx, followed / alone`,
+          formatRatio((goalRun.r.appCpuMs * 1000) / goalRun.r.commits / aloneUs),
+          '',
+        ],
       );
     }
     const checked = followed.filter((d) => d.r.verified).length;
@@ -226,14 +270,14 @@ export const suite: Suite = {
       intro: [
         '**What runs.** The real local platform (`wrangler dev` on a free port, throwaway state, test/helpers/dev-server.ts); the real agent, `bin/ltx-edge.js replicate <file> --url … --db … --json`, ' +
           'as a child process; the application, a node:sqlite database in a worker thread of the bench (4096-byte pages, journal_mode WAL, synchronous NORMAL), ' +
-          'so the agent and the application never share an event loop, and the bench\'s main thread reads the agent\'s output the moment it comes. ' +
+          "so the agent and the application never share an event loop, and the bench's main thread reads the agent's output the moment it comes. " +
           'Commits are evenly spaced at the target rate (the thread sleeps in Atomics.wait between them, and catches up right away after a slow one). ' +
-          'All three share this machine\'s cores with each other (and with whatever else runs on it). ' +
+          "All three share this machine's cores with each other (and with whatever else runs on it). " +
           'The workload starts once the agent has pushed its snapshot and made its first checkpoint (at most 2 s later): a commit in between restarts the WAL that the seed left fully backfilled, ' +
           'which the agent takes for a foreign restart (a rescan and a whole-database diff; see the notes after this section).',
-        '**Durable.** The application is the only writer, so the `commits` field of the agent\'s push events, summed, is the number of the application\'s transactions on the server: ' +
+        "**Durable.** The application is the only writer, so the `commits` field of the agent's push events, summed, is the number of the application's transactions on the server: " +
           'commit k is durable when the push line that brings the sum to k arrives (the server answered the push). Clocks: performance.timeOrigin + now() on both threads. ' +
-          'After each run the agent gets SIGTERM (it flushes, must exit 0), and the server\'s snapshot (GET …/snapshot) must equal a SQLite-checkpointed copy of the local file, byte for byte (sha256); the suite throws otherwise. ' +
+          "After each run the agent gets SIGTERM (it flushes, must exit 0), and the server's snapshot (GET …/snapshot) must equal a SQLite-checkpointed copy of the local file, byte for byte (sha256); the suite throws otherwise. " +
           `Checked: ${checked} of ${followed.length} runs.`,
         `**Baseline.** The same transactions with no agent, unpaced (back to back, ${p.baselineSeconds} s): ${rate(alone.appRate)} tx/s, ${aloneUs.toFixed(0)} µs of CPU each. ` +
           'That is the ceiling any follower is measured against; the latency floor of an interval-driven follower is about interval / 2 + the time of one push.',
@@ -244,7 +288,11 @@ export const suite: Suite = {
           'The "Measurement" line above describes the in-process harness of the other suites and does not apply here: everything is wall-clock time.',
       ],
       sections: [
-        { title: 'At a glance', table: { columns: ['measure (same run)', 'value', 'goal'], rows: glance }, notes: ['Bold: below its goal.', ...problems] },
+        {
+          title: 'At a glance',
+          table: { columns: ['measure (same run)', 'value', 'goal'], rows: glance },
+          notes: ['Bold: below its goal.', ...problems],
+        },
         latencySection(followed, p),
         workSection([alone, ...followed].filter((d) => d.r.pushes.length > 0)),
       ],

@@ -92,9 +92,14 @@ function pageSizeSection(c: Corpus, ctx: SuiteContext): { section: Section; rati
   const bytes = c.bytes;
   const opts = ctx.options;
   const group = (cases: [string, () => unknown][]): Measurement[] => {
-    const ms = measureGroup(cases.map(([name, fn]) => ({ name, fn, work: { bytes } })), opts);
+    const ms = measureGroup(
+      cases.map(([name, fn]) => ({ name, fn, work: { bytes } })),
+      opts,
+    );
     for (const m of ms) {
-      ctx.log(`  ${String(pageSize).padStart(5)} B  ${m.name.padEnd(46)} ${formatRate(m.median).padStart(7)} MB/s  ±${formatPct(m.mad)} (${m.samples}×${m.callsPerSample})`);
+      ctx.log(
+        `  ${String(pageSize).padStart(5)} B  ${m.name.padEnd(46)} ${formatRate(m.median).padStart(7)} MB/s  ±${formatPct(m.mad)} (${m.samples}×${m.callsPerSample})`,
+      );
     }
     return ms;
   };
@@ -111,7 +116,10 @@ function pageSizeSection(c: Corpus, ctx: SuiteContext): { section: Section; rati
   const jsTable = new Uint32Array(1 << 16);
   const jsDst = new Uint8Array(lz4js.compressBound(pageSize));
   for (let i = 0; i < pages.length; i += 7) {
-    check(lz4js.decompressBlock(blocks[i], scratch, 0, blocks[i].length, 0) === pageSize && equal(scratch, pages[i]), 'lz4js reads our block');
+    check(
+      lz4js.decompressBlock(blocks[i], scratch, 0, blocks[i].length, 0) === pageSize && equal(scratch, pages[i]),
+      'lz4js reads our block',
+    );
     jsTable.fill(0);
     const n = lz4js.compressBlock(pages[i], jsDst, 0, pageSize, jsTable);
     if (n > 0) check(decompressBlock(jsDst.subarray(0, n), scratch) === pageSize && equal(scratch, pages[i]), 'we read lz4js block');
@@ -120,48 +128,66 @@ function pageSizeSection(c: Corpus, ctx: SuiteContext): { section: Section; rati
   // --- Decode side: MB/s of decompressed output. ---
   const dst = new Uint8Array(pageSize);
   const [lz4Decode, lz4Fresh, lz4Crc, lz4CrcFresh, ltxDecode, ltxStream, ltxTracked, jsDecode] = group([
-    ['LZ4 block decode alone', () => {
-      for (const b of blocks) decompressBlock(b, dst);
-      return dst;
-    }],
-    ['LZ4 block decode, fresh page buffer each', () => {
-      let d = dst;
-      for (const b of blocks) {
-        d = new Uint8Array(pageSize);
-        decompressBlock(b, d);
-      }
-      return d;
-    }],
-    ['LZ4 block decode + CRC-64 of output', () => {
-      const crc = new CRC64();
-      for (const b of blocks) {
-        decompressBlock(b, dst);
-        crc.update(dst);
-      }
-      return crc.digest();
-    }],
-    ['LZ4 block decode + CRC-64, fresh page buffer each', () => {
-      const crc = new CRC64();
-      for (const b of blocks) {
-        const d = new Uint8Array(pageSize);
-        decompressBlock(b, d);
-        crc.update(d);
-      }
-      return crc.digest();
-    }],
+    [
+      'LZ4 block decode alone',
+      () => {
+        for (const b of blocks) decompressBlock(b, dst);
+        return dst;
+      },
+    ],
+    [
+      'LZ4 block decode, fresh page buffer each',
+      () => {
+        let d = dst;
+        for (const b of blocks) {
+          d = new Uint8Array(pageSize);
+          decompressBlock(b, d);
+        }
+        return d;
+      },
+    ],
+    [
+      'LZ4 block decode + CRC-64 of output',
+      () => {
+        const crc = new CRC64();
+        for (const b of blocks) {
+          decompressBlock(b, dst);
+          crc.update(dst);
+        }
+        return crc.digest();
+      },
+    ],
+    [
+      'LZ4 block decode + CRC-64, fresh page buffer each',
+      () => {
+        const crc = new CRC64();
+        for (const b of blocks) {
+          const d = new Uint8Array(pageSize);
+          decompressBlock(b, d);
+          crc.update(d);
+        }
+        return crc.digest();
+      },
+    ],
     ['LTX decode+verify (decodeLTX, whole file)', () => decodeLTX(file).pageCount],
-    ['LTX decode+verify (LTXDecoder, 64 KiB chunks)', () => {
-      const dec = new LTXDecoder();
-      let n = 0;
-      for (let at = 0; at < file.length; at += CHUNK) n += dec.push(file.subarray(at, at + CHUNK)).length;
-      dec.end();
-      return n;
-    }],
+    [
+      'LTX decode+verify (LTXDecoder, 64 KiB chunks)',
+      () => {
+        const dec = new LTXDecoder();
+        let n = 0;
+        for (let at = 0; at < file.length; at += CHUNK) n += dec.push(file.subarray(at, at + CHUNK)).length;
+        dec.end();
+        return n;
+      },
+    ],
     ['LTX decode+verify, checksum-tracking file', () => decodeLTX(trackedFile).pageCount],
-    ['lz4js decompressBlock', () => {
-      for (const b of blocks) lz4js.decompressBlock(b, dst, 0, b.length, 0);
-      return dst;
-    }],
+    [
+      'lz4js decompressBlock',
+      () => {
+        for (const b of blocks) lz4js.decompressBlock(b, dst, 0, b.length, 0);
+        return dst;
+      },
+    ],
   ]);
 
   // --- Encode side: MB/s of page input. ---
@@ -179,27 +205,36 @@ function pageSizeSection(c: Corpus, ctx: SuiteContext): { section: Section; rati
   }
   const header = makeHeader({ pageSize, commit: pages.length, minTXID: 1n, maxTXID: 1n, flags: HEADER_FLAG_NO_CHECKSUM });
   const [lz4Compress, ltxEncode, jsCompress] = group([
-    ['LZ4 block compress alone', () => {
-      let n = 0;
-      for (const p of pages) n += compressor.compress(p, cdst);
-      return n;
-    }],
-    ['LTX encode (LTXEncoder)', () => {
-      const enc = new LTXEncoder(header);
-      const chunks = [enc.start()];
-      for (let i = 0; i < pages.length; i++) chunks.push(enc.encodePage(i + 1, pages[i]));
-      chunks.push(enc.finish());
-      return chunks;
-    }],
-    ['lz4js compressBlock', () => {
-      let n = 0;
-      for (const p of pages) {
-        // Its table holds absolute positions with no generation: stale entries would yield offset-0 matches.
-        jsTable.fill(0);
-        n += lz4js.compressBlock(p, jsDst, 0, pageSize, jsTable);
-      }
-      return n;
-    }],
+    [
+      'LZ4 block compress alone',
+      () => {
+        let n = 0;
+        for (const p of pages) n += compressor.compress(p, cdst);
+        return n;
+      },
+    ],
+    [
+      'LTX encode (LTXEncoder)',
+      () => {
+        const enc = new LTXEncoder(header);
+        const chunks = [enc.start()];
+        for (let i = 0; i < pages.length; i++) chunks.push(enc.encodePage(i + 1, pages[i]));
+        chunks.push(enc.finish());
+        return chunks;
+      },
+    ],
+    [
+      'lz4js compressBlock',
+      () => {
+        let n = 0;
+        for (const p of pages) {
+          // Its table holds absolute positions with no generation: stale entries would yield offset-0 matches.
+          jsTable.fill(0);
+          n += lz4js.compressBlock(p, jsDst, 0, pageSize, jsTable);
+        }
+        return n;
+      },
+    ],
   ]);
 
   const vsDecode = { vs: lz4Decode, vsLabel: 'LZ4 decode' };

@@ -5,7 +5,13 @@
 
 import os from 'node:os';
 import { type Section, type Suite, formatMiB, formatRate, formatRatio } from './harness.ts';
-import { type CompactBenchParams, type CompactBenchResult, type CompactCase, DEFAULT_COMPACT_PARAMS, QUICK_COMPACT_PARAMS } from './compact-result.ts';
+import {
+  type CompactBenchParams,
+  type CompactBenchResult,
+  type CompactCase,
+  DEFAULT_COMPACT_PARAMS,
+  QUICK_COMPACT_PARAMS,
+} from './compact-result.ts';
 import { RSS_SAMPLE_MS, type RssSample, runWorkerdBench } from './workerd-run.ts';
 
 const TEST_FILE = 'bench/workers/compact.bench-test.ts';
@@ -23,7 +29,7 @@ const ROWS: { key: string; label: string; what: string }[] = [
   {
     key: 'raw-copy',
     label: 'raw copy: get each input, put the concatenation (baseline)',
-    what: 'in a DO: env.LTX_BUCKET.get of every input in order, its body streamed into 8 MiB parts of one multipart upload (or one put when it all fits in one part); the same bytes in, the inputs\' total out',
+    what: "in a DO: env.LTX_BUCKET.get of every input in order, its body streamed into 8 MiB parts of one multipart upload (or one put when it all fits in one part); the same bytes in, the inputs' total out",
   },
   {
     key: 'raw-read',
@@ -118,7 +124,9 @@ export const suite: Suite = {
     const loadBefore = os.loadavg()[0];
     const { result, rss } = await runWorkerdBench<CompactBenchResult>(TEST_FILE, 'COMPACT_BENCH_RESULT', params, ctx.log);
     const loadAfter = os.loadavg()[0];
-    ctx.log(`  workerd run: ${((Date.now() - t0) / 1000).toFixed(1)} s (measuring ${((result.ended - result.started) / 1000).toFixed(1)} s)`);
+    ctx.log(
+      `  workerd run: ${((Date.now() - t0) / 1000).toFixed(1)} s (measuring ${((result.ended - result.started) / 1000).toFixed(1)} s)`,
+    );
 
     const sections: Section[] = [];
     const glance: string[][] = [];
@@ -143,10 +151,18 @@ export const suite: Suite = {
         rss,
       );
       sections.push(section);
-      glance.push([`${formatMiB(b.inputBytes)} (snapshot + changes) → L1, ours / raw copy`, ratioCell(ratio, GOAL), `≥ ${formatRatio(GOAL)}`]);
+      glance.push([
+        `${formatMiB(b.inputBytes)} (snapshot + changes) → L1, ours / raw copy`,
+        ratioCell(ratio, GOAL),
+        `≥ ${formatRatio(GOAL)}`,
+      ]);
       if (growth !== undefined) glance.push([`… workerd RSS growth during ours`, mib(growth), '']);
     }
-    sections.unshift({ title: 'At a glance', table: { columns: ['measure (same run)', 'value', 'goal'], rows: glance }, notes: ['Bold: below its goal.'] });
+    sections.unshift({
+      title: 'At a glance',
+      table: { columns: ['measure (same run)', 'value', 'goal'], rows: glance },
+      notes: ['Bold: below its goal.'],
+    });
     return {
       intro: [
         '**Local numbers.** Everything runs in local workerd under the Vitest Cloudflare plugin (`vitest.bench.config.ts`, started by this suite, only `' +

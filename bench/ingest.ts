@@ -4,13 +4,7 @@
 
 import os from 'node:os';
 import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
-import {
-  DEFAULT_INGEST_PARAMS,
-  type IngestBenchParams,
-  type IngestBenchResult,
-  QUICK_INGEST_PARAMS,
-  type Split,
-} from './ingest-result.ts';
+import { DEFAULT_INGEST_PARAMS, type IngestBenchParams, type IngestBenchResult, QUICK_INGEST_PARAMS, type Split } from './ingest-result.ts';
 import { RSS_SAMPLE_MS, type RssSample, runWorkerdBench } from './workerd-run.ts';
 
 /** Our push must reach this fraction of the raw R2 baseline, for small and for large files. */
@@ -43,12 +37,36 @@ const ratioCell = (r: number, goal?: number) => (goal !== undefined && r < goal 
 const verdict = (r: number, goal: number) => (r >= goal ? 'meets the goal' : '**below the goal**');
 
 const SMALL_ROWS: { key: string; label: string; what: string }[] = [
-  { key: 'http', label: 'push: POST /v1/databases/:db/ltx', what: 'the real path: Worker (hono, auth) → DatabaseDO RPC with the body as a stream → queue, decode+verify, R2 put (create-only), SQLite commit → registry upsert' },
-  { key: 'rpc', label: '… DO RPC ingest(), no Worker', what: 'the DO stub called from the test isolate with the same body stream: no HTTP routing or auth' },
-  { key: 'do-ingest', label: '… DatabaseDO.ingest() in the DO', what: 'called inside the DO (runInDurableObject): no stream crosses an RPC boundary' },
-  { key: 'ingestLTX', label: '… ingestLTX() alone', what: 'inside the DO, no mutation queue, no name row, no registry upsert (every R2 and SQL call timed)' },
-  { key: 'raw-put-sql', label: 'raw put, create-only + metadata, after SQL writes', what: 'the same put from a DO right after 4 SQLite writes in that DO (clear pages_staging, stage 3 page checksums), as ingestLTX writes before its put' },
-  { key: 'raw-put-opts', label: 'raw put, create-only + metadata', what: 'env.LTX_BUCKET.put from a DO with onlyIf {etagDoesNotMatch: "*"} and the litestream-timestamp metadata, as ours does' },
+  {
+    key: 'http',
+    label: 'push: POST /v1/databases/:db/ltx',
+    what: 'the real path: Worker (hono, auth) → DatabaseDO RPC with the body as a stream → queue, decode+verify, R2 put (create-only), SQLite commit → registry upsert',
+  },
+  {
+    key: 'rpc',
+    label: '… DO RPC ingest(), no Worker',
+    what: 'the DO stub called from the test isolate with the same body stream: no HTTP routing or auth',
+  },
+  {
+    key: 'do-ingest',
+    label: '… DatabaseDO.ingest() in the DO',
+    what: 'called inside the DO (runInDurableObject): no stream crosses an RPC boundary',
+  },
+  {
+    key: 'ingestLTX',
+    label: '… ingestLTX() alone',
+    what: 'inside the DO, no mutation queue, no name row, no registry upsert (every R2 and SQL call timed)',
+  },
+  {
+    key: 'raw-put-sql',
+    label: 'raw put, create-only + metadata, after SQL writes',
+    what: 'the same put from a DO right after 4 SQLite writes in that DO (clear pages_staging, stage 3 page checksums), as ingestLTX writes before its put',
+  },
+  {
+    key: 'raw-put-opts',
+    label: 'raw put, create-only + metadata',
+    what: 'env.LTX_BUCKET.put from a DO with onlyIf {etagDoesNotMatch: "*"} and the litestream-timestamp metadata, as ours does',
+  },
   { key: 'raw-put', label: 'raw put (baseline)', what: 'env.LTX_BUCKET.put(key, bytes) from a DO, nothing else' },
 ];
 
@@ -147,7 +165,8 @@ function memoryNotes(big: NonNullable<IngestBenchResult['big']>, rss: RssSample[
   }
   const mib = (kib: number) => formatMiB(kib * 1024);
   const rows = BIG_ROWS.filter((r) => per[r.key]).map(
-    (r) => `${r.label}: peak ${mib(Math.max(...per[r.key].map((x) => x.peak)))}, growth during the run ${mib(median(per[r.key].map((x) => x.delta)))} (median over rounds)`,
+    (r) =>
+      `${r.label}: peak ${mib(Math.max(...per[r.key].map((x) => x.peak)))}, growth during the run ${mib(median(per[r.key].map((x) => x.delta)))} (median over rounds)`,
   );
   const maxAll = Math.max(...rss.map((x) => x.kib));
   return [
@@ -211,7 +230,9 @@ export const suite: Suite = {
     const loadBefore = os.loadavg()[0];
     const { result, rss } = await runInWorkerd(params, ctx);
     const loadAfter = os.loadavg()[0];
-    ctx.log(`  workerd run: ${((Date.now() - t0) / 1000).toFixed(1)} s (measuring ${((result.ended - result.started) / 1000).toFixed(1)} s)`);
+    ctx.log(
+      `  workerd run: ${((Date.now() - t0) / 1000).toFixed(1)} s (measuring ${((result.ended - result.started) / 1000).toFixed(1)} s)`,
+    );
 
     const sections: Section[] = [];
     const glance: string[][] = [];
@@ -223,9 +244,17 @@ export const suite: Suite = {
     if (result.big) {
       const { section, ratio } = bigSection(result.big, rss);
       sections.push(section);
-      glance.push([`big push MB/s (${formatMiB(result.big.bytes)}), push / raw multipart`, ratioCell(ratio, BIG_GOAL), `≥ ${formatRatio(BIG_GOAL)}`]);
+      glance.push([
+        `big push MB/s (${formatMiB(result.big.bytes)}), push / raw multipart`,
+        ratioCell(ratio, BIG_GOAL),
+        `≥ ${formatRatio(BIG_GOAL)}`,
+      ]);
     }
-    sections.unshift({ title: 'Ratios at a glance', table: { columns: ['ratio (same run)', 'value', 'goal'], rows: glance }, notes: ['Bold: below its goal.'] });
+    sections.unshift({
+      title: 'Ratios at a glance',
+      table: { columns: ['ratio (same run)', 'value', 'goal'], rows: glance },
+      notes: ['Bold: below its goal.'],
+    });
 
     return {
       intro: [

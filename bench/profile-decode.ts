@@ -44,4 +44,6 @@ while (performance.now() - t0 < seconds * 1000) {
   runs++;
 }
 const dt = (performance.now() - t0) / 1000;
-console.log(`${mode} ${pageSize}: ${runs} decodes of ${corpus.bytes / 1e6} MB in ${dt.toFixed(2)} s = ${((runs * corpus.bytes) / 1e6 / dt).toFixed(1)} MB/s`);
+console.log(
+  `${mode} ${pageSize}: ${runs} decodes of ${corpus.bytes / 1e6} MB in ${dt.toFixed(2)} s = ${((runs * corpus.bytes) / 1e6 / dt).toFixed(1)} MB/s`,
+);

@@ -66,7 +66,14 @@ export class AsyncQueryEngine {
     const mod = this.mod;
     const name = `a${++this.seq}`;
     const unregister = this.vfs.register(name, pages);
-    const call = (fn: string, args: number[]) => mod.ccall(fn, 'number', args.map(() => 'number'), args, { async: true });
+    const call = (fn: string, args: number[]) =>
+      mod.ccall(
+        fn,
+        'number',
+        args.map(() => 'number'),
+        args,
+        { async: true },
+      );
     const cstr = (s: string) => {
       const b = new TextEncoder().encode(s);
       const p = mod._sqlite3_malloc(b.length + 1);

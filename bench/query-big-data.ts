@@ -59,7 +59,9 @@ export function baseDatabase(log: (line: string) => void): string {
     db.close();
   }
   renameSync(tmp, file);
-  log(`  base database: built ${path.relative(process.cwd(), file)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(statSync(file).size / 1e6).toFixed(1)} MB)`);
+  log(
+    `  base database: built ${path.relative(process.cwd(), file)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(statSync(file).size / 1e6).toFixed(1)} MB)`,
+  );
   return file;
 }
 
@@ -99,7 +101,9 @@ function laterTransactions(): { what: string; run: (db: DatabaseSync) => void }[
     {
       what: 'delete every 3rd event of users 1–50, re-kind events 400,001–480,000',
       run(db) {
-        db.exec("DELETE FROM events WHERE user_id <= 50 AND id % 3 = 0; UPDATE events SET kind = 'moved' WHERE id BETWEEN 400001 AND 480000;");
+        db.exec(
+          "DELETE FROM events WHERE user_id <= 50 AND id % 3 = 0; UPDATE events SET kind = 'moved' WHERE id BETWEEN 400001 AND 480000;",
+        );
       },
     },
     {
@@ -137,8 +141,18 @@ export function buildLaterTransactions(base: string, dir: string, keepAt: number
       const next = new Uint8Array(readFileSync(work));
       const pgnos = changedPages(prev, next);
       const commit = next.length / BIG_PAGE_SIZE;
-      const header = makeHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: BIG_PAGE_SIZE, commit, minTXID: BigInt(txid), maxTXID: BigInt(txid), timestamp: Date.now() });
-      const ltx = encodeLTX(header, pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * BIG_PAGE_SIZE, p * BIG_PAGE_SIZE) })));
+      const header = makeHeader({
+        flags: HEADER_FLAG_NO_CHECKSUM,
+        pageSize: BIG_PAGE_SIZE,
+        commit,
+        minTXID: BigInt(txid),
+        maxTXID: BigInt(txid),
+        timestamp: Date.now(),
+      });
+      const ltx = encodeLTX(
+        header,
+        pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * BIG_PAGE_SIZE, p * BIG_PAGE_SIZE) })),
+      );
       txs.push({ txid, what: tx.what, ltx, pages: pgnos.length, commit });
       if (txid === keepAt) copyFileSync(work, kept);
       prev = next;

@@ -49,7 +49,10 @@ const QUERIES: BigQuery[] = [
     name: 'indexed point lookup (user_id, ts)',
     sql: 'SELECT id, user_id, kind, ts, payload FROM events WHERE user_id = ? AND ts = ?',
     keys: (db, n, r) => {
-      const rows = db.prepare('SELECT user_id, ts FROM events WHERE user_id <= 50 AND id % 3 = 0').all() as { user_id: number; ts: number }[];
+      const rows = db.prepare('SELECT user_id, ts FROM events WHERE user_id <= 50 AND id % 3 = 0').all() as {
+        user_id: number;
+        ts: number;
+      }[];
       return pick(rows, n, r).map((x) => [x.user_id, x.ts]);
     },
   },
@@ -121,7 +124,9 @@ async function restoreThenQuery(url: string, q: BigQuery, params: Value[], dir: 
   const file = path.join(dir, 'restored.db');
   rmSync(file, { force: true });
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/databases/${DB}/snapshot?txid=${AT_HEX}&format=sqlite`, { headers: { authorization: `Bearer ${DEV_TOKEN}` } });
+  const res = await fetch(`${url}/v1/databases/${DB}/snapshot?txid=${AT_HEX}&format=sqlite`, {
+    headers: { authorization: `Bearer ${DEV_TOKEN}` },
+  });
   if (res.status !== 200 || res.body === null) throw new Error(`snapshot: ${res.status} ${await res.text()}`);
   const fd = openSync(file, 'w');
   try {
@@ -153,7 +158,9 @@ const ratio = (v: number): string => `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}�
 
 function check(what: string, got: Value[][], want: Value[][]): void {
   if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Error(`${what}: wrong answer (${got.length} rows, want ${want.length}): ${JSON.stringify(got).slice(0, 300)} vs ${JSON.stringify(want).slice(0, 300)}`);
+    throw new Error(
+      `${what}: wrong answer (${got.length} rows, want ${want.length}): ${JSON.stringify(got).slice(0, 300)} vs ${JSON.stringify(want).slice(0, 300)}`,
+    );
   }
 }
 
@@ -163,7 +170,9 @@ export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[];
   /** Warm runs are cheap (no restart, no download) and the noisiest (a few ms each): more of them. */
   const warmReps = Math.max(reps, Number(process.env.LTX_BENCH_QUERY_BIG_WARM_REPS ?? (ctx.quick ? 2 : 11)));
   const loadBefore = loadavg()[0];
-  ctx.log(`  big database: seed ${BIG_SEED} (LTX_BENCH_QUERY_BIG_SEED=${BIG_SEED} repeats it), ${reps} fresh-isolate and restore-then-query runs, ${warmReps} warm runs per query`);
+  ctx.log(
+    `  big database: seed ${BIG_SEED} (LTX_BENCH_QUERY_BIG_SEED=${BIG_SEED} repeats it), ${reps} fresh-isolate and restore-then-query runs, ${warmReps} warm runs per query`,
+  );
   const base = baseDatabase(ctx.log);
   const dir = mkdtempSync(path.join(tmpdir(), 'ltx-bench-query-big-'));
   const platform = await LocalPlatform.start();
@@ -201,12 +210,16 @@ export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[];
     const t0 = performance.now();
     const imported = await importDatabase(client, DB, base, { progress: false, timestamp: Date.now() - 600_000 });
     const importMs = performance.now() - t0;
-    ctx.log(`  import: ${(baseBytes / 1e6).toFixed(1)} MB → ${(imported.ltxBytes / 1e6).toFixed(1)} MB LTX in ${(importMs / 1000).toFixed(1)} s`);
+    ctx.log(
+      `  import: ${(baseBytes / 1e6).toFixed(1)} MB → ${(imported.ltxBytes / 1e6).toFixed(1)} MB LTX in ${(importMs / 1000).toFixed(1)} s`,
+    );
     for (const tx of txs) {
       const pushed = await client.pushLTX(DB, () => tx.ltx);
       if (pushed.pos.txid !== tx.txid.toString(16).padStart(16, '0')) throw new Error(`push of TXID ${tx.txid}: ${JSON.stringify(pushed)}`);
     }
-    const files = (await client.json<{ files: { level: number; minTXID: string; maxTXID: string; size: number }[] }>('GET', `/v1/databases/${DB}/ltx`)).body.files;
+    const files = (
+      await client.json<{ files: { level: number; minTXID: string; maxTXID: string; size: number }[] }>('GET', `/v1/databases/${DB}/ltx`)
+    ).body.files;
 
     // Fresh isolate: wrangler dev restarted before every query (empty isolate caches, a cold DO).
     const fresh: EdgeRun[][] = QUERIES.map(() => []);
@@ -217,7 +230,9 @@ export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[];
         const run = await edgeQuery(platform.url, QUERIES[qi], keys[qi][k]);
         check(`fresh ${QUERIES[qi].name}`, run.rows, expected[qi][k]);
         fresh[qi].push(run);
-        ctx.log(`  fresh isolate / ${QUERIES[qi].name}: ${ms(run.ms)} ms, ${run.stats.pagesFetched} pages fetched, ${run.stats.r2Reads} R2 reads`);
+        ctx.log(
+          `  fresh isolate / ${QUERIES[qi].name}: ${ms(run.ms)} ms, ${run.stats.pagesFetched} pages fetched, ${run.stats.r2Reads} R2 reads`,
+        );
       }
       // What any first query of an isolate costs: SELECT 1 reads page 1 only.
       await platform.restart();
@@ -226,7 +241,8 @@ export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[];
       firstQuery.push(one);
     }
     // Warm isolate: one unmeasured query per shape with its own key, then new keys (leaves cold) and a repeat.
-    for (let qi = 0; qi < QUERIES.length; qi++) check('warm-up', (await edgeQuery(platform.url, QUERIES[qi], keys[qi][reps])).rows, expected[qi][reps]);
+    for (let qi = 0; qi < QUERIES.length; qi++)
+      check('warm-up', (await edgeQuery(platform.url, QUERIES[qi], keys[qi][reps])).rows, expected[qi][reps]);
     const warm: EdgeRun[][] = QUERIES.map(() => []);
     const again: EdgeRun[][] = QUERIES.map(() => []);
     const restore: RestoreRun[][] = QUERIES.map(() => []);
@@ -250,7 +266,23 @@ export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[];
         ctx.log(`  warm / ${q.name}: ${ms(w.ms)} ms (repeat ${ms(a.ms)} ms)${b ? `, restore-then-query ${ms(b.ms)} ms` : ''}`);
       }
     }
-    return render({ reps, warmReps, firstQuery, load: [loadBefore, loadavg()[0]], baseBytes, importMs, ltxBytes: imported.ltxBytes, txs, files, differ, total, fresh, warm, again, restore });
+    return render({
+      reps,
+      warmReps,
+      firstQuery,
+      load: [loadBefore, loadavg()[0]],
+      baseBytes,
+      importMs,
+      ltxBytes: imported.ltxBytes,
+      txs,
+      files,
+      differ,
+      total,
+      fresh,
+      warm,
+      again,
+      restore,
+    });
   } finally {
     await platform.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -315,7 +347,9 @@ function render(x: Results): { intro: string[]; sections: Section[] } {
   const pointRatio = med(x.restore[0], (s) => s.ms) / med(point, (s) => s.ms);
   const pointRatioWarm = med(x.restore[0], (s) => s.ms) / med(x.warm[0], (s) => s.ms);
   const verdict = (ok: boolean): string => (ok ? 'meets the goal' : '**misses the goal**');
-  const fileList = x.files.map((f) => `L${f.level} ${parseInt(f.minTXID, 16)}–${parseInt(f.maxTXID, 16)} (${(f.size / 1e6).toFixed(1)} MB)`).join(', ');
+  const fileList = x.files
+    .map((f) => `L${f.level} ${parseInt(f.minTXID, 16)}–${parseInt(f.maxTXID, 16)} (${(f.size / 1e6).toFixed(1)} MB)`)
+    .join(', ');
   const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
   return {
     intro: [
@@ -330,10 +364,11 @@ function render(x: Results): { intro: string[]; sections: Section[] } {
         `the rest as L0 files. Files in R2: ${fileList}. All queries run at **TXID ${AT}** (the head is ${x.txs[x.txs.length - 1].txid}), so they read the snapshot and the L0 file of TXID 2; ` +
         `their keys fall on rows the later transactions change (the answer at TXID ${AT} differs from the head's for ${x.differ} of ${x.total} keys), and every answer, ` +
         'edge and baseline, is checked against node:sqlite on a local copy of the database at that TXID.',
-      'Times are wall-clock milliseconds measured by the client (Node fetch to 127.0.0.1), medians of ' + `${x.reps} runs (fresh isolate, restore-then-query) or ${x.warmReps} (warm isolate), each with its own key ` +
+      'Times are wall-clock milliseconds measured by the client (Node fetch to 127.0.0.1), medians of ' +
+        `${x.reps} runs (fresh isolate, restore-then-query) or ${x.warmReps} (warm isolate), each with its own key ` +
         '(`LTX_BENCH_QUERY_BIG_REPS`, `LTX_BENCH_QUERY_BIG_WARM_REPS`; the "Measurement" line above is the in-process harness of part 2 and does not apply here). ' +
         '**Fresh isolate**: wrangler dev is restarted before every such query (empty isolate caches: no plan, page indexes, interior pages or SQLite engine yet; a cold DO answers the plan). ' +
-        '**Warm isolate, new key**: the same server after one query of each shape; the new key\'s leaf pages are not cached (only interior pages, page 1 and the schema are shared across requests). ' +
+        "**Warm isolate, new key**: the same server after one query of each shape; the new key's leaf pages are not cached (only interior pages, page 1 and the schema are shared across requests). " +
         '**Restore-then-query**: `GET …/snapshot?txid=&format=sqlite` streamed to a temporary file, opened with `new DatabaseSync(file, {readOnly: true})`, the same query; on the warm server. ' +
         'Local numbers: no network between client, Worker, DO and R2, and a local disk instead of R2, so both sides are faster than in production; ' +
         'the edge side pays one R2 round trip per fetch round (see "rounds"), the baseline a transfer of the whole database. ' +
@@ -345,10 +380,24 @@ function render(x: Results): { intro: string[]; sections: Section[] } {
         intro: [
           '"Pages" = `stats.pagesFetched` / `stats.pagesRead` of the answer (brought from R2, b-tree sibling prefetch included / distinct pages SQLite read); ' +
             '"R2 reads" = ranged gets (page-index loads included), "rounds" = fetch rounds (statement reruns), "Worker ms" = `stats.ms` ' +
-            '(the rest of the client\'s time is the HTTP path around the Worker: loopback, wrangler dev\'s proxy, JSON).',
+            "(the rest of the client's time is the HTTP path around the Worker: loopback, wrangler dev's proxy, JSON).",
         ],
         table: {
-          columns: ['query', 'rows', 'fresh ms', 'Worker ms', 'pages', 'R2 reads', 'rounds', 'warm ms', 'Worker ms', 'pages', 'R2 reads', 'rounds', 'repeat ms'],
+          columns: [
+            'query',
+            'rows',
+            'fresh ms',
+            'Worker ms',
+            'pages',
+            'R2 reads',
+            'rounds',
+            'warm ms',
+            'Worker ms',
+            'pages',
+            'R2 reads',
+            'rounds',
+            'repeat ms',
+          ],
           rows: pageRows,
         },
         notes: [
@@ -360,7 +409,16 @@ function render(x: Results): { intro: string[]; sections: Section[] } {
         title: `Part 1: edge vs restore-then-query at TXID ${AT}`,
         intro: ['Restore-then-query = download + open and query (ms). Ratio = restore-then-query / edge, medians of the same run.'],
         table: {
-          columns: ['query', 'restore-then-query ms', 'download + query', 'edge, fresh isolate', 'ratio', 'edge, warm isolate', 'ratio', 'goal'],
+          columns: [
+            'query',
+            'restore-then-query ms',
+            'download + query',
+            'edge, fresh isolate',
+            'ratio',
+            'edge, warm isolate',
+            'ratio',
+            'goal',
+          ],
           rows: ratioRows,
         },
         notes: [

@@ -109,8 +109,26 @@ async function buildDatabase(ctx: SuiteContext): Promise<{ store: MemoryObjectSt
       const a = next.subarray((p - 1) * ps, p * ps);
       if (!prev || Buffer.compare(a, prev.subarray((p - 1) * ps, p * ps)) !== 0) pgnos.push(p);
     }
-    const header = makeHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit: next.length / ps, minTXID: BigInt(i + 1), maxTXID: BigInt(i + 1), timestamp: 0 });
-    files.push(await putFile(store, PREFIX, DB, i === 0 ? 9 : 0, encodeLTX(header, pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * ps, p * ps) })))));
+    const header = makeHeader({
+      flags: HEADER_FLAG_NO_CHECKSUM,
+      pageSize: ps,
+      commit: next.length / ps,
+      minTXID: BigInt(i + 1),
+      maxTXID: BigInt(i + 1),
+      timestamp: 0,
+    });
+    files.push(
+      await putFile(
+        store,
+        PREFIX,
+        DB,
+        i === 0 ? 9 : 0,
+        encodeLTX(
+          header,
+          pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * ps, p * ps) })),
+        ),
+      ),
+    );
   }
   const last = states[states.length - 1];
   ctx.log(`  database: ${last.length / ps} pages of ${ps} B (${(last.length / 2 ** 20).toFixed(1)} MiB), ${files.length} LTX files`);
@@ -132,16 +150,32 @@ interface Caches {
 
 const cold = (): Caches => ({ shared: new SharedPageCache(), indexes: new PageIndexCache() });
 
-async function once(engine: Engine, store: MemoryObjectStore, plan: ReadPlan, caches: Caches, q: BenchQuery, want?: unknown[][]): Promise<Sample> {
+async function once(
+  engine: Engine,
+  store: MemoryObjectStore,
+  plan: ReadPlan,
+  caches: Caches,
+  q: BenchQuery,
+  want?: unknown[][],
+): Promise<Sample> {
   const counter = { gets: 0 };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const source = new PageSource(slowStore(store, counter), caches.indexes, { prefix: PREFIX });
-  const pages = await QueryPages.open(plan, source, caches.shared, { prefix: PREFIX, prefetch: engine.prefetch ? undefined : { first: 0, max: 0 } });
+  const pages = await QueryPages.open(plan, source, caches.shared, {
+    prefix: PREFIX,
+    prefetch: engine.prefetch ? undefined : { first: 0, max: 0 },
+  });
   const out = await engine.run(pages, q);
   const c1 = process.cpuUsage(c0);
   if (want !== undefined && JSON.stringify(out.rows) !== JSON.stringify(want)) throw new Error(`${engine.name}: wrong answer to ${q.name}`);
-  return { ms: performance.now() - t0, cpuMs: (c1.user + c1.system) / 1000, rounds: pages.stats.fetchRounds, gets: counter.gets, fetched: pages.stats.pagesFetched };
+  return {
+    ms: performance.now() - t0,
+    cpuMs: (c1.user + c1.system) / 1000,
+    rounds: pages.stats.fetchRounds,
+    gets: counter.gets,
+    fetched: pages.stats.pagesFetched,
+  };
 }
 
 function median(xs: number[]): number {
@@ -163,8 +197,16 @@ export const suite: Suite = {
     const sync = await QueryEngine.create(wasmSync);
     const asyncEngine = await AsyncQueryEngine.create(wasmAsync);
     const engines: Engine[] = [
-      { name: 'sync + rerun, sibling prefetch (shipped)', prefetch: true, run: (p, q) => sync.query(p, { sql: q.sql, params: q.params }, DEFAULT_QUERY_LIMITS) },
-      { name: 'sync + rerun, no prefetch', prefetch: false, run: (p, q) => sync.query(p, { sql: q.sql, params: q.params }, DEFAULT_QUERY_LIMITS) },
+      {
+        name: 'sync + rerun, sibling prefetch (shipped)',
+        prefetch: true,
+        run: (p, q) => sync.query(p, { sql: q.sql, params: q.params }, DEFAULT_QUERY_LIMITS),
+      },
+      {
+        name: 'sync + rerun, no prefetch',
+        prefetch: false,
+        run: (p, q) => sync.query(p, { sql: q.sql, params: q.params }, DEFAULT_QUERY_LIMITS),
+      },
       { name: 'Asyncify, same prefetch', prefetch: true, run: (p, q) => asyncEngine.query(p, { sql: q.sql, params: q.params }) },
     ];
     const { store, plan, expected } = await buildDatabase(ctx);
@@ -201,8 +243,10 @@ export const suite: Suite = {
       title: `One query at a time, ${LATENCY_MS} ms per R2 get`,
       intro: [
         'Cold: new isolate caches (page indexes, shared interior pages) for every run. Warm: the same query again in a new request ' +
-          '(its own page map), with the isolate caches the cold run left. Medians of ' + reps + ' runs. "Rounds" are sequential fetch ' +
-          'batches (each one R2 round trip or a few in parallel); CPU is the Node process\'s, latency waits excluded.',
+          '(its own page map), with the isolate caches the cold run left. Medians of ' +
+          reps +
+          ' runs. "Rounds" are sequential fetch ' +
+          "batches (each one R2 round trip or a few in parallel); CPU is the Node process's, latency waits excluded.",
       ],
       table: {
         columns: ['query', 'engine', 'cold ms', 'rounds', 'R2 gets', 'pages fetched', 'CPU ms', 'warm ms', 'warm rounds'],
@@ -234,7 +278,11 @@ export const suite: Suite = {
     sections.push({
       title: `Eight at once: two joins and six point lookups, ${LATENCY_MS} ms per R2 get`,
       intro: ['Started together on one engine, page indexes warm, shared page cache cold; time from the start until each answer.'],
-      table: { columns: ['engine', 'lookup median ms', 'lookup max ms', 'join median ms', 'join max ms'], align: ['l', 'r', 'r', 'r', 'r'], rows: mixRows },
+      table: {
+        columns: ['engine', 'lookup median ms', 'lookup max ms', 'join median ms', 'join max ms'],
+        align: ['l', 'r', 'r', 'r', 'r'],
+        rows: mixRows,
+      },
       notes: [
         'The Asyncify build suspends inside SQLite, so one instance runs one query at a time: point lookups wait behind joins. ' +
           'The sync build never awaits inside SQLite; concurrent queries overlap their fetches.',

@@ -45,7 +45,11 @@ function dataset(ctx: SuiteContext, dir: string): Dataset {
     label: "the query suite's database (1,000,000 events, an index on (user_id, ts))",
     file: baseDatabase(ctx.log),
     sql: 'SELECT id, user_id, kind, ts, payload FROM events WHERE user_id = ? AND ts = ?',
-    keys: (db, n) => pick(db.prepare('SELECT user_id AS u, ts FROM events WHERE id % 97 = 0').all() as { u: number; ts: number }[], n).map((x) => [x.u, x.ts]),
+    keys: (db, n) =>
+      pick(db.prepare('SELECT user_id AS u, ts FROM events WHERE id % 97 = 0').all() as { u: number; ts: number }[], n).map((x) => [
+        x.u,
+        x.ts,
+      ]),
   };
 }
 
@@ -77,7 +81,8 @@ async function timedGet(url: string, headers: Record<string, string>, status: nu
 export const suite: Suite = {
   name: 'range',
   title: 'the database file over HTTP ranges: sql.js-httpvfs vs download, ranges vs batches (local wrangler dev + Chromium)',
-  measurement: 'requests and bytes as the browser saw them; wall-clock time per HTTP request over loopback, median of the repetitions each section states',
+  measurement:
+    'requests and bytes as the browser saw them; wall-clock time per HTTP request over loopback, median of the repetitions each section states',
   async run(ctx) {
     const lookups = Number(process.env.LTX_BENCH_RANGE_LOOKUPS ?? (ctx.quick ? 2 : 6));
     const reps = Number(process.env.LTX_BENCH_RANGE_REPS ?? (ctx.quick ? 3 : 15));
@@ -93,32 +98,44 @@ export const suite: Suite = {
       const client = new ApiClient({ url: platform.url, token: DEV_TOKEN });
       const imported = await importDatabase(client, DB, data.file, { progress: false });
       const txid = imported.pos.txid;
-      const minted = await fetch(`${platform.url}/v1/databases/${DB}/links`, { method: 'POST', headers: AUTH, body: JSON.stringify({ txid }) });
+      const minted = await fetch(`${platform.url}/v1/databases/${DB}/links`, {
+        method: 'POST',
+        headers: AUTH,
+        body: JSON.stringify({ txid }),
+      });
       if (minted.status !== 201) throw new Error(`mint: ${minted.status} ${await minted.text()}`);
       const link = ((await minted.json()) as { url: string }).url;
 
       // 1. Indexed point lookups through sql.js-httpvfs, each in a cold browser context, vs the whole file.
       const local = new DatabaseSync(data.file, { readOnly: true });
       const keys = data.keys(local, lookups);
-      const expected = keys.map((k) => (local.prepare(data.sql).all(...(k as never[])) as Record<string, unknown>[]).map((row) => Object.values(row)));
+      const expected = keys.map((k) =>
+        (local.prepare(data.sql).all(...(k as never[])) as Record<string, unknown>[]).map((row) => Object.values(row)),
+      );
       local.close();
-      const answers = await browser.read(keys.map((k) => ({ url: link, sql: literal(data.sql, k) })), ['sql.js-httpvfs']);
+      const answers = await browser.read(
+        keys.map((k) => ({ url: link, sql: literal(data.sql, k) })),
+        ['sql.js-httpvfs'],
+      );
       answers.forEach((a, i) => {
         if (a.error !== undefined) throw new Error(`sql.js-httpvfs: ${a.error}`);
-        if (JSON.stringify(a.rows) !== JSON.stringify(expected[i])) throw new Error(`sql.js-httpvfs answered ${JSON.stringify(a.rows)}, sqlite ${JSON.stringify(expected[i])}`);
+        if (JSON.stringify(a.rows) !== JSON.stringify(expected[i]))
+          throw new Error(`sql.js-httpvfs answered ${JSON.stringify(a.rows)}, sqlite ${JSON.stringify(expected[i])}`);
       });
       const download = await timedGet(link, {}, 200);
       if (download.bytes !== size) throw new Error(`download: ${download.bytes} bytes, file ${size}`);
       const reqs = median(answers.map((a) => a.rangeRequests));
       const bytes = median(answers.map((a) => a.bytes));
-      ctx.log(`  sql.js-httpvfs lookup: ${reqs} ranges, ${kb(bytes)} (median of ${answers.length}); download ${mb(download.bytes)} in ${ms(download.ms)} ms`);
+      ctx.log(
+        `  sql.js-httpvfs lookup: ${reqs} ranges, ${kb(bytes)} (median of ${answers.length}); download ${mb(download.bytes)} in ${ms(download.ms)} ms`,
+      );
       const lookup: Section = {
         title: 'An indexed point lookup through sql.js-httpvfs vs downloading the file',
         intro: [
           `sql.js-httpvfs 0.8.12 in headless Chromium opens a read link of ${data.label} (${mb(size)}, ${n0(pages)} pages of 4 KiB) from a page on another origin, ` +
             `\`requestChunkSize\` 4096, and runs \`${data.sql}\` for ${answers.length} seeded keys, each in a cold browser context (no HTTP cache, a new worker: ` +
             'the database header and the b-tree root pages are fetched again every time). Every answer is checked against node:sqlite on the file. ' +
-            'Counts are the browser\'s own request events (the HEAD the reader starts with is not a range).',
+            "Counts are the browser's own request events (the HEAD the reader starts with is not a range).",
         ],
         table: {
           columns: ['', 'range requests', 'bytes transferred', 'share of the file'],
@@ -128,7 +145,9 @@ export const suite: Suite = {
             ['download the file (GET, no Range)', '1', mb(download.bytes), '100%'],
           ],
         },
-        notes: [`Downloading took ${ms(download.ms)} ms here (loopback); the lookup moves ${formatRatio(download.bytes / bytes)} fewer bytes.`],
+        notes: [
+          `Downloading took ${ms(download.ms)} ms here (loopback); the lookup moves ${formatRatio(download.bytes / bytes)} fewer bytes.`,
+        ],
       };
 
       // 2. N contiguous pages: one Range on the file (token route and read link) vs one batch request.
@@ -149,26 +168,43 @@ export const suite: Suite = {
                 ? await timedGet(`${platform.url}/v1/databases/${DB}/pages?pgno=${p}-${p + n - 1}&txid=${txid}`, AUTH, 200)
                 : kind === 'link'
                   ? await timedGet(link, { range: bytesRange }, 206)
-                  : await timedGet(`${platform.url}/v1/databases/${DB}/snapshot?format=sqlite&txid=${txid}`, { ...AUTH, range: bytesRange }, 206);
+                  : await timedGet(
+                      `${platform.url}/v1/databases/${DB}/snapshot?format=sqlite&txid=${txid}`,
+                      { ...AUTH, range: bytesRange },
+                      206,
+                    );
             times[kind].push(got.ms);
             wire[kind] = got.bytes;
           }
         }
         const [range, viaLink, batch] = [median(times.range), median(times.link), median(times.batch)];
         ctx.log(`  ${n} pages: range ${ms(range)} ms, link ${ms(viaLink)} ms, batch ${ms(batch)} ms`);
-        rows.push([`${n} page${n > 1 ? 's' : ''}`, ms(range), ms(viaLink), ms(batch), formatRatio(batch / range), n0(wire.range), n0(wire.batch)]);
+        rows.push([
+          `${n} page${n > 1 ? 's' : ''}`,
+          ms(range),
+          ms(viaLink),
+          ms(batch),
+          formatRatio(batch / range),
+          n0(wire.range),
+          n0(wire.batch),
+        ]);
       }
       const versus: Section = {
         title: `A range read of N pages vs the same pages through the batch endpoint (median of ${reps}, wall ms)`,
         intro: [
-          'Each request asks for N contiguous pages at a seeded start page never asked before (no whole-answer cache hit; page indexes are warm after the first request, as in a reader\'s session), ' +
+          "Each request asks for N contiguous pages at a seeded start page never asked before (no whole-answer cache hit; page indexes are warm after the first request, as in a reader's session), " +
             'one `Range` on `snapshot?format=sqlite&txid=` with the token, the same through the read link (no token), and `pages?pgno=a-b&txid=`; the three alternate order per repetition. ' +
             '"batch / range" above 1× means the range read is faster.',
         ],
-        table: { columns: ['read', 'range (token) ms', 'range (link) ms', 'batch ms', 'batch / range', 'range bytes', 'batch bytes'], rows },
+        table: {
+          columns: ['read', 'range (token) ms', 'range (link) ms', 'batch ms', 'batch / range', 'range bytes', 'batch bytes'],
+          rows,
+        },
       };
       return {
-        intro: [`${data.label}, imported with \`ltx-edge import\` into local \`wrangler dev\`; one TXID. Wall-clock times over loopback on this 2-core machine: compare ratios, not milliseconds.`],
+        intro: [
+          `${data.label}, imported with \`ltx-edge import\` into local \`wrangler dev\`; one TXID. Wall-clock times over loopback on this 2-core machine: compare ratios, not milliseconds.`,
+        ],
         sections: [lookup, versus],
       };
     } finally {

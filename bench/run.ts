@@ -29,7 +29,7 @@ function usage(): string {
     `suites: ${Object.keys(SUITES).join(', ')} (all, or none given, runs every suite)`,
     '  --quick   200 ms per measurement instead of 1000 ms (still at least 5 samples)',
     '  --wall    time by the wall clock instead of process CPU time',
-    '  --write   rewrite each suite\'s section of BENCHMARKS.md with this run\'s numbers',
+    "  --write   rewrite each suite's section of BENCHMARKS.md with this run's numbers",
   ].join('\n');
 }
 

@@ -27,7 +27,9 @@ await build({
 });
 chmodSync(path.join(DIST, 'cli.js'), 0o755);
 
-execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 // tsc keeps the sources' `.ts` specifiers in declarations: point them at the emitted `.d.ts` files' `.js` names.
 for (const file of walk(path.join(DIST, 'types'))) {
   const text = readFileSync(file, 'utf8');

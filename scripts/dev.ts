@@ -63,6 +63,7 @@ async function seed(): Promise<void> {
     outcome = { kind: 'failed', message: `${err.code ? `${err.code} ` : ''}${err.message}` };
   }
   if (exited) return;
-  if (outcome.kind === 'failed') console.error(`dev: seeding the ${DEMO_DB} database failed (the server keeps running): ${outcome.message}`);
+  if (outcome.kind === 'failed')
+    console.error(`dev: seeding the ${DEMO_DB} database failed (the server keeps running): ${outcome.message}`);
   console.log(tryThis(url, token, outcome));
 }

@@ -84,7 +84,9 @@ function buildDatabase(file: string): void {
   db.exec('COMMIT');
   db.close();
   const size = statSync(file).size;
-  console.log(`built ${file}: ${(size / 2 ** 20).toFixed(0)} MiB, ${size / PAGE_SIZE} pages of ${PAGE_SIZE} bytes in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `built ${file}: ${(size / 2 ** 20).toFixed(0)} MiB, ${size / PAGE_SIZE} pages of ${PAGE_SIZE} bytes in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -147,9 +149,15 @@ async function main(): Promise<void> {
       commit: number;
     };
 
-    console.log(`\nimport of ${(size / 2 ** 20).toFixed(0)} MiB (${result.commit} pages, ${(result.ltxBytes / 2 ** 20).toFixed(0)} MiB of LTX)`);
-    console.log(`  wall time ${seconds.toFixed(1)} s, ${(size / 1e6 / seconds).toFixed(1)} MB/s (CLI's own: ${result.seconds.toFixed(1)} s)`);
-    console.log(`  server head: TXID ${result.pos.txid}, commit ${info.commit} pages (${info.commit === result.commit ? 'ok' : 'MISMATCH'})`);
+    console.log(
+      `\nimport of ${(size / 2 ** 20).toFixed(0)} MiB (${result.commit} pages, ${(result.ltxBytes / 2 ** 20).toFixed(0)} MiB of LTX)`,
+    );
+    console.log(
+      `  wall time ${seconds.toFixed(1)} s, ${(size / 1e6 / seconds).toFixed(1)} MB/s (CLI's own: ${result.seconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `  server head: TXID ${result.pos.txid}, commit ${info.commit} pages (${info.commit === result.commit ? 'ok' : 'MISMATCH'})`,
+    );
     console.log(`  CLI            peak RSS ${mb(cliPeak)} (sampled every ${SAMPLE_MS} ms), VmHWM ${mb(cliHWM)}`);
     if (workerds.length > 2) console.log('  (wrangler reloaded the Worker during the import: more than two workerd processes seen)');
     for (const w of workerds) {

@@ -56,7 +56,16 @@ export function configGate(): MiddlewareHandler<AppEnv> {
 /** Request headers a page on an allowed origin may send to the token-authenticated routes. */
 const API_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Range', 'If-None-Match', 'If-Match'];
 /** Response headers it may read. */
-const API_EXPOSED_HEADERS = ['LTX-TXID', 'Content-Range', 'Content-Length', 'Accept-Ranges', 'ETag', 'Content-Disposition', 'Retry-After', 'Location'];
+const API_EXPOSED_HEADERS = [
+  'LTX-TXID',
+  'Content-Range',
+  'Content-Length',
+  'Accept-Ranges',
+  'ETag',
+  'Content-Disposition',
+  'Retry-After',
+  'Location',
+];
 
 /**
  * CORS for the token-authenticated /v1 routes: only the origins of LTX_EDGE_CORS_ORIGINS (none by

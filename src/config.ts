@@ -170,9 +170,7 @@ export function resolveConfig(env: ConfigVars): Config {
   const environment = resolveEnvironment(env.LTX_EDGE_ENV);
   const tokens = parseTokens(env.LTX_EDGE_TOKENS);
   const notConfigured =
-    environment === 'production' && tokens.length === 0
-      ? 'no API tokens configured: set the LTX_EDGE_TOKENS secret (DESIGN §4b)'
-      : null;
+    environment === 'production' && tokens.length === 0 ? 'no API tokens configured: set the LTX_EDGE_TOKENS secret (DESIGN §4b)' : null;
   return {
     environment,
     prefix: parsePrefix(env.LTX_EDGE_PREFIX),
@@ -197,7 +195,11 @@ function parseReadCacheMiB(value: string | undefined): number {
   const [lo, hi] = READ_CACHE_MIB_RANGE;
   const n = Number(value.trim());
   if (!Number.isInteger(n) || n < lo || n > hi) {
-    throw new ConfigError('INVALID_READ_CACHE', 'LTX_EDGE_READ_CACHE_MIB', `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'INVALID_READ_CACHE',
+      'LTX_EDGE_READ_CACHE_MIB',
+      `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -210,7 +212,11 @@ function parseByteSize(value: string | undefined): number {
   const m = /^(\d+)\s*(kib|mib|gib|tib)?$/i.exec(value.trim());
   const bytes = m ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()] : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 65_536) {
-    throw new ConfigError('INVALID_SIZE', 'LTX_EDGE_MAX_DATABASE_BYTES', `expected bytes (at least 65536) or a size like "512MiB" or "1GiB", got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'INVALID_SIZE',
+      'LTX_EDGE_MAX_DATABASE_BYTES',
+      `expected bytes (at least 65536) or a size like "512MiB" or "1GiB", got ${JSON.stringify(value)}`,
+    );
   }
   return bytes;
 }
@@ -220,7 +226,11 @@ function parseLinkSecret(value: string | undefined): string | null {
   if (isUnset(value)) return null;
   const secret = value.trim();
   if (secret.length < MIN_LINK_SECRET_LENGTH) {
-    throw new ConfigError('INVALID_LINK_SECRET', 'LTX_EDGE_LINK_SECRET', `at least ${MIN_LINK_SECRET_LENGTH} characters, got ${secret.length} (try: openssl rand -hex 32)`);
+    throw new ConfigError(
+      'INVALID_LINK_SECRET',
+      'LTX_EDGE_LINK_SECRET',
+      `at least ${MIN_LINK_SECRET_LENGTH} characters, got ${secret.length} (try: openssl rand -hex 32)`,
+    );
   }
   return secret;
 }
@@ -228,7 +238,10 @@ function parseLinkSecret(value: string | undefined): string | null {
 /** LTX_EDGE_CORS_ORIGINS: `*`, or comma-separated origins such as "https://app.example.com, http://localhost:5173". */
 function parseCorsOrigins(value: string | undefined): string[] {
   if (isUnset(value)) return [];
-  const origins = value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
   for (const origin of origins) {
     if (origin === '*') continue;
     let canonical: string | undefined;
@@ -239,7 +252,11 @@ function parseCorsOrigins(value: string | undefined): string[] {
       canonical = undefined;
     }
     if (canonical === undefined) {
-      throw new ConfigError('INVALID_CORS_ORIGINS', 'LTX_EDGE_CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like "https://app.example.com" (scheme, host, optional port; no path or trailing "/")`);
+      throw new ConfigError(
+        'INVALID_CORS_ORIGINS',
+        'LTX_EDGE_CORS_ORIGINS',
+        `${JSON.stringify(origin)} is not an origin like "https://app.example.com" (scheme, host, optional port; no path or trailing "/")`,
+      );
     }
   }
   return origins;
@@ -325,7 +342,8 @@ function parseTokens(value: string | undefined): TokenSpec[] {
     const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return bad(`${at}: expected an object`);
     const { token, scopes, databases } = entry as Record<string, unknown>;
-    if (typeof token !== 'string' || token === '' || /\s/.test(token)) return bad(`${at}: token must be a non-empty string without whitespace`);
+    if (typeof token !== 'string' || token === '' || /\s/.test(token))
+      return bad(`${at}: token must be a non-empty string without whitespace`);
     if (seen.has(token)) return bad(`${at}: duplicate token`);
     seen.add(token);
     if (!Array.isArray(scopes) || scopes.length === 0) return bad(`${at}: scopes must be a non-empty array`);
@@ -337,7 +355,8 @@ function parseTokens(value: string | undefined): TokenSpec[] {
       dbs = '*';
     } else if (Array.isArray(databases) && databases.length > 0) {
       for (const name of databases) {
-        if (typeof name !== 'string' || !DATABASE_PATTERN.test(name) || name.includes('..')) return bad(`${at}: invalid database name or pattern ${JSON.stringify(name)}`);
+        if (typeof name !== 'string' || !DATABASE_PATTERN.test(name) || name.includes('..'))
+          return bad(`${at}: invalid database name or pattern ${JSON.stringify(name)}`);
       }
       dbs = [...new Set(databases as string[])];
     } else {

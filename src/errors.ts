@@ -104,10 +104,12 @@ export function apiErrorOf(err: unknown): ApiError | undefined {
   if (err instanceof PointError) return new ApiError('BAD_REQUEST', err.message);
   if (err instanceof QueryError) return new ApiError(err.code, err.message, err.details);
   if (err instanceof StorageError) {
-    if (err.code === 'STORAGE_NOT_FOUND' || err.code === 'STORAGE_INVALID_RANGE') return new ApiError('STORAGE_UNAVAILABLE', 'an object of the database changed while it was read; retry');
+    if (err.code === 'STORAGE_NOT_FOUND' || err.code === 'STORAGE_INVALID_RANGE')
+      return new ApiError('STORAGE_UNAVAILABLE', 'an object of the database changed while it was read; retry');
     return new ApiError('STORAGE_UNAVAILABLE', 'storage is unavailable; retry later', { storageCode: err.code });
   }
-  if (err instanceof PlanError) return new ApiError('STORAGE_UNAVAILABLE', 'the database changed while it was read; retry', { planCode: err.code });
+  if (err instanceof PlanError)
+    return new ApiError('STORAGE_UNAVAILABLE', 'the database changed while it was read; retry', { planCode: err.code });
   if (err instanceof LTXError && err.code !== 'LTX_INVALID_ARGUMENT') return invalidLtx(err);
   return undefined;
 }

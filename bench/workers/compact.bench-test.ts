@@ -51,7 +51,12 @@ function xorshift(seed: number): (out: Uint8Array) => Uint8Array {
 
 /** POST …/ltx with a body (a stream goes as a pull stream, so nothing holds the whole file). */
 async function push(db: string, body: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
-  const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body, duplex: 'half' } as RequestInit);
+  const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, {
+    method: 'POST',
+    headers: AUTH,
+    body,
+    duplex: 'half',
+  } as RequestInit);
   const text = await res.text();
   if (res.status !== 201) throw new Error(`push to ${db}: ${res.status} ${text}`);
 }
@@ -59,7 +64,16 @@ async function push(db: string, body: Uint8Array | ReadableStream<Uint8Array>): 
 /** A snapshot LTX file of `pages` incompressible pages, encoded as it is read (NoChecksum). */
 function snapshotStream(pages: number, seed: number): { body: ReadableStream<Uint8Array>; size: () => number } {
   const fill = xorshift(seed);
-  const enc = new LTXEncoder(makeHeader({ pageSize: PAGE_SIZE, commit: pages, minTXID: 1n, maxTXID: 1n, timestamp: 1_700_000_000_000, flags: HEADER_FLAG_NO_CHECKSUM }));
+  const enc = new LTXEncoder(
+    makeHeader({
+      pageSize: PAGE_SIZE,
+      commit: pages,
+      minTXID: 1n,
+      maxTXID: 1n,
+      timestamp: 1_700_000_000_000,
+      flags: HEADER_FLAG_NO_CHECKSUM,
+    }),
+  );
   const page = new Uint8Array(PAGE_SIZE);
   let next = 0;
   let size = 0;
@@ -161,7 +175,12 @@ function order<T>(xs: T[], round: number): T[] {
 }
 
 /** Measures `rounds` rounds of ours, the raw copy and the raw read over the files [1, maxTXID] of `db`. */
-async function measure(db: string, maxTXID: bigint, rounds: number, setup: Omit<CompactCase, 'ms' | 'windows' | 'outputBytes' | 'rounds'>): Promise<CompactCase> {
+async function measure(
+  db: string,
+  maxTXID: bigint,
+  rounds: number,
+  setup: Omit<CompactCase, 'ms' | 'windows' | 'outputBytes' | 'rounds'>,
+): Promise<CompactCase> {
   const keys = Array.from({ length: Number(maxTXID) }, (_, i) => ltxKey(PREFIX, db, 0, BigInt(i + 1), BigInt(i + 1)));
   const ms: Record<string, number[]> = { ours: [], 'raw-copy': [], 'raw-read': [] };
   const windows: CompactCase['windows'] = [];
@@ -231,7 +250,14 @@ async function bigDatabase(): Promise<CompactCase> {
     const txid = BigInt(i + 2);
     const pgnos = new Set<number>();
     for (let n = 1 + rand(PARAMS.bigChangePages); pgnos.size < n; ) pgnos.add(1 + rand(pages));
-    const header = makeHeader({ pageSize: PAGE_SIZE, commit: pages, minTXID: txid, maxTXID: txid, timestamp: 1_700_000_000_000 + i + 1, flags: HEADER_FLAG_NO_CHECKSUM });
+    const header = makeHeader({
+      pageSize: PAGE_SIZE,
+      commit: pages,
+      minTXID: txid,
+      maxTXID: txid,
+      timestamp: 1_700_000_000_000 + i + 1,
+      flags: HEADER_FLAG_NO_CHECKSUM,
+    });
     const bytes = encodeLTX(
       header,
       [...pgnos].sort((a, b) => a - b).map((pgno) => ({ pgno, data: fill(new Uint8Array(PAGE_SIZE)) })),

@@ -176,12 +176,13 @@ async function smallPushes(): Promise<IngestBenchResult['small']> {
 
   /** Each variant pushes files [from, to) of the chain; `ms` is the time of that loop alone. */
   type Variant = { name: string; run: (from: number, to: number) => Promise<number> };
-  const inDO = (db: string, body: (inst: DatabaseDO, state: DurableObjectState, i: number) => Promise<void>) => (from: number, to: number) =>
-    runInDurableObject(env.DATABASE.getByName(db), async (inst: DatabaseDO, state) => {
-      const t = performance.now();
-      for (let i = from; i < to; i++) await body(inst, state, i);
-      return performance.now() - t;
-    });
+  const inDO =
+    (db: string, body: (inst: DatabaseDO, state: DurableObjectState, i: number) => Promise<void>) => (from: number, to: number) =>
+      runInDurableObject(env.DATABASE.getByName(db), async (inst: DatabaseDO, state) => {
+        const t = performance.now();
+        for (let i = from; i < to; i++) await body(inst, state, i);
+        return performance.now() - t;
+      });
   const variants: Variant[] = [
     {
       name: 'http',
@@ -202,7 +203,9 @@ async function smallPushes(): Promise<IngestBenchResult['small']> {
     },
     {
       name: 'do-ingest',
-      run: inDO('bench-small-do', async (inst, _s, i) => check('bench-small-do', await inst.ingest('bench-small-do', byteStream(chain[i].bytes)))),
+      run: inDO('bench-small-do', async (inst, _s, i) =>
+        check('bench-small-do', await inst.ingest('bench-small-do', byteStream(chain[i].bytes))),
+      ),
     },
     {
       name: 'ingestLTX',
@@ -260,7 +263,12 @@ async function smallPushes(): Promise<IngestBenchResult['small']> {
     rounds,
     perRound,
     warmup,
-    bytes: { min: Math.min(...sizes), median: median(sizes), max: Math.max(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / sizes.length },
+    bytes: {
+      min: Math.min(...sizes),
+      median: median(sizes),
+      max: Math.max(...sizes),
+      mean: sizes.reduce((a, b) => a + b, 0) / sizes.length,
+    },
     roundMs,
     split: meter.split(meteredMs, rounds * perRound),
   };
@@ -271,7 +279,10 @@ async function smallPushes(): Promise<IngestBenchResult['small']> {
 /** A snapshot LTX file of `pages` incompressible 4 KiB pages (seeded xorshift128), NoChecksum as Litestream writes. */
 function bigSnapshot(pages: number, pageSize = 4096): Uint8Array {
   const words = new Uint32Array((pages * pageSize) / 4);
-  let x = 123456789, y = 362436069, z = 521288629, w = 88675123;
+  let x = 123456789,
+    y = 362436069,
+    z = 521288629,
+    w = 88675123;
   for (let i = 0; i < words.length; i++) {
     const t = x ^ (x << 11);
     x = y;
@@ -281,7 +292,14 @@ function bigSnapshot(pages: number, pageSize = 4096): Uint8Array {
     words[i] = w;
   }
   const data = new Uint8Array(words.buffer);
-  const header = makeHeader({ pageSize, commit: pages, minTXID: 1n, maxTXID: 1n, timestamp: 1_700_000_000_000, flags: HEADER_FLAG_NO_CHECKSUM });
+  const header = makeHeader({
+    pageSize,
+    commit: pages,
+    minTXID: 1n,
+    maxTXID: 1n,
+    timestamp: 1_700_000_000_000,
+    flags: HEADER_FLAG_NO_CHECKSUM,
+  });
   return encodeLTX(
     header,
     (function* () {
@@ -403,9 +421,12 @@ async function bigPush(): Promise<IngestBenchResult['big']> {
         const k = `${RAW}/big-${round}`;
         const ms = await runInDurableObject(env.DATABASE.getByName('bench-raw'), async () => {
           const t = performance.now();
-          const up = await env.LTX_BUCKET.createMultipartUpload(k, { customMetadata: { 'litestream-timestamp': '2023-11-14T22:13:20.000Z' } });
+          const up = await env.LTX_BUCKET.createMultipartUpload(k, {
+            customMetadata: { 'litestream-timestamp': '2023-11-14T22:13:20.000Z' },
+          });
           const parts: R2UploadedPart[] = [];
-          for (let at = 0, n = 1; at < bytes.length; at += partSize, n++) parts.push(await up.uploadPart(n, bytes.subarray(at, at + partSize)));
+          for (let at = 0, n = 1; at < bytes.length; at += partSize, n++)
+            parts.push(await up.uploadPart(n, bytes.subarray(at, at + partSize)));
           const obj = await up.complete(parts);
           if (obj.size !== bytes.length) throw new Error(`raw multipart: ${obj.size} bytes`);
           return performance.now() - t;

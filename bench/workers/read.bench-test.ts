@@ -17,7 +17,12 @@ import { decodePageFrame } from '../../src/ltx/page-frame.ts';
 import { decodePageIndexFromTail } from '../../src/ltx/page-index.ts';
 import { decodePageBatch } from '../../src/replication/page-batch.ts';
 import { PageIndexCache } from '../../src/replication/page-index-cache.ts';
-import { DEFAULT_GET_CONCURRENCY, DEFAULT_MAX_COALESCE_GAP, DEFAULT_MAX_RANGE_BYTES, PageSource } from '../../src/replication/page-source.ts';
+import {
+  DEFAULT_GET_CONCURRENCY,
+  DEFAULT_MAX_COALESCE_GAP,
+  DEFAULT_MAX_RANGE_BYTES,
+  PageSource,
+} from '../../src/replication/page-source.ts';
 import { type ReadPlan, planFileKey, planFromJSON } from '../../src/replication/plan.ts';
 import { snapshotSqlite } from '../../src/replication/snapshot-stream.ts';
 import { unwrap } from '../../src/routes/rpc.ts';
@@ -123,7 +128,11 @@ function coalesce(locs: Loc[]): { key: string; offset: number; length: number }[
     let cur: { key: string; offset: number; length: number } | undefined;
     for (const l of ls) {
       const end = l.offset + l.size;
-      if (cur !== undefined && l.offset - (cur.offset + cur.length) <= DEFAULT_MAX_COALESCE_GAP && end - cur.offset <= DEFAULT_MAX_RANGE_BYTES) {
+      if (
+        cur !== undefined &&
+        l.offset - (cur.offset + cur.length) <= DEFAULT_MAX_COALESCE_GAP &&
+        end - cur.offset <= DEFAULT_MAX_RANGE_BYTES
+      ) {
         cur.length = end - cur.offset;
       } else {
         cur = { key, offset: l.offset, length: l.size };
@@ -174,8 +183,20 @@ async function buildData(): Promise<DataSet> {
   const commit = (PARAMS.dbMiB * 1024 * 1024) / PAGE_SIZE;
   const pages = makeCorpus(PAGE_SIZE, commit * PAGE_SIZE, 0x5ead).pages;
   const header = (txid: bigint) =>
-    makeHeader({ pageSize: PAGE_SIZE, commit, minTXID: txid, maxTXID: txid, timestamp: 1_700_000_000_000 + Number(txid) * 1000, flags: HEADER_FLAG_NO_CHECKSUM });
-  const files: Uint8Array[] = [encodeLTX(header(1n), pages.map((data, i) => ({ pgno: i + 1, data })))];
+    makeHeader({
+      pageSize: PAGE_SIZE,
+      commit,
+      minTXID: txid,
+      maxTXID: txid,
+      timestamp: 1_700_000_000_000 + Number(txid) * 1000,
+      flags: HEADER_FLAG_NO_CHECKSUM,
+    });
+  const files: Uint8Array[] = [
+    encodeLTX(
+      header(1n),
+      pages.map((data, i) => ({ pgno: i + 1, data })),
+    ),
+  ];
   let extraCount = 0;
   for (let i = 1; i <= PARAMS.incrementals; i++) extraCount += 2 ** i;
   const extra = makeCorpus(PAGE_SIZE, extraCount * PAGE_SIZE, 0x1c4e).pages;
@@ -205,11 +226,25 @@ async function buildData(): Promise<DataSet> {
     const key = planFileKey(PREFIX, name, f);
     const route = fileRoute(f);
     const idx = r.index;
-    for (let j = 0; j < idx.pgnos.length; j++) byPgno[idx.pgnos[j] - 1] = { pgno: idx.pgnos[j], key, route, offset: idx.offsets[j], size: idx.sizes[j] };
+    for (let j = 0; j < idx.pgnos.length; j++)
+      byPgno[idx.pgnos[j] - 1] = { pgno: idx.pgnos[j], key, route, offset: idx.offsets[j], size: idx.sizes[j] };
     const frameEnd = idx.offsets[idx.pgnos.length - 1] + idx.sizes[idx.pgnos.length - 1];
-    fileInfo.push({ level: f.level, minTXID: formatHex64(f.minTXID), maxTXID: formatHex64(f.maxTXID), size: f.size, pages: idx.pgnos.length, indexBytes: f.size - frameEnd });
+    fileInfo.push({
+      level: f.level,
+      minTXID: formatHex64(f.minTXID),
+      maxTXID: formatHex64(f.maxTXID),
+      size: f.size,
+      pages: idx.pgnos.length,
+      indexBytes: f.size - frameEnd,
+    });
   });
-  const locs = byPgno.map((l, i) => l ?? (() => { throw new Error(`page ${i + 1} is in no file`); })());
+  const locs = byPgno.map(
+    (l, i) =>
+      l ??
+      (() => {
+        throw new Error(`page ${i + 1} is in no file`);
+      })(),
+  );
   const snapIndex = decodePageIndexFromTail(files[0], 0, files[0].length);
   const meanFrame = 'index' in snapIndex ? snapIndex.index.sizes.reduce((a, b) => a + b, 0) / snapIndex.index.sizes.length : 0;
   return {
@@ -357,7 +392,10 @@ async function batches(d: DataSet, cache: PageIndexCache): Promise<ReadBenchResu
     {
       name: 'raw-conc',
       run: async (pgnos) => {
-        await pool(pgnos.map((p) => () => rawFrame(d.locs[p - 1])), conc);
+        await pool(
+          pgnos.map((p) => () => rawFrame(d.locs[p - 1])),
+          conc,
+        );
         return undefined;
       },
     },
@@ -418,7 +456,14 @@ async function batches(d: DataSet, cache: PageIndexCache): Promise<ReadBenchResu
     }
   }
   const med = (m: Record<string, number[]>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
-  return { pages: n, concurrency: conc, ms, coalescedGets: med(coalescedGets), coalescedBytes: med(coalescedBytes), frameBytes: med(frameBytes) };
+  return {
+    pages: n,
+    concurrency: conc,
+    ms,
+    coalescedGets: med(coalescedGets),
+    coalescedBytes: med(coalescedBytes),
+    frameBytes: med(frameBytes),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,8 +515,15 @@ async function snapshots(d: DataSet, cache: PageIndexCache): Promise<ReadBenchRe
         expect(await drain(snap.body), d.info.dbBytes, 'snapshotSqlite');
       },
     },
-    { name: 'memory', run: async () => expect(await drain(snapshotSqlite(mem, d.plan, PREFIX).body), d.info.dbBytes, 'snapshotSqlite in memory') },
-    { name: 'memory-4k', run: async () => expect(await drain(snapshotSqlite(mem4k, d.plan, PREFIX).body), d.info.dbBytes, 'snapshotSqlite in memory, 4 KiB chunks') },
+    {
+      name: 'memory',
+      run: async () => expect(await drain(snapshotSqlite(mem, d.plan, PREFIX).body), d.info.dbBytes, 'snapshotSqlite in memory'),
+    },
+    {
+      name: 'memory-4k',
+      run: async () =>
+        expect(await drain(snapshotSqlite(mem4k, d.plan, PREFIX).body), d.info.dbBytes, 'snapshotSqlite in memory, 4 KiB chunks'),
+    },
     {
       name: 'raw-ltx',
       run: async () => {
@@ -629,7 +681,12 @@ async function coldCosts(d: DataSet): Promise<CostRow[]> {
   await measure('page-head-cold', n, () => `/pages/${page()}`, true);
   await measure('page-txid-cold', n, () => `/pages/${page()}?txid=${d.hex}`, true);
   await measure('page-old-txid-cold', n, () => `/pages/${page()}?txid=${older}`, true);
-  await measure('page-newest-file-txid-cold', Math.min(n, inIncremental.length), () => `/pages/${inIncremental[r.int(inIncremental.length)].pgno}?txid=${d.hex}`, true);
+  await measure(
+    'page-newest-file-txid-cold',
+    Math.min(n, inIncremental.length),
+    () => `/pages/${inIncremental[r.int(inIncremental.length)].pgno}?txid=${d.hex}`,
+    true,
+  );
   await measure('page-head-warm', n, () => `/pages/${page()}`, false);
   await measure('page-txid-warm', n, () => `/pages/${page()}?txid=${d.hex}`, false);
   await measure('batch-txid-cold', Math.max(2, n >> 2), () => `/pages?pgno=${scattered()}&txid=${d.hex}`, true);

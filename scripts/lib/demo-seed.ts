@@ -15,7 +15,20 @@ export interface DemoCounts {
 }
 
 const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Radia', 'Edsger', 'Frances', 'Donald'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Ritchie', 'Liskov', 'Thompson', 'Perlman', 'Dijkstra', 'Allen', 'Knuth'];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Ritchie',
+  'Liskov',
+  'Thompson',
+  'Perlman',
+  'Dijkstra',
+  'Allen',
+  'Knuth',
+];
 const COUNTRIES = ['DE', 'FR', 'GB', 'US', 'CA', 'JP', 'BR', 'IN', 'NL', 'SE'];
 const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'];
 
@@ -66,10 +79,22 @@ CREATE INDEX orders_by_customer ON orders (customer_id, created_at);
     for (let id = 1; id <= counts.customers; id++) {
       const first = pick(FIRST);
       const last = pick(LAST);
-      addCustomer.run(id, `${first} ${last}`, `${first}.${last}.${id}@example.com`.toLowerCase(), pick(COUNTRIES), day(Math.floor(rand() * 300)));
+      addCustomer.run(
+        id,
+        `${first} ${last}`,
+        `${first}.${last}.${id}@example.com`.toLowerCase(),
+        pick(COUNTRIES),
+        day(Math.floor(rand() * 300)),
+      );
     }
     for (let id = 1; id <= counts.orders; id++) {
-      addOrder.run(id, 1 + Math.floor(rand() * counts.customers), pick(STATUSES), 500 + Math.floor(rand() * 50_000), day(Math.floor(rand() * 330)));
+      addOrder.run(
+        id,
+        1 + Math.floor(rand() * counts.customers),
+        pick(STATUSES),
+        500 + Math.floor(rand() * 50_000),
+        day(Math.floor(rand() * 330)),
+      );
     }
     db.exec('COMMIT');
   } finally {

@@ -41,7 +41,10 @@ export function portFromArgs(args: readonly string[], fallback = 8787): number {
  * Resolves once GET <base>/v1/health answers 200. Rejects when `child` exits first or after
  * `timeoutMs` (default 120 s: the first start bundles the Worker and boots workerd).
  */
-export async function waitForHealth(base: string, opts: { child?: ChildProcess; timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+export async function waitForHealth(
+  base: string,
+  opts: { child?: ChildProcess; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const url = new URL('/v1/health', base).href;
   for (;;) {

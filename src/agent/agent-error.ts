@@ -44,13 +44,21 @@ export class ViewChangedError extends Error {
 export function divergence(db: string, file: string, server: Pos, ours: PushedState | undefined): AgentError {
   const at = `TXID ${formatPos(server).txid}`;
   const details = { server: formatPos(server), ...(ours ? { pushed: formatPos(ours.pos) } : {}) };
-  const advice = 'Replicate to a new name, or run with --reset-from-server to replace the local database with the server\'s state.';
+  const advice = "Replicate to a new name, or run with --reset-from-server to replace the local database with the server's state.";
   if (!ours) return new AgentError('DIVERGED', `${db} on the server (${at}) holds a history ${file} did not come from. ${advice}`, details);
   if (server.txid > ours.pos.txid) {
-    return new AgentError('SERVER_AHEAD', `${db} on the server is at ${at}, past TXID ${formatPos(ours.pos).txid} that this agent pushed last: another writer? ${advice}`, details);
+    return new AgentError(
+      'SERVER_AHEAD',
+      `${db} on the server is at ${at}, past TXID ${formatPos(ours.pos).txid} that this agent pushed last: another writer? ${advice}`,
+      details,
+    );
   }
   if (server.txid < ours.pos.txid) {
-    return new AgentError('SERVER_BEHIND', `${db} on the server is at ${at}, behind TXID ${formatPos(ours.pos).txid} that this agent pushed: restored or recreated? ${advice}`, details);
+    return new AgentError(
+      'SERVER_BEHIND',
+      `${db} on the server is at ${at}, behind TXID ${formatPos(ours.pos).txid} that this agent pushed: restored or recreated? ${advice}`,
+      details,
+    );
   }
   return new AgentError('DIVERGED', `${db} on the server is at ${at} with another checksum than this agent pushed. ${advice}`, details);
 }

@@ -1,7 +1,16 @@
 // One push in the making: the pages of one LTX file (held in memory or read from the main file when sent) and its header.
 
 import { crcLinear } from '../ltx/crc64.ts';
-import { ChecksumUpdate, type DatabaseState, type Header, type PageInput, encodeLTXStream, lockPgno, makeHeader, pageChecksum } from '../ltx/index.ts';
+import {
+  ChecksumUpdate,
+  type DatabaseState,
+  type Header,
+  type PageInput,
+  encodeLTXStream,
+  lockPgno,
+  makeHeader,
+  pageChecksum,
+} from '../ltx/index.ts';
 import { ViewChangedError } from './agent-error.ts';
 import type { Pos } from './agent-state.ts';
 import { type LocalScan, LocalPages, type MainFile, type WALSalts, openIfExists } from './local-pages.ts';
@@ -58,18 +67,41 @@ export function walBatch(state: DatabaseState, pos: Pos, frames: NewFrames, now:
  * pages read at push time with their frames checked, main-file pages read when sent and checked
  * against the scan's checksums. `before` is the encoded state to take back if the batch is dropped unsent.
  */
-export function diffBatch(scan: LocalScan, pos: Pos, reason: 'snapshot' | 'diff', base: DiffBase | undefined, before: DatabaseState, now: number): Batch {
+export function diffBatch(
+  scan: LocalScan,
+  pos: Pos,
+  reason: 'snapshot' | 'diff',
+  base: DiffBase | undefined,
+  before: DatabaseState,
+  now: number,
+): Batch {
   const lock = lockPgno(scan.pageSize);
   const snapshot = reason === 'snapshot';
   const pgnos: number[] = [];
   for (let pgno = 1; pgno <= scan.commit; pgno++) {
     if (pgno === lock) continue;
-    const same = !snapshot && base !== undefined && base.changed !== 'all' && pgno <= base.commit && !base.changed.has(pgno) && base.sums.get(pgno) === scan.sums.get(pgno);
+    const same =
+      !snapshot &&
+      base !== undefined &&
+      base.changed !== 'all' &&
+      pgno <= base.commit &&
+      !base.changed.has(pgno) &&
+      base.sums.get(pgno) === scan.sums.get(pgno);
     if (!same) pgnos.push(pgno);
   }
   const header = nextHeader(pos, scan.pageSize, scan.commit, snapshot, now);
   const pages: Batch['pages'] = pgnos.map((p) => [p, undefined]);
-  return { header, post: scan.checksum, pages, commits: 0, reason, walPages: scan.walPages, walSalts: scan.walHeader, expect: scan.sums, base: before };
+  return {
+    header,
+    post: scan.checksum,
+    pages,
+    commits: 0,
+    reason,
+    walPages: scan.walPages,
+    walSalts: scan.walHeader,
+    expect: scan.sums,
+    base: before,
+  };
 }
 
 /** Reads a diff's WAL pages into the batch, each frame checked to be of the generation the scan read (else ViewChangedError). */

@@ -199,7 +199,9 @@ function switchToWAL(db: DatabaseSync, file: string): void {
     now = (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }).journal_mode;
   } catch (e) {
     if (isBusy(e)) throw new Error(`${file} is in ${mode} mode and is busy: could not switch it to WAL mode yet`, { cause: e });
-    throw new AgentError('WAL_MODE', `${file} is in ${mode} mode and could not be switched to WAL: ${(e as Error).message}`, undefined, { cause: e });
+    throw new AgentError('WAL_MODE', `${file} is in ${mode} mode and could not be switched to WAL: ${(e as Error).message}`, undefined, {
+      cause: e,
+    });
   }
   if (now !== 'wal') throw new AgentError('WAL_MODE', `${file} is in ${mode} mode and refused WAL mode (${now})`);
 }

@@ -64,7 +64,13 @@ export class LocalPages {
   private readonly salts: WALSalts | undefined;
   private frame: Uint8Array | undefined;
 
-  constructor(pageSize: number, main: MainFile, walFile: FileHandle | undefined, walPages: ReadonlyMap<number, number>, salts: WALSalts | undefined) {
+  constructor(
+    pageSize: number,
+    main: MainFile,
+    walFile: FileHandle | undefined,
+    walPages: ReadonlyMap<number, number>,
+    salts: WALSalts | undefined,
+  ) {
     this.pageSize = pageSize;
     this.main = main;
     this.walFile = walFile;
@@ -85,7 +91,9 @@ export class LocalPages {
     }
     const v = new DataView(frame.buffer, frame.byteOffset, WAL_FRAME_HEADER_SIZE);
     if (this.salts && (v.getUint32(0) !== pgno || v.getUint32(8) !== this.salts.salt1 || v.getUint32(12) !== this.salts.salt2)) {
-      throw new ViewChangedError(`the WAL frame of page ${pgno} at ${walOffset - WAL_FRAME_HEADER_SIZE} was overwritten (the WAL restarted)`);
+      throw new ViewChangedError(
+        `the WAL frame of page ${pgno} at ${walOffset - WAL_FRAME_HEADER_SIZE} was overwritten (the WAL restarted)`,
+      );
     }
     into.set(frame.subarray(WAL_FRAME_HEADER_SIZE));
     return into;
@@ -166,9 +174,12 @@ export async function scanDatabase(main: MainFile): Promise<LocalScan> {
 }
 
 /** Every committed frame of the current WAL generation, merged (last writer wins). */
-async function readWholeWAL(
-  wal: FileHandle | undefined,
-): Promise<{ walHeader: WALHeader | undefined; cursor: WALCursor | undefined; walPages: Map<number, number>; walCommit: number | undefined }> {
+async function readWholeWAL(wal: FileHandle | undefined): Promise<{
+  walHeader: WALHeader | undefined;
+  cursor: WALCursor | undefined;
+  walPages: Map<number, number>;
+  walCommit: number | undefined;
+}> {
   const walPages = new Map<number, number>();
   if (!wal) return { walHeader: undefined, cursor: undefined, walPages, walCommit: undefined };
   const bytes = new Uint8Array(WAL_HEADER_SIZE);

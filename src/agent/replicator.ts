@@ -55,7 +55,15 @@ export interface ReplicatorOptions {
 
 /** What the agent tells its caller (and `replicate --json` prints, one object per line). */
 export type AgentEvent =
-  | { event: 'start'; db: string; file: string; pageSize: number; commit: number; pos: Pos; action: 'snapshot' | 'in-sync' | 'diff' | 'empty' | 'reset' }
+  | {
+      event: 'start';
+      db: string;
+      file: string;
+      pageSize: number;
+      commit: number;
+      pos: Pos;
+      action: 'snapshot' | 'in-sync' | 'diff' | 'empty' | 'reset';
+    }
   | { event: 'push'; reason: Batch['reason']; txid: bigint; commits: number; pages: number; bytes: number; ms: number; status: number }
   | { event: 'checkpoint'; mode: 'PASSIVE' | 'TRUNCATE'; walFrames: number; backfilled: number; busy: boolean }
   | { event: 'rescan'; why: string };
@@ -129,7 +137,10 @@ export class Replicator {
       return;
     }
     if (scan.commit > 0 && info!.pageSize !== scan.pageSize) {
-      throw new AgentError('PAGE_SIZE', `${this.db} on the server has ${info!.pageSize}-byte pages, ${this.file} ${scan.pageSize}-byte pages`);
+      throw new AgentError(
+        'PAGE_SIZE',
+        `${this.db} on the server has ${info!.pageSize}-byte pages, ${this.file} ${scan.pageSize}-byte pages`,
+      );
     }
     if (scan.checksum === server.checksum && scan.commit > 0) {
       // The same bytes: from now on the server's history is this agent's.
@@ -228,7 +239,9 @@ export class Replicator {
     this.hold = undefined;
     await old?.close();
     if (why === 'the database file was replaced' && (await this.view.oldWALBeside())) {
-      throw new Error(`${this.file} was replaced but ${this.file}-wal still holds the old database's frames; waiting for it to be removed (remove the -wal and -shm files with the database)`);
+      throw new Error(
+        `${this.file} was replaced but ${this.file}-wal still holds the old database's frames; waiting for it to be removed (remove the -wal and -shm files with the database)`,
+      );
     }
     this.hold = await DatabaseHold.open(this.file);
     this.reopenWhy = undefined;
@@ -345,16 +358,34 @@ export class Replicator {
     } catch (e) {
       if (e instanceof ApiClientError && e.status === 409) {
         const pos = parsePos(e.details?.pos);
-        if (samePos(pos, target)) status = 200; // it had landed; the answer was lost
-        else throw new AgentError('SERVER_AHEAD', `${this.db} moved on the server while this agent pushed (${e.message})`, { pos: e.details?.pos }, { cause: e });
+        if (samePos(pos, target))
+          status = 200; // it had landed; the answer was lost
+        else
+          throw new AgentError(
+            'SERVER_AHEAD',
+            `${this.db} moved on the server while this agent pushed (${e.message})`,
+            { pos: e.details?.pos },
+            { cause: e },
+          );
       } else if (e instanceof ApiClientError && e.status >= 400 && e.status < 500 && e.status !== 429) {
-        throw new AgentError('REJECTED', `the server refused TXID ${formatPos(target).txid}: ${e.code}: ${e.message}`, e.details, { cause: e });
+        throw new AgentError('REJECTED', `the server refused TXID ${formatPos(target).txid}: ${e.code}: ${e.message}`, e.details, {
+          cause: e,
+        });
       } else throw e;
     }
     this.pos = target;
     this.pending = undefined;
     await writePushedState(this.file, this.pushedState({}));
-    this.onEvent({ event: 'push', reason: batch.reason, txid: target.txid, commits: batch.commits, pages: batch.pages.length, bytes, ms: performance.now() - started, status });
+    this.onEvent({
+      event: 'push',
+      reason: batch.reason,
+      txid: target.txid,
+      commits: batch.commits,
+      pages: batch.pages.length,
+      bytes,
+      ms: performance.now() - started,
+      status,
+    });
   }
 
   private pushedState(extra: Partial<PushedState>): PushedState {
@@ -410,7 +441,12 @@ export class Replicator {
   private async maybeSaveSums(force: boolean): Promise<void> {
     if (this.pending || this.state.commit === 0 || this.pos.txid === this.sumsSavedTXID) return;
     if (!force && this.now() - this.sumsSavedAt < this.opts.saveSumsMs) return;
-    await writeSavedSums(this.file, { pos: this.pos, pageSize: this.state.pageSize, commit: this.state.commit, sums: this.state.sums as never });
+    await writeSavedSums(this.file, {
+      pos: this.pos,
+      pageSize: this.state.pageSize,
+      commit: this.state.commit,
+      sums: this.state.sums as never,
+    });
     this.sumsSavedAt = this.now();
     this.sumsSavedTXID = this.pos.txid;
   }
@@ -430,7 +466,15 @@ export class Replicator {
   }
 
   private emitStart(scan: LocalScan, action: Extract<AgentEvent, { event: 'start' }>['action']): void {
-    this.onEvent({ event: 'start', db: this.db, file: this.file, pageSize: scan.pageSize, commit: scan.commit, pos: this.position, action });
+    this.onEvent({
+      event: 'start',
+      db: this.db,
+      file: this.file,
+      pageSize: scan.pageSize,
+      commit: scan.commit,
+      pos: this.position,
+      action,
+    });
   }
 }
 

@@ -17,7 +17,16 @@ import type { FileHandle } from 'node:fs/promises';
 import { ViewChangedError } from './agent-error.ts';
 import { type DatabaseHold, type FileId, fileIdOf, sameFile } from './database-hold.ts';
 import { type LocalScan, LocalPages, openIfExists } from './local-pages.ts';
-import { type WALCursor, type WALHeader, WAL_HEADER_SIZE, readWALHeader, readWALTransactions, sameGeneration, startCursor, walFrameSize } from './wal.ts';
+import {
+  type WALCursor,
+  type WALHeader,
+  WAL_HEADER_SIZE,
+  readWALHeader,
+  readWALTransactions,
+  sameGeneration,
+  startCursor,
+  walFrameSize,
+} from './wal.ts';
 
 /** Why the view no longer holds; `reopen` when the hold's connections are on a file that is no longer the database's. */
 export interface ViewBreak {
@@ -78,7 +87,13 @@ export class WALView {
   /** True when the last checkpoint already copied everything up to the cursor. */
   get backfilled(): boolean {
     const b = this.backfilledAt;
-    return b !== undefined && this.cursor !== undefined && b.offset === this.cursor.offset && b.salt1 === this.cursor.salt1 && b.salt2 === this.cursor.salt2;
+    return (
+      b !== undefined &&
+      this.cursor !== undefined &&
+      b.offset === this.cursor.offset &&
+      b.salt1 === this.cursor.salt1 &&
+      b.salt2 === this.cursor.salt2
+    );
   }
 
   /**
@@ -154,13 +169,24 @@ export class WALView {
       const { dev, ino, size } = await wal.stat({ bigint: true });
       const header = await readWALHeader(wal).catch(() => null);
       const cursor = this.cursor;
-      return sameFile({ dev, ino }, this.walId) && header !== null && cursor !== undefined && sameGeneration(header, cursor) && size > BigInt(WAL_HEADER_SIZE);
+      return (
+        sameFile({ dev, ino }, this.walId) &&
+        header !== null &&
+        cursor !== undefined &&
+        sameGeneration(header, cursor) &&
+        size > BigInt(WAL_HEADER_SIZE)
+      );
     } finally {
       await wal.close();
     }
   }
 
-  private async readFrames(hold: DatabaseHold, wal: FileHandle, header: WALHeader, maxBytes: number): Promise<NewFrames | ViewBreak | undefined> {
+  private async readFrames(
+    hold: DatabaseHold,
+    wal: FileHandle,
+    header: WALHeader,
+    maxBytes: number,
+  ): Promise<NewFrames | ViewBreak | undefined> {
     const { transactions, cursor, limited } = await readWALTransactions(wal, header, this.cursor!, { maxBytes });
     if (transactions.length === 0) return undefined;
     const offsets = new Map<number, number>();

@@ -218,10 +218,7 @@ function checkCursor(h: WALHeader, c: WALCursor): void {
  * The whole WAL in memory: parses the header, then reads committed transactions after `opts.cursor`
  * (default: the start) with the same rules as `readWALTransactions`. Throws WALError on a bad header.
  */
-export function scanWAL(
-  bytes: Uint8Array,
-  opts: WALReadOptions & { cursor?: WALCursor } = {},
-): WALReadResult & { header: WALHeader } {
+export function scanWAL(bytes: Uint8Array, opts: WALReadOptions & { cursor?: WALCursor } = {}): WALReadResult & { header: WALHeader } {
   const header = parseWALHeader(bytes);
   const scan = new FrameScanner(header, opts.cursor ?? startCursor(header), opts);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -232,13 +232,21 @@ export class ApiClient {
    * point (pages beyond its commit are left out) and the TXID they were read at (header LTX-TXID).
    * At most MAX_BATCH_PAGES pages; `pageSize` checks every frame.
    */
-  async readPages(db: string, pgnos: readonly number[], pageSize: number, point: ReadPoint = {}, signal?: AbortSignal): Promise<{ txid: bigint; pages: BatchPage[] }> {
-    if (pgnos.length === 0 || pgnos.length > MAX_BATCH_PAGES) throw new RangeError(`readPages takes 1..${MAX_BATCH_PAGES} pages, got ${pgnos.length}`);
+  async readPages(
+    db: string,
+    pgnos: readonly number[],
+    pageSize: number,
+    point: ReadPoint = {},
+    signal?: AbortSignal,
+  ): Promise<{ txid: bigint; pages: BatchPage[] }> {
+    if (pgnos.length === 0 || pgnos.length > MAX_BATCH_PAGES)
+      throw new RangeError(`readPages takes 1..${MAX_BATCH_PAGES} pages, got ${pgnos.length}`);
     const path = `/v1/databases/${encodeURIComponent(db)}/pages?pgno=${formatPgnoList(pgnos)}${pointQuery(point, '&')}`;
     const res = await this.request('GET', path, { headers: { accept: 'application/octet-stream, application/json' }, signal });
     const header = res.headers.get('ltx-txid');
     const body = new Uint8Array(await res.arrayBuffer());
-    if (header === null || !/^[0-9a-f]{16}$/.test(header)) throw new ApiClientError(res.status, 'BAD_RESPONSE', `GET ${path}: no LTX-TXID header`);
+    if (header === null || !/^[0-9a-f]{16}$/.test(header))
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', `GET ${path}: no LTX-TXID header`);
     const batch = decodePageBatch(body, pageSize);
     if (!batch.ok) throw new ApiClientError(res.status, 'BAD_RESPONSE', `GET ${path}: ${batch.message}`);
     return { txid: BigInt('0x' + header), pages: batch.pages };
@@ -255,7 +263,12 @@ export class ApiClient {
    * TXID. Pages in ascending pgno. Not retried: had a lost answer been a success, a resend would only
    * meet 409 CONFLICT. Throws ApiClientError CONFLICT (409, `details.pos`) when `base` is not the head.
    */
-  async writePages(db: string, base: bigint, pages: readonly BatchPage[], opts: { commit?: number; pageSize?: number } = {}): Promise<PosJSON> {
+  async writePages(
+    db: string,
+    base: bigint,
+    pages: readonly BatchPage[],
+    opts: { commit?: number; pageSize?: number } = {},
+  ): Promise<PosJSON> {
     let path = `/v1/databases/${encodeURIComponent(db)}/tx?base=${formatHex64(base)}`;
     if (opts.commit !== undefined) path += `&commit=${opts.commit}`;
     if (opts.pageSize !== undefined) path += `&page_size=${opts.pageSize}`;
@@ -282,7 +295,12 @@ export class ApiClient {
     let bodyError: { error: unknown } | undefined;
     const guarded = source instanceof ReadableStream ? guardStream(source, (error) => (bodyError = { error })) : undefined;
     // Our byte arrays are ArrayBuffer-backed; the DOM lib's BodyInit (the package's declarations) would also admit a SharedArrayBuffer view.
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: (guarded?.stream ?? source) as BodyInit | undefined, signal: opts.signal };
+    const init: RequestInit & { duplex?: 'half' } = {
+      method,
+      headers,
+      body: (guarded?.stream ?? source) as BodyInit | undefined,
+      signal: opts.signal,
+    };
     if (guarded) {
       init.duplex = 'half';
       // Not only because a streamed body cannot be replayed to a redirect: with any other mode, undici
@@ -399,7 +417,9 @@ function networkError(method: string, url: string, e: unknown): ApiClientError {
   const cause = e instanceof Error ? e.cause : undefined;
   const causes = cause instanceof AggregateError ? cause.errors : [cause];
   const coded = causes.find((c): c is NodeJS.ErrnoException => c instanceof Error && typeof (c as NodeJS.ErrnoException).code === 'string');
-  const why = coded ? `${coded.code}${coded.message && !coded.message.startsWith(coded.code!) ? ` ${coded.message}` : ''}` : String((cause as Error | undefined)?.message ?? e);
+  const why = coded
+    ? `${coded.code}${coded.message && !coded.message.startsWith(coded.code!) ? ` ${coded.message}` : ''}`
+    : String((cause as Error | undefined)?.message ?? e);
   return new ApiClientError(0, 'NETWORK_ERROR', `${method} ${url}: ${why}`, coded ? { cause: coded.code } : undefined, { cause: e });
 }
 

@@ -82,11 +82,18 @@ export async function importDatabase(client: ApiClient, db: string, file: string
   try {
     pushed = await client.pushLTX(db, () => {
       progress?.done(); // a retry starts over, with a new bar
-      const bar = createProgress({ label: `${path.basename(file)} → ${db}`, total: info.size, enabled: opts.progress === false ? false : undefined });
+      const bar = createProgress({
+        label: `${path.basename(file)} → ${db}`,
+        total: info.size,
+        enabled: opts.progress === false ? false : undefined,
+      });
       progress = bar;
       ltxBytes = 0;
       // The encoder computes the snapshot's post-apply checksum from the pages as they pass.
-      const frames = encodeLTXStream(header, readSQLitePages(info, (n) => bar.add(n)));
+      const frames = encodeLTXStream(
+        header,
+        readSQLitePages(info, (n) => bar.add(n)),
+      );
       return batchedByteStream(counted(frames, (n) => (ltxBytes += n)));
     });
   } catch (e) {

@@ -17,7 +17,10 @@ export const COMMANDS: readonly Command[] = [ltxCommand, pushCommand, importComm
 export const USAGE = `${NAME} ${VERSION}: LTX files of Litestream/LiteFS on Cloudflare Workers
 
 Usage:
-${formatSynopsis(NAME, COMMANDS.flatMap((c) => c.synopsis))}
+${formatSynopsis(
+  NAME,
+  COMMANDS.flatMap((c) => c.synopsis),
+)}
 ${formatSynopsis(NAME, [['--help | --version', 'this text | the version']])}
 
 Every command takes --json for a stable, machine-readable output.

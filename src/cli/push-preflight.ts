@@ -72,4 +72,3 @@ export function preflight(head: Head | undefined, header: Header): void {
 }
 
 const ZERO_POS: PosJSON = { txid: '0000000000000000', postApplyChecksum: '0000000000000000' };
-

@@ -39,7 +39,13 @@ export interface QueryPoint {
 }
 
 /** POSTs the statement; the request is read-only, so network errors and 5xx are retried. */
-export async function runRemoteQuery(client: ApiClient, db: string, sql: string, params: unknown, point: QueryPoint = {}): Promise<QueryAnswer> {
+export async function runRemoteQuery(
+  client: ApiClient,
+  db: string,
+  sql: string,
+  params: unknown,
+  point: QueryPoint = {},
+): Promise<QueryAnswer> {
   const body: Record<string, unknown> = { sql };
   if (params !== undefined) body.params = params;
   if (point.txid !== undefined) body.txid = point.txid;
@@ -72,7 +78,11 @@ export function formatTable(columns: string[], rows: unknown[][], maxWidth = 60)
   const heads = columns.map(cut);
   const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null));
-  const line = (r: string[]): string => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(heads), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 

@@ -21,7 +21,9 @@ export const REMOTE_OPTIONS_USAGE = `  <url>        the server, e.g. http://loca
 export function cliClient(config: ClientConfig, io: CliIO): ApiClient {
   return new ApiClient(config, {
     onRetry: ({ attempt, attempts, delayMs, error }) => {
-      void io.err(`ltx-edge: ${error.code} ${error.message}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})\n`);
+      void io.err(
+        `ltx-edge: ${error.code} ${error.message}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})\n`,
+      );
     },
   });
 }

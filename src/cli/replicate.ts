@@ -56,7 +56,8 @@ export const replicateCommand: Command = {
     const db = values.db ?? defaultName(file);
     const intervalMs = values.interval === undefined ? DEFAULT_SYNC_INTERVAL_MS : parseDuration(values.interval);
     const json = values.json === true;
-    const say = (e: AgentEvent | Record<string, unknown>): Promise<void> => (json ? io.out(JSON.stringify(e, jsonValue) + '\n') : io.err(describe(e)));
+    const say = (e: AgentEvent | Record<string, unknown>): Promise<void> =>
+      json ? io.out(JSON.stringify(e, jsonValue) + '\n') : io.err(describe(e));
 
     const agent = new Replicator({
       file,
@@ -114,7 +115,9 @@ async function flush(agent: Replicator, say: (e: Record<string, unknown>) => Pro
     } catch (e) {
       if (e instanceof AgentError) throw e;
       if (Date.now() + backoff > deadline) {
-        throw new AgentError('UNFLUSHED', `stopping without pushing everything committed: ${(e as Error).message}`, undefined, { cause: e });
+        throw new AgentError('UNFLUSHED', `stopping without pushing everything committed: ${(e as Error).message}`, undefined, {
+          cause: e,
+        });
       }
       await say({ event: 'error', error: (e as Error).message, retryInMs: backoff });
       await new Promise((resolve) => setTimeout(resolve, backoff));

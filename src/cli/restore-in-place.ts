@@ -39,4 +39,3 @@ export async function restoreInPlace(
   }
   return EXIT_OK;
 }
-

@@ -270,7 +270,8 @@ export function headerPageCount(head: Uint8Array, size: number): number | undefi
 function describeSQLite(head: Uint8Array, size: number): { pageSize: number; commit: number } {
   if (size === 0) return { pageSize: 0, commit: 0 };
   const magic = new TextDecoder('latin1').decode(head.subarray(0, SQLITE_MAGIC.length));
-  if (head.length < SQLITE_HEADER_SIZE || magic !== SQLITE_MAGIC) throw new CliError('BAD_RESPONSE', 'the download is not a SQLite database');
+  if (head.length < SQLITE_HEADER_SIZE || magic !== SQLITE_MAGIC)
+    throw new CliError('BAD_RESPONSE', 'the download is not a SQLite database');
   const pageSize = sqlitePageSize(head);
   if (!isValidPageSize(pageSize) || size % pageSize !== 0) {
     throw new CliError('BAD_RESPONSE', `the download (${size} bytes) is not a whole number of ${pageSize}-byte pages`);
@@ -307,7 +308,9 @@ export function parseTXIDOption(text: string): string {
 
 export const restoreCommand: Command = {
   name: 'restore',
-  synopsis: [['restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--json]', 'download the database (at a TXID or time) as a SQLite file']],
+  synopsis: [
+    ['restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--json]', 'download the database (at a TXID or time) as a SQLite file'],
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
     const { values, positionals } = parseCommandArgs(
       args,
@@ -331,7 +334,8 @@ export const restoreCommand: Command = {
     const [db] = rest;
     if (values.txid !== undefined && values.at !== undefined) throw new UsageError('give --txid or --at, not both', RESTORE_USAGE);
     if (values['in-place'] === true) {
-      if (values.txid === undefined && values.at === undefined) throw new UsageError('restore --in-place needs --txid or --at', RESTORE_USAGE);
+      if (values.txid === undefined && values.at === undefined)
+        throw new UsageError('restore --in-place needs --txid or --at', RESTORE_USAGE);
       const point = values.txid !== undefined ? { txid: parseTXIDOption(values.txid) } : { at: values.at };
       return restoreInPlace(cliClient(config, io), io, db, point, values.json === true, (code, details) => hintFor(code, details, db));
     }
@@ -349,7 +353,9 @@ export const restoreCommand: Command = {
         force: values.force === true,
         verify: values.verify === true,
         onRestart: ({ attempt, attempts, delayMs, error }) => {
-          void io.err(`ltx-edge: ${error.code} ${error.message}; restarting in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})\n`);
+          void io.err(
+            `ltx-edge: ${error.code} ${error.message}; restarting in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})\n`,
+          );
         },
       });
     } catch (e) {

@@ -40,7 +40,8 @@ export class PageStore {
   private gen = 0;
 
   constructor(api: ApiClient, db: string, cacheBytes = DEFAULT_CACHE_BYTES) {
-    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) throw new ClientError('BAD_REQUEST', `cacheBytes must be a non-negative integer, got ${cacheBytes}`);
+    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0)
+      throw new ClientError('BAD_REQUEST', `cacheBytes must be a non-negative integer, got ${cacheBytes}`);
     this.api = api;
     this.db = db;
     this.cache = new SharedPageCache(cacheBytes);
@@ -99,7 +100,8 @@ export class PageStore {
         const chunk = chunks[next++];
         this.stats.requests++;
         const got = await this.api.readPages(this.db, chunk, pageSize, { txid });
-        if (got.txid !== txid) throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatHex64(txid)}, got TXID ${formatHex64(got.txid)}`);
+        if (got.txid !== txid)
+          throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatHex64(txid)}, got TXID ${formatHex64(got.txid)}`);
         for (const p of got.pages) out.set(p.pgno, p.data);
         this.stats.pagesFetched += got.pages.length;
       }

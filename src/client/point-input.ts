@@ -20,7 +20,8 @@ export function parsePoint(v: PointInput, kind: 'txid' | 'at'): ReadPoint {
       if (Number.isNaN(v.getTime())) throw new ClientError('BAD_REQUEST', 'at is an invalid Date');
       return { at: v.toISOString() };
     }
-    if (typeof v !== 'string' || v.trim() === '') throw new ClientError('BAD_REQUEST', 'at must be a Date, an RFC3339 time or a relative time such as "5 minutes ago"');
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new ClientError('BAD_REQUEST', 'at must be a Date, an RFC3339 time or a relative time such as "5 minutes ago"');
     return { at: v.trim() };
   }
   let txid: bigint;
@@ -33,4 +34,3 @@ export function parsePoint(v: PointInput, kind: 'txid' | 'at'): ReadPoint {
   if (txid < 1n || txid >= 1n << 64n) throw new ClientError('BAD_REQUEST', `txid must be from 1 to 2^64 − 1, got ${txid}`);
   return { txid };
 }
-

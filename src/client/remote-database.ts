@@ -136,7 +136,8 @@ export class RemoteDatabase {
 
   /** Opens `db` at the head (following it), or pinned at `txid` / `at`. Unknown database → ApiClientError NOT_FOUND (unless `create`). */
   static async open(opts: RemoteDatabaseOptions): Promise<RemoteDatabase> {
-    if (typeof opts.url !== 'string' || !/^https?:\/\//i.test(opts.url)) throw new ClientError('BAD_REQUEST', `url must be http(s), got ${String(opts.url)}`);
+    if (typeof opts.url !== 'string' || !/^https?:\/\//i.test(opts.url))
+      throw new ClientError('BAD_REQUEST', `url must be http(s), got ${String(opts.url)}`);
     if (typeof opts.db !== 'string' || opts.db === '') throw new ClientError('BAD_REQUEST', 'db (the database name) is required');
     if (opts.txid !== undefined && opts.at !== undefined) throw new ClientError('BAD_REQUEST', 'give txid or at, not both');
     const point = opts.txid !== undefined ? parsePoint(opts.txid, 'txid') : opts.at !== undefined ? parsePoint(opts.at, 'at') : {};
@@ -148,7 +149,10 @@ export class RemoteDatabase {
       limits: { ...CLIENT_QUERY_LIMITS, ...opts.limits },
       prefetch: opts.prefetch,
     };
-    const create = opts.create === undefined || opts.create === false ? undefined : { pageSize: (opts.create === true ? undefined : opts.create.pageSize) ?? DEFAULT_CREATE_PAGE_SIZE };
+    const create =
+      opts.create === undefined || opts.create === false
+        ? undefined
+        : { pageSize: (opts.create === true ? undefined : opts.create.pageSize) ?? DEFAULT_CREATE_PAGE_SIZE };
     return RemoteDatabase.openAt(shared, point, create);
   }
 
@@ -321,7 +325,10 @@ export class RemoteDatabase {
     if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatHex64(this.txid)}: it cannot write`);
     return this.exclusive(async () => {
       const state = this.state;
-      const { value, dirty } = await runWrite(this.store, state, fn, { maxBytes: this.shared.maxQueryBytes, prefetch: this.shared.prefetch });
+      const { value, dirty } = await runWrite(this.store, state, fn, {
+        maxBytes: this.shared.maxQueryBytes,
+        prefetch: this.shared.prefetch,
+      });
       if (dirty === undefined) return { value, txid: state.txid, pos: this.position, pages: 0 };
       const first = dirty.pages[0];
       if (first.pgno === 1 && state.commit > 0) {
@@ -341,7 +348,10 @@ export class RemoteDatabase {
         throw e;
       }
       // The server applied exactly these pages on top of our base (base = head was checked): cache them as the new TXID's.
-      const epoch = this.store.advance(dirty.pages.map((p) => p.pgno), dirty.commit);
+      const epoch = this.store.advance(
+        dirty.pages.map((p) => p.pgno),
+        dirty.commit,
+      );
       for (const p of dirty.pages) this.store.put(p.pgno, p.data, epoch);
       const txid = BigInt('0x' + pos.txid);
       this.state = { txid, pageSize: state.pageSize, commit: dirty.commit, epoch };

@@ -116,12 +116,16 @@ export async function runWrite<T>(
     if (!attempt.missed) {
       if (error) throw error.e;
       const commit = file.pageCount;
-      const pages = [...file.dirty].filter(([pgno]) => pgno <= commit).sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data }));
+      const pages = [...file.dirty]
+        .filter(([pgno]) => pgno <= commit)
+        .sort((a, b) => a[0] - b[0])
+        .map(([pgno, data]) => ({ pgno, data }));
       return { value: value as T, dirty: pages.length > 0 ? { pages, commit } : undefined };
     }
     if (file.internalError !== undefined) throw file.internalError;
     if (file.failure !== undefined) throw file.failure;
-    if (round >= maxRounds) throw new ClientError('TOO_MANY_ROUNDS', `the transaction needed more than ${maxRounds} rounds of page fetches`);
+    if (round >= maxRounds)
+      throw new ClientError('TOO_MANY_ROUNDS', `the transaction needed more than ${maxRounds} rounds of page fetches`);
     await file.fetchMissing();
   }
 }

@@ -133,7 +133,9 @@ export async function drainBody(reader: ChunkReader, limit: number): Promise<voi
 /** Up to 256 MiB of a refused body is read and dropped so the client gets its error; past that, cancel. */
 export const DRAIN_LIMIT_BYTES = 256 * 1024 * 1024;
 
-export type BoundedBody = { ok: true; bytes: Uint8Array } | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'REQUEST_TIMEOUT' | 'BAD_REQUEST'; message: string };
+export type BoundedBody =
+  | { ok: true; bytes: Uint8Array }
+  | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'REQUEST_TIMEOUT' | 'BAD_REQUEST'; message: string };
 
 /**
  * A whole body of at most `maxBytes`, read under `deadlines`. Past `maxBytes` the rest is drained (up

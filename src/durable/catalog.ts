@@ -117,21 +117,13 @@ export class Catalog {
     const rows =
       level === undefined
         ? this.sql.exec('SELECT * FROM files WHERE min_txid > ? ORDER BY level, min_txid LIMIT ?', formatHex64(after), limit)
-        : this.sql.exec(
-            'SELECT * FROM files WHERE level = ? AND min_txid > ? ORDER BY min_txid LIMIT ?',
-            level,
-            formatHex64(after),
-            limit,
-          );
+        : this.sql.exec('SELECT * FROM files WHERE level = ? AND min_txid > ? ORDER BY min_txid LIMIT ?', level, formatHex64(after), limit);
     return rows.toArray().map(toFile);
   }
 
   /** Every file whose MaxTXID is at most `maxTXID` (all levels): the input of a restore plan. */
   filesUpTo(maxTXID: bigint): CatalogFile[] {
-    return this.sql
-      .exec('SELECT * FROM files WHERE max_txid <= ? ORDER BY min_txid, level', formatHex64(maxTXID))
-      .toArray()
-      .map(toFile);
+    return this.sql.exec('SELECT * FROM files WHERE max_txid <= ? ORDER BY min_txid, level', formatHex64(maxTXID)).toArray().map(toFile);
   }
 
   /** For each page, the MaxTXID of the file that last wrote it at the head (undefined if unknown). */
@@ -177,12 +169,7 @@ export class Catalog {
 
   /** Drops one file's row (compaction replaced it, or retention removed it). */
   deleteFile(level: number, minTXID: bigint, maxTXID: bigint): void {
-    this.sql.exec(
-      'DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?',
-      level,
-      formatHex64(minTXID),
-      formatHex64(maxTXID),
-    );
+    this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatHex64(minTXID), formatHex64(maxTXID));
   }
 
   /** Forgets everything (database deleted). */
@@ -198,7 +185,9 @@ export class Catalog {
 
   /** Counts one more removal of files (call in the transaction that removes their rows). */
   nextGeneration(): void {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    );
   }
 
   clear(): void {

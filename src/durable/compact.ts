@@ -128,7 +128,10 @@ async function mergeIntoLevel(
     for (const f of dropped) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
     ctx.catalog.addFile(output);
     ctx.sql.exec('DELETE FROM meta WHERE key = ?', pending);
-    return addPending(ctx, dropped.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)));
+    return addPending(
+      ctx,
+      dropped.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)),
+    );
   });
   await deletePending(ctx, batches);
   return ok({ file: fileJSON(output), inputs: files.length });
@@ -242,7 +245,8 @@ async function readWhole(ctx: IngestContext, files: CatalogFile[], retry: <T>(fn
       const f = files[i];
       out[i] = await retry(async () => {
         const obj = await ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
-        if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
+        if (!obj)
+          throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
         return obj.bytes();
       });
     }
@@ -255,7 +259,11 @@ async function readWhole(ctx: IngestContext, files: CatalogFile[], retry: <T>(fn
 async function mergeInMemory(ctx: IngestContext, files: Uint8Array[]): Promise<Uint8Array> {
   const tracked = files.every((b) => (headerFlags(b) & HEADER_FLAG_NO_CHECKSUM) === 0);
   const chunks: Uint8Array[] = [];
-  for await (const c of compactLTX(files.map((b) => [b]), { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits })) chunks.push(c);
+  for await (const c of compactLTX(
+    files.map((b) => [b]),
+    { headerFlags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM, limits: ctx.limits },
+  ))
+    chunks.push(c);
   return concat(chunks);
 }
 
@@ -274,11 +282,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function* streamOf(
-  ctx: IngestContext,
-  f: CatalogFile,
-  retry: <T>(fn: () => Promise<T>) => Promise<T>,
-): AsyncGenerator<Uint8Array> {
+async function* streamOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => Promise<T>) => Promise<T>): AsyncGenerator<Uint8Array> {
   const obj = await retry(() => ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)));
   if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
   const reader = obj.body.getReader();

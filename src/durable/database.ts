@@ -268,11 +268,16 @@ export class DatabaseDO extends DurableObject<Env> {
       if (failed) this.stats.bump('maintenanceFailures');
       // A failed pass backs off (1 min, doubling, at most 1 h) instead of being first in line every tick.
       const retryAt = this.maintenanceState.recordPass(Date.now(), {
-        failure: failed && { action: failed.level === undefined ? failed.kind : `${failed.kind} level ${failed.level}`, error: failed.error ?? '' },
+        failure: failed && {
+          action: failed.level === undefined ? failed.kind : `${failed.kind} level ${failed.level}`,
+          error: failed.error ?? '',
+        },
         budgetExhausted: result.budgetExhausted,
       });
       const nextDue = retryAt === undefined ? result.nextDue : Math.max(result.nextDue ?? retryAt, retryAt);
-      await this.registry().setDue(name, nextDue).catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
+      await this.registry()
+        .setDue(name, nextDue)
+        .catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
       return ok({ ...result, nextDue });
     });
   }

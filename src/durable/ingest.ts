@@ -11,7 +11,16 @@ import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { BodyReadError, type ChunkReader, DRAIN_LIMIT_BYTES, type UploadDeadlines, UploadTimeoutError, chunkReader, drainBody, withDeadlines } from './body-reader.ts';
+import {
+  BodyReadError,
+  type ChunkReader,
+  DRAIN_LIMIT_BYTES,
+  type UploadDeadlines,
+  UploadTimeoutError,
+  chunkReader,
+  drainBody,
+  withDeadlines,
+} from './body-reader.ts';
 import { DEFAULT_MAX_DATABASE_BYTES } from '../config.ts';
 import { refuseDatabaseSize } from '../replication/size-limit.ts';
 import type { Catalog, Position } from './catalog.ts';
@@ -198,10 +207,7 @@ class StoredObject {
 }
 
 /** Reads chunks until at least `n` bytes are in (or the stream ends). */
-async function readAtLeast(
-  reader: ChunkReader,
-  n: number,
-): Promise<{ chunks: Uint8Array[]; bytes: Uint8Array }> {
+async function readAtLeast(reader: ChunkReader, n: number): Promise<{ chunks: Uint8Array[]; bytes: Uint8Array }> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (total < n) {
@@ -237,4 +243,3 @@ async function verifyStream(
   const result = dec.end();
   return { size: result.size, fileChecksum: result.trailer.fileChecksum };
 }
-

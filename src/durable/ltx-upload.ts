@@ -66,9 +66,7 @@ export class LtxUpload {
   async finish(): Promise<ObjectInfo> {
     const rest = this.take(this.buffered);
     if (!this.multipart) {
-      const put = await this.retry(() =>
-        this.store.put(this.key, rest, { customMetadata: this.opts.customMetadata, ifAbsent: true }),
-      );
+      const put = await this.retry(() => this.store.put(this.key, rest, { customMetadata: this.opts.customMetadata, ifAbsent: true }));
       return put ?? (await this.adoptExisting());
     }
     if (rest.length > 0) await this.sendPart(rest);

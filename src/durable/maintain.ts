@@ -42,7 +42,14 @@ export interface MaintenanceResult {
 const PENDING_RETRY_MS = 60_000;
 
 function entries(files: CatalogFile[]): CatalogEntry[] {
-  return files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, timestamp: f.timestamp, createdAt: f.createdAt }));
+  return files.map((f) => ({
+    level: f.level,
+    minTXID: f.minTXID,
+    maxTXID: f.maxTXID,
+    size: f.size,
+    timestamp: f.timestamp,
+    createdAt: f.createdAt,
+  }));
 }
 
 /**
@@ -86,7 +93,12 @@ export async function runMaintenance(
       else {
         // Keyed like the catalog, by (level, min, max): every snapshot starts at TXID 1.
         const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
-        merged(await snapshotHead(ctx, plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!)));
+        merged(
+          await snapshotHead(
+            ctx,
+            plan.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!),
+          ),
+        );
       }
     } else {
       Object.assign(report, { reason: action.reason, files: action.files.length });
@@ -104,7 +116,10 @@ export async function runMaintenance(
   }
   const after = entries(ctx.catalog.filesUpTo(pos.txid));
   const inconsistencies = checkLevelConsistency(after).length;
-  if (inconsistencies > 0) console.error(`level consistency: ${JSON.stringify(checkLevelConsistency(after), (_, v) => (typeof v === 'bigint' ? formatHex64(v) : v))}`);
+  if (inconsistencies > 0)
+    console.error(
+      `level consistency: ${JSON.stringify(checkLevelConsistency(after), (_, v) => (typeof v === 'bigint' ? formatHex64(v) : v))}`,
+    );
   // When to come back is a real time. `now` can run ahead of the clock: the admin routes plan "as if
   // every interval boundary had passed" (a year on), and due times from there would park the
   // database in the registry for that year. Ask from the earlier of the two.

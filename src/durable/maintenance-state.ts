@@ -53,7 +53,11 @@ export class MaintenanceState {
   }
 
   private write(s: Stored): void {
-    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', KEY, JSON.stringify(s));
+    this.sql.exec(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      KEY,
+      JSON.stringify(s),
+    );
     this.cached = s;
   }
 

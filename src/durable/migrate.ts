@@ -18,10 +18,13 @@ export interface SqlExec {
  * Returns the versions applied now.
  */
 export function applyMigrations(sql: SqlExec, migrations: readonly Migration[], transaction: <T>(fn: () => T) => T): number[] {
-  sql.exec(
-    'CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  sql.exec('CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const done = new Set(
+    sql
+      .exec('SELECT version FROM _migrations')
+      .toArray()
+      .map((r) => Number(r.version)),
   );
-  const done = new Set(sql.exec('SELECT version FROM _migrations').toArray().map((r) => Number(r.version)));
   const applied: number[] = [];
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   for (let i = 0; i < sorted.length; i++) {

@@ -151,7 +151,13 @@ export class ReadPlanner {
     if (to === pos.txid) return answer({ all: false, pgnos: this.catalog.pagesWrittenAfter(since).filter((p) => p <= at.commit) });
     return answer({
       all: false,
-      files: chain.map((f) => ({ level: 0, minTXID: formatHex64(f.minTXID), maxTXID: formatHex64(f.maxTXID), size: f.size, commit: f.commit })),
+      files: chain.map((f) => ({
+        level: 0,
+        minTXID: formatHex64(f.minTXID),
+        maxTXID: formatHex64(f.maxTXID),
+        size: f.size,
+        commit: f.commit,
+      })),
     });
   }
 

@@ -69,7 +69,11 @@ export class RegistryDO extends DurableObject<Env> {
   /** Names whose maintenance is due at `now`, most overdue first, at most `limit`. */
   due(now: number, limit = 1000): string[] {
     return this.ctx.storage.sql
-      .exec('SELECT name FROM databases WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?', now, Math.min(Math.max(limit, 1), 10_000))
+      .exec(
+        'SELECT name FROM databases WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?',
+        now,
+        Math.min(Math.max(limit, 1), 10_000),
+      )
       .toArray()
       .map((r) => String(r.name));
   }

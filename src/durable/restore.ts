@@ -32,7 +32,9 @@ export async function restoreAsNewTransaction(ctx: IngestContext, plan: ReadPlan
   const from = plan.txid.toString(16).padStart(16, '0');
   if (plan.txid === pos.txid) return ok({ pos: posJSON(pos.txid, pos.checksum), restoredFrom: from, pages: 0 }, 200);
   if (pos.txid === MAX_TXID) {
-    return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); a restore would need the TXID after it', { pos: posJSON(pos.txid, pos.checksum) });
+    return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); a restore would need the TXID after it', {
+      pos: posJSON(pos.txid, pos.checksum),
+    });
   }
   const txid = pos.txid + 1n;
   const header = makeHeader({

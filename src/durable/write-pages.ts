@@ -28,7 +28,10 @@ export async function writePages(ctx: IngestContext, body: Uint8Array, opts: Wri
   const head = pos?.txid ?? 0n;
   if (opts.base !== head) return err('CONFLICT', `base ${opts.base} is not the head ${head}`, { pos: headJSON(pos) });
   // A pushed file may end at TXID 2^64-1; there is no next TXID to assign (the encoder would throw: a 500).
-  if (head === MAX_TXID) return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); no transaction can follow it', { pos: headJSON(pos) });
+  if (head === MAX_TXID)
+    return err('TXID_EXHAUSTED', 'the database is at the last TXID (ffffffffffffffff); no transaction can follow it', {
+      pos: headJSON(pos),
+    });
   const pageSize = pos?.pageSize ?? opts.pageSize;
   if (pageSize === undefined) return err('BAD_REQUEST', 'the first write to an empty database needs page_size');
   if (!isValidPageSize(pageSize)) return err('BAD_REQUEST', `invalid page size ${pageSize}`);
@@ -53,7 +56,14 @@ export async function writePages(ctx: IngestContext, body: Uint8Array, opts: Wri
   const state = new DatabaseState(sums);
   if (pos) Object.assign(state, { pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
   const txid = head + 1n;
-  const header = makeHeader({ pageSize, commit, minTXID: txid, maxTXID: txid, timestamp: ctx.now(), preApplyChecksum: pos ? pos.checksum : 0n });
+  const header = makeHeader({
+    pageSize,
+    commit,
+    minTXID: txid,
+    maxTXID: txid,
+    timestamp: ctx.now(),
+    preApplyChecksum: pos ? pos.checksum : 0n,
+  });
   const update = new ChecksumUpdate(state, header);
   for (const p of pages) update.page(p.pgno, crcLinear(p.data));
   const post = update.finish();

@@ -42,12 +42,7 @@ export const SQLITE_MAX_PAGE_COUNT = 0xfffffffe;
 export const MAX_TXID = (1n << 64n) - 1n;
 
 export function isValidPageSize(pageSize: number): boolean {
-  return (
-    Number.isInteger(pageSize) &&
-    pageSize >= MIN_PAGE_SIZE &&
-    pageSize <= MAX_PAGE_SIZE &&
-    (pageSize & (pageSize - 1)) === 0
-  );
+  return Number.isInteger(pageSize) && pageSize >= MIN_PAGE_SIZE && pageSize <= MAX_PAGE_SIZE && (pageSize & (pageSize - 1)) === 0;
 }
 
 /** The PENDING_BYTE page, never stored in LTX files and left out of every checksum (§7). */

@@ -46,12 +46,7 @@ function run(hi0: number, lo0: number, data: Uint8Array, start: number, end: num
   } else {
     for (const stop = end - 8; i <= stop; i += 8) {
       const vl = lo ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
-      const wh =
-        hi ^
-        (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24)) ^
-        (vl << 31) ^
-        (vl << 29) ^
-        (vl << 28);
+      const wh = hi ^ (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24)) ^ (vl << 31) ^ (vl << 29) ^ (vl << 28);
       lo = vl ^ ((vl >>> 1) | (wh << 31)) ^ ((vl >>> 3) | (wh << 29)) ^ ((vl >>> 4) | (wh << 28));
       hi = wh ^ (wh >>> 1) ^ (wh >>> 3) ^ (wh >>> 4);
     }

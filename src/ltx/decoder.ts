@@ -235,7 +235,7 @@ export class LTXDecoder {
   private checkPageOrder(pgno: number): void {
     const h = this.h!;
     if (++this.pageCount > this.limits.maxPages) fail('LTX_LIMIT_EXCEEDED', 'too many pages');
-    if ((this.pageCount * h.pageSize) > this.limits.maxDecompressedBytes) {
+    if (this.pageCount * h.pageSize > this.limits.maxDecompressedBytes) {
       fail('LTX_LIMIT_EXCEEDED', 'decompressed size over the limit');
     }
     checkPageSequence(pgno, this.prevPgno, h.commit, this.lock, this.snapshot);

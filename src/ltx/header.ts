@@ -1,12 +1,6 @@
 // The 100-byte LTX header: encode, decode and the validation rules of `Header.Validate` (ltx-format.md §2).
 
-import {
-  CHECKSUM_FLAG,
-  HEADER_FLAG_MASK,
-  HEADER_FLAG_NO_CHECKSUM,
-  HEADER_SIZE,
-  isValidPageSize,
-} from './constants.ts';
+import { CHECKSUM_FLAG, HEADER_FLAG_MASK, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, isValidPageSize } from './constants.ts';
 import { fail } from './errors.ts';
 
 /** An LTX header. 64-bit fields are bigint; the timestamp is milliseconds since the Unix epoch. */

@@ -172,7 +172,8 @@ export class LZ4FrameReader {
     }
     this.hash.update(out);
     this.produced += n;
-    if (this.contentSize !== undefined && this.produced > this.contentSize) fail('LTX_BAD_PAGE_DATA', 'LZ4 frame: content longer than its declared size');
+    if (this.contentSize !== undefined && this.produced > this.contentSize)
+      fail('LTX_BAD_PAGE_DATA', 'LZ4 frame: content longer than its declared size');
     return out;
   }
 

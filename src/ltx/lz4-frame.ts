@@ -92,11 +92,7 @@ function parseHeader(byteAt: (i: number) => number, available: number): FrameHea
  * to be longer than `maxLength` bytes (default DEFAULT_MAX_LZ4_FRAME_LENGTH), so a hostile file
  * cannot make a streaming reader buffer without bound. Callers pass about pageSize + 64 KiB.
  */
-export function lz4FrameLength(
-  byteAt: (i: number) => number,
-  available: number,
-  maxLength: number = DEFAULT_MAX_LZ4_FRAME_LENGTH,
-): number {
+export function lz4FrameLength(byteAt: (i: number) => number, available: number, maxLength: number = DEFAULT_MAX_LZ4_FRAME_LENGTH): number {
   const header = parseHeader(byteAt, available);
   // Even the shortest frame (header and end mark) must fit.
   if (header === null) {
@@ -168,9 +164,7 @@ export function decodeLZ4Frame(frame: Uint8Array, dst: Uint8Array): void {
     } else {
       // Independent blocks see only their own output; linked ones may reach into earlier blocks.
       const block = frame.subarray(pos, blockEnd);
-      d += independent
-        ? decompressBlock(block, dst.subarray(d, dstEnd))
-        : decompressBlock(block, dst.subarray(0, dstEnd), d);
+      d += independent ? decompressBlock(block, dst.subarray(d, dstEnd)) : decompressBlock(block, dst.subarray(0, dstEnd), d);
     }
     pos = blockEnd + (blockChecksums ? 4 : 0);
   }

@@ -24,12 +24,7 @@ export function maxLegacyFrame(pageSize: number): number {
  * Encodes a block-format frame into `scratch` (≥ BLOCK_FRAME_OVERHEAD + compressBound(page size))
  * and returns the frame as a view of it.
  */
-export function encodePageFrame(
-  pgno: number,
-  data: Uint8Array,
-  compressor: LZ4BlockCompressor,
-  scratch: Uint8Array,
-): Uint8Array {
+export function encodePageFrame(pgno: number, data: Uint8Array, compressor: LZ4BlockCompressor, scratch: Uint8Array): Uint8Array {
   const n = compressor.compress(data, scratch.subarray(BLOCK_FRAME_OVERHEAD));
   const v = new DataView(scratch.buffer, scratch.byteOffset, BLOCK_FRAME_OVERHEAD);
   v.setUint32(0, pgno);

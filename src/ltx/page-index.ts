@@ -1,12 +1,6 @@
 // The page index (uvarint triples pgno/offset/size, 0, u64 length) and the trailer (ltx-format.md §4, §5, §12).
 
-import {
-  ESTIMATED_PAGE_INDEX_SIZE,
-  HEADER_SIZE,
-  INDEX_LENGTH_FIELD_SIZE,
-  PAGE_HEADER_SIZE,
-  TRAILER_SIZE,
-} from './constants.ts';
+import { ESTIMATED_PAGE_INDEX_SIZE, HEADER_SIZE, INDEX_LENGTH_FIELD_SIZE, PAGE_HEADER_SIZE, TRAILER_SIZE } from './constants.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { fail } from './errors.ts';
 

@@ -88,7 +88,8 @@ export class V1Encoder {
   private resolvePostApply(given: bigint | undefined): bigint {
     if (this.snapshot) {
       const computed = CHECKSUM_FLAG | this.pagesChecksum;
-      if (given !== undefined && given !== computed) fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
+      if (given !== undefined && given !== computed)
+        fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
       return computed;
     }
     if (given === undefined) fail('LTX_INVALID_ARGUMENT', 'post-apply checksum required');

@@ -11,7 +11,16 @@
 
 import { ByteQueue } from './byte-queue.ts';
 import { pageChecksumLinear } from './checksum.ts';
-import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, HEADER_SIZE, PAGE_HEADER_FLAG_SIZE, PAGE_HEADER_SIZE, TRAILER_SIZE, isValidPageSize, lockPgno } from './constants.ts';
+import {
+  CHECKSUM_FLAG,
+  EMPTY_DB_CHECKSUM,
+  HEADER_SIZE,
+  PAGE_HEADER_FLAG_SIZE,
+  PAGE_HEADER_SIZE,
+  TRAILER_SIZE,
+  isValidPageSize,
+  lockPgno,
+} from './constants.ts';
 import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
 import { DEFAULT_DECODER_LIMITS, type DecoderLimits } from './decoder.ts';
 import { LTXEncoder } from './encoder.ts';
@@ -32,7 +41,8 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 /** v0.3 `Header.Validate`, plus what our Header type needs (a safe-integer timestamp). */
 export function validateV1Header(h: Header): void {
-  if ((h.flags & ~V1_HEADER_FLAG_COMPRESS_LZ4) !== 0) fail('LTX_BAD_FLAGS', `invalid v1 header flags: 0x${h.flags.toString(16).padStart(8, '0')}`);
+  if ((h.flags & ~V1_HEADER_FLAG_COMPRESS_LZ4) !== 0)
+    fail('LTX_BAD_FLAGS', `invalid v1 header flags: 0x${h.flags.toString(16).padStart(8, '0')}`);
   if (!isValidPageSize(h.pageSize)) fail('LTX_BAD_PAGE_SIZE', `invalid page size: ${h.pageSize}`);
   if (h.minTXID === 0n) fail('LTX_BAD_TXID', 'minimum transaction id required');
   if (h.maxTXID === 0n) fail('LTX_BAD_TXID', 'maximum transaction id required');
@@ -137,7 +147,10 @@ export class V1Decoder {
         case 'pages': {
           const h = this.h!;
           if (!this.fill(V1_PAGE_HEADER_SIZE)) return undefined;
-          const b0 = this.body.byteAt(0), b1 = this.body.byteAt(1), b2 = this.body.byteAt(2), b3 = this.body.byteAt(3);
+          const b0 = this.body.byteAt(0),
+            b1 = this.body.byteAt(1),
+            b2 = this.body.byteAt(2),
+            b3 = this.body.byteAt(3);
           const pgno = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
           if (pgno === 0) {
             this.crc.update(this.takeBody(V1_PAGE_HEADER_SIZE));
@@ -252,7 +265,10 @@ export class V1Decoder {
 }
 
 /** Decodes a whole in-memory v1 file (tests, small files). */
-export function decodeV1(bytes: Uint8Array, limits: Partial<DecoderLimits> = { maxDecompressedBytes: 1024 ** 3 }): V1DecodeResult & { pages: V1Page[] } {
+export function decodeV1(
+  bytes: Uint8Array,
+  limits: Partial<DecoderLimits> = { maxDecompressedBytes: 1024 ** 3 },
+): V1DecodeResult & { pages: V1Page[] } {
   const dec = new V1Decoder(limits);
   dec.write(bytes);
   const pages: V1Page[] = [];

@@ -255,7 +255,9 @@ export class QueryEngine {
   private lose(cause: unknown): void {
     if (this.lost) return;
     this.lost = true;
-    console.error(`query engine: the wa-sqlite instance is dropped after ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
+    console.error(
+      `query engine: the wa-sqlite instance is dropped after ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+    );
   }
 
   private checkTime(a: Active): void {
@@ -301,7 +303,8 @@ export class QueryEngine {
         }
         // A row after a swallowed miss is not trusted either: stop and rerun (before any limit fires).
         if (rc !== SQLite.SQLITE_ROW || s.pages.missingCount > 0) return this.failed(s, rc);
-        if (rows.length >= maxRows) throw new QueryError('QUERY_TOO_MANY_ROWS', `the query returns more than ${maxRows} rows`, { limit: 'rows', value: maxRows });
+        if (rows.length >= maxRows)
+          throw new QueryError('QUERY_TOO_MANY_ROWS', `the query returns more than ${maxRows} rows`, { limit: 'rows', value: maxRows });
         const row: ResultValue[] = new Array(n);
         bytes += n + 2;
         for (let i = 0; i < n; i++) {
@@ -310,7 +313,10 @@ export class QueryEngine {
           bytes += c.size;
         }
         if (bytes > maxResultBytes) {
-          throw new QueryError('QUERY_RESULT_TOO_LARGE', `the result is larger than ${maxResultBytes} bytes`, { limit: 'result_bytes', value: maxResultBytes });
+          throw new QueryError('QUERY_RESULT_TOO_LARGE', `the result is larger than ${maxResultBytes} bytes`, {
+            limit: 'result_bytes',
+            value: maxResultBytes,
+          });
         }
         rows.push(row);
       }
@@ -382,7 +388,10 @@ export class QueryEngine {
     if (pages.internalError !== undefined) throw pages.internalError;
     if (pages.failure !== undefined) throw pages.failure;
     if (active.stop === 'vm_steps') {
-      throw new QueryError('QUERY_TOO_EXPENSIVE', `the query ran more than ${active.limits.maxVmSteps} SQLite VM steps`, { limit: 'vm_steps', value: active.limits.maxVmSteps });
+      throw new QueryError('QUERY_TOO_EXPENSIVE', `the query ran more than ${active.limits.maxVmSteps} SQLite VM steps`, {
+        limit: 'vm_steps',
+        value: active.limits.maxVmSteps,
+      });
     }
     if (active.stop === 'heap') throw heapExhausted(active.limits);
     if (active.stop === 'timeout') throw timeout(active.limits);

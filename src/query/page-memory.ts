@@ -71,7 +71,8 @@ export class PageMemory {
   take(n: number, database?: string): PageMemoryLimit | undefined {
     let refused: PageMemoryLimit | undefined;
     if (this.held + n > this.maxBytes) refused = 'isolate_page_bytes';
-    else if (database !== undefined && this.usedBy(database) + n > this.shareBytes && this.othersWant(database)) refused = 'database_page_bytes';
+    else if (database !== undefined && this.usedBy(database) + n > this.shareBytes && this.othersWant(database))
+      refused = 'database_page_bytes';
     if (refused !== undefined) {
       if (database !== undefined) this.noteWanting(database);
       return refused;

@@ -167,7 +167,7 @@ export class PageVFS {
     const file = this.byPointer.get(pFile);
     if (file === undefined) return SQLite.SQLITE_IOERR_FSTAT;
     const size = file.pageSize * file.pageCount;
-    this.mod.HEAP32[pSize >> 2] = size % TWO_32 | 0;
+    this.mod.HEAP32[pSize >> 2] = (size % TWO_32) | 0;
     this.mod.HEAP32[(pSize >> 2) + 1] = Math.floor(size / TWO_32) | 0;
     return SQLite.SQLITE_OK;
   }

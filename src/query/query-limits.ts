@@ -43,22 +43,35 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 
 /** The heap ceiling, or SQLITE_NOMEM (the memory ceiling, or a program past SQLITE_LIMIT_VDBE_OP, which SQLite reports as out of memory). */
 export function heapExhausted(limits: QueryLimits): QueryError {
-  return new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${limits.maxHeapBytes} bytes of memory`, { limit: 'heap_bytes', value: limits.maxHeapBytes });
+  return new QueryError('QUERY_TOO_EXPENSIVE', `the query needed more than ${limits.maxHeapBytes} bytes of memory`, {
+    limit: 'heap_bytes',
+    value: limits.maxHeapBytes,
+  });
 }
 
 /** A run went deeper than STACK_BUDGET_BYTES of the wasm stack (or past it). */
 export function stackTooDeep(): QueryError {
-  return tooComplex('stack_bytes', STACK_BUDGET_BYTES, STACK_BUDGET_BYTES, `the statement (or the database's schema) needs more than ${STACK_BUDGET_BYTES} bytes of SQLite's stack`);
+  return tooComplex(
+    'stack_bytes',
+    STACK_BUDGET_BYTES,
+    STACK_BUDGET_BYTES,
+    `the statement (or the database's schema) needs more than ${STACK_BUDGET_BYTES} bytes of SQLite's stack`,
+  );
 }
 
 /** V8's stack ran out inside SQLite (a native stack overflow thrown through wasm). */
 export function nativeStackExhausted(): QueryError {
-  return new QueryError('QUERY_TOO_COMPLEX', 'the statement (or the database\'s schema) exhausted the call stack', { limit: 'native_stack' });
+  return new QueryError('QUERY_TOO_COMPLEX', "the statement (or the database's schema) exhausted the call stack", {
+    limit: 'native_stack',
+  });
 }
 
 /** The engine's instance was dropped (an exception out of wasm, a run past the stack): retry on a new one. */
 export function engineLost(): QueryError {
-  return new QueryError('QUERY_BUSY', 'the query engine was reset while this query ran; retry', { reason: 'engine_reset', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+  return new QueryError('QUERY_BUSY', 'the query engine was reset while this query ran; retry', {
+    reason: 'engine_reset',
+    retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+  });
 }
 
 /** V8's "Maximum call stack size exceeded" (wasm frames use the same native stack as JS). */
@@ -67,5 +80,8 @@ export function isStackExhaustion(e: unknown): boolean {
 }
 
 export function timeout(limits: QueryLimits): QueryError {
-  return new QueryError('QUERY_TIMEOUT', `the query ran longer than ${limits.timeoutMs} ms`, { limit: 'timeout_ms', value: limits.timeoutMs });
+  return new QueryError('QUERY_TIMEOUT', `the query ran longer than ${limits.timeoutMs} ms`, {
+    limit: 'timeout_ms',
+    value: limits.timeoutMs,
+  });
 }

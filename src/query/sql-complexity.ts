@@ -69,7 +69,24 @@ const POSTFIX_WORDS = new Set(['ISNULL', 'NOTNULL', 'IS', 'NOT']);
  * may be called `offset`) would let `offset + offset + …` reset the chain it continues. FROM after
  * DISTINCT is the operator IS [NOT] DISTINCT FROM.
  */
-const CLAUSE_WORDS = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'ON', 'USING', 'JOIN', 'UNION', 'INTERSECT', 'EXCEPT', 'AS', 'WHEN', 'THEN', 'ELSE']);
+const CLAUSE_WORDS = new Set([
+  'FROM',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'ORDER',
+  'LIMIT',
+  'ON',
+  'USING',
+  'JOIN',
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'AS',
+  'WHEN',
+  'THEN',
+  'ELSE',
+]);
 const SUBQUERY_WORDS = new Set(['SELECT', 'VALUES', 'WITH']);
 
 const FRAME_PAREN = 0;
@@ -154,7 +171,8 @@ export function measureSql(sql: string): SqlMeasure {
       const start = ++i;
       for (; i < n; i++) {
         if (sql.charCodeAt(i) !== close) continue;
-        if (close !== 0x5d && sql.charCodeAt(i + 1) === close) i++; // doubled quote
+        if (close !== 0x5d && sql.charCodeAt(i + 1) === close)
+          i++; // doubled quote
         else break;
       }
       literal(utf8Bytes(sql, start, i));
@@ -254,15 +272,28 @@ export function measureSql(sql: string): SqlMeasure {
  * {limit, value, max}. `sqlBytes` is its UTF-8 length. Returns what the scan measured.
  */
 export function checkSqlComplexity(sql: string, sqlBytes: number, limits: ComplexityLimits = DEFAULT_COMPLEXITY_LIMITS): SqlMeasure {
-  if (sqlBytes > limits.maxSqlBytes) throw tooComplex('sql_bytes', sqlBytes, limits.maxSqlBytes, `sql is longer than ${limits.maxSqlBytes} bytes`);
+  if (sqlBytes > limits.maxSqlBytes)
+    throw tooComplex('sql_bytes', sqlBytes, limits.maxSqlBytes, `sql is longer than ${limits.maxSqlBytes} bytes`);
   const m = measureSql(sql);
   if (m.depth > limits.maxExpressionDepth) {
-    throw tooComplex('expression_depth', m.depth, limits.maxExpressionDepth, `the statement nests deeper than ${limits.maxExpressionDepth} levels (operators, parentheses, calls, CASEs, subqueries)`);
+    throw tooComplex(
+      'expression_depth',
+      m.depth,
+      limits.maxExpressionDepth,
+      `the statement nests deeper than ${limits.maxExpressionDepth} levels (operators, parentheses, calls, CASEs, subqueries)`,
+    );
   }
-  if (m.selects > limits.maxSelects) throw tooComplex('selects', m.selects, limits.maxSelects, `the statement has more than ${limits.maxSelects} SELECT or VALUES terms`);
-  if (m.listItems > limits.maxListItems) throw tooComplex('list_items', m.listItems, limits.maxListItems, `a list in the statement has more than ${limits.maxListItems} items`);
+  if (m.selects > limits.maxSelects)
+    throw tooComplex('selects', m.selects, limits.maxSelects, `the statement has more than ${limits.maxSelects} SELECT or VALUES terms`);
+  if (m.listItems > limits.maxListItems)
+    throw tooComplex('list_items', m.listItems, limits.maxListItems, `a list in the statement has more than ${limits.maxListItems} items`);
   if (m.literalBytes > limits.maxLiteralBytes) {
-    throw tooComplex('literal_bytes', m.literalBytes, limits.maxLiteralBytes, `a literal in the statement is larger than ${limits.maxLiteralBytes} bytes; pass large values in params`);
+    throw tooComplex(
+      'literal_bytes',
+      m.literalBytes,
+      limits.maxLiteralBytes,
+      `a literal in the statement is larger than ${limits.maxLiteralBytes} bytes; pass large values in params`,
+    );
   }
   return m;
 }
@@ -290,7 +321,20 @@ function isHexNumber(sql: string, start: number): boolean {
 
 /** + - * / % & | < > = ! ~ */
 function isOperatorChar(c: number): boolean {
-  return c === 0x2b || c === 0x2d || c === 0x2a || c === 0x2f || c === 0x25 || c === 0x26 || c === 0x7c || c === 0x3c || c === 0x3e || c === 0x3d || c === 0x21 || c === 0x7e;
+  return (
+    c === 0x2b ||
+    c === 0x2d ||
+    c === 0x2a ||
+    c === 0x2f ||
+    c === 0x25 ||
+    c === 0x26 ||
+    c === 0x7c ||
+    c === 0x3c ||
+    c === 0x3e ||
+    c === 0x3d ||
+    c === 0x21 ||
+    c === 0x7e
+  );
 }
 
 const TWO_CHAR_OPERATORS = new Set(['||', '<<', '>>', '<=', '>=', '<>', '==', '!=', '->']);

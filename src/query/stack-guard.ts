@@ -45,7 +45,8 @@ export class StackGuard {
     this.top = stackPointer(mod);
     this.budgetBand = alignDown(this.top - STACK_BUDGET_BYTES - STACK_BAND_BYTES);
     this.bottomBand = alignUp(this.top - WASM_STACK_BYTES + 16);
-    if (this.bottomBand < 1024 || this.top > mod.HEAPU8.length) throw new Error(`wa-sqlite's stack is not where the query engine expects it (top ${this.top})`);
+    if (this.bottomBand < 1024 || this.top > mod.HEAPU8.length)
+      throw new Error(`wa-sqlite's stack is not where the query engine expects it (top ${this.top})`);
     this.paint(this.budgetBand);
     this.paint(this.bottomBand);
   }

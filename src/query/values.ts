@@ -86,7 +86,8 @@ export function bindParams(mod: SqliteModule, stmt: number, params: Params | und
     return SQLite.SQLITE_OK;
   }
   if (Array.isArray(params)) {
-    if (params.length !== count) throw new QueryError('BAD_REQUEST', `the statement has ${count} parameter(s), params has ${params.length} value(s)`);
+    if (params.length !== count)
+      throw new QueryError('BAD_REQUEST', `the statement has ${count} parameter(s), params has ${params.length} value(s)`);
     for (let i = 1; i <= count; i++) {
       const rc = bindValue(mod, stmt, i, params[i - 1], `params[${i - 1}]`);
       if (rc !== SQLite.SQLITE_OK) return rc;
@@ -118,7 +119,8 @@ function bindValue(mod: SqliteModule, stmt: number, i: number, v: unknown, where
     if (Number.isFinite(v)) return mod._sqlite3_bind_double(stmt, i, v);
     throw new QueryError('BAD_REQUEST', `${where} is not a finite number`);
   }
-  if (typeof v === 'string') return withBytes(mod, utf8Encoder.encode(v), (ptr, n) => mod._sqlite3_bind_text(stmt, i, ptr, n, SQLITE_TRANSIENT));
+  if (typeof v === 'string')
+    return withBytes(mod, utf8Encoder.encode(v), (ptr, n) => mod._sqlite3_bind_text(stmt, i, ptr, n, SQLITE_TRANSIENT));
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
@@ -132,7 +134,10 @@ function bindValue(mod: SqliteModule, stmt: number, i: number, v: unknown, where
       if (n >= INT64_MIN && n <= INT64_MAX) return bindInt64(mod, stmt, i, n);
     }
   }
-  throw new QueryError('BAD_REQUEST', `${where} must be null, a boolean, a number, a string, {"base64": "…"} or {"integer": "<64-bit decimal>"}`);
+  throw new QueryError(
+    'BAD_REQUEST',
+    `${where} must be null, a boolean, a number, a string, {"base64": "…"} or {"integer": "<64-bit decimal>"}`,
+  );
 }
 
 function bindInt64(mod: SqliteModule, stmt: number, i: number, n: bigint): number {

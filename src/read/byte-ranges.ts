@@ -17,13 +17,22 @@ export interface FileRequest {
 }
 
 /** What to answer. 206 carries the inclusive byte range [first, last]. */
-export type FileDecision = { status: 200 } | { status: 206; first: number; last: number } | { status: 304 } | { status: 412 } | { status: 416 };
+export type FileDecision =
+  | { status: 200 }
+  | { status: 206; first: number; last: number }
+  | { status: 304 }
+  | { status: 412 }
+  | { status: 416 };
 
 /** A requested range before the file's size is known: `first-last`, `first-` or `-suffix`. */
 export type RangeSpec = { first: number; last?: number } | { suffix: number };
 
 /** What a Range header asks for, independent of the file: nothing, one range, several, or a malformed set. */
-export type RangeRequest = { kind: 'none' } | { kind: 'one'; spec: RangeSpec } | { kind: 'many'; specs: RangeSpec[] } | { kind: 'malformed' };
+export type RangeRequest =
+  | { kind: 'none' }
+  | { kind: 'one'; spec: RangeSpec }
+  | { kind: 'many'; specs: RangeSpec[] }
+  | { kind: 'malformed' };
 
 /** Ranges one header may list before it is answered with the whole file without parsing the rest. */
 export const MAX_RANGES = 64;
@@ -36,7 +45,11 @@ export function parseRangeHeader(header: string | null | undefined): RangeReques
   const eq = header.indexOf('=');
   if (eq < 0) return { kind: 'malformed' };
   if (header.slice(0, eq).trim().toLowerCase() !== 'bytes') return { kind: 'none' };
-  const items = header.slice(eq + 1).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = header
+    .slice(eq + 1)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) return { kind: 'malformed' };
   const specs: RangeSpec[] = [];
   for (const item of items.slice(0, MAX_RANGES)) {

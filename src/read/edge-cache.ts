@@ -33,7 +33,8 @@ function defaultCache(): Cache | undefined {
 /** Ranges of R2 objects of one incarnation through the edge cache; lookups and stores never fail a read. */
 export function edgeRangeCache(incarnation: string, waitUntil: WaitUntil, cache = defaultCache()): RangeCache | undefined {
   if (!cache) return undefined;
-  const keyOf = (key: string, offset: number, length: number): string => `${ORIGIN}/r/${incarnation}/${encodeURIComponent(key)}/${offset}-${length}`;
+  const keyOf = (key: string, offset: number, length: number): string =>
+    `${ORIGIN}/r/${incarnation}/${encodeURIComponent(key)}/${offset}-${length}`;
   return {
     async match(key, offset, length) {
       try {
@@ -47,7 +48,9 @@ export function edgeRangeCache(incarnation: string, waitUntil: WaitUntil, cache 
       }
     },
     put(key, offset, length, bytes, size) {
-      const res = new Response(bytes.slice(), { headers: { 'cache-control': `public, max-age=${EDGE_TTL_SECONDS}, immutable`, 'x-object-size': String(size) } });
+      const res = new Response(bytes.slice(), {
+        headers: { 'cache-control': `public, max-age=${EDGE_TTL_SECONDS}, immutable`, 'x-object-size': String(size) },
+      });
       waitUntil(cache.put(keyOf(key, offset, length), res).catch(() => undefined));
     },
   };
@@ -86,7 +89,8 @@ export function edgeAnswerCache(life: string, what: string, waitUntil: WaitUntil
     put(res) {
       const length = Number(res.headers.get('content-length') ?? NaN);
       const cacheControl = res.headers.get('cache-control') ?? '';
-      if ((res.status !== 200 && res.status !== 206) || !cacheControl.includes('immutable') || !(length <= MAX_CACHED_ANSWER_BYTES)) return res;
+      if ((res.status !== 200 && res.status !== 206) || !cacheControl.includes('immutable') || !(length <= MAX_CACHED_ANSWER_BYTES))
+        return res;
       // The Cache API stores neither 206s nor, in front of a Worker, anything it should not share:
       // the copy is a 200 that remembers the status and the Cache-Control it was answered with.
       const stored = new Response(res.clone().body, { status: 200, headers: res.headers });

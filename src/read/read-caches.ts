@@ -91,10 +91,26 @@ export function readCaches(budgetBytes: number): ReadCaches {
 }
 
 /** What this isolate's read caches hold (GET …/stats shows the answering isolate's). */
-export function readCacheStats(): { budgetBytes: number; pageIndexCache: PageIndexCache['stats']; sharedPages: SharedPageCache['stats']; queryPageMemoryUsed: number; plans: number; incarnations: number } | undefined {
+export function readCacheStats():
+  | {
+      budgetBytes: number;
+      pageIndexCache: PageIndexCache['stats'];
+      sharedPages: SharedPageCache['stats'];
+      queryPageMemoryUsed: number;
+      plans: number;
+      incarnations: number;
+    }
+  | undefined {
   const c = current;
   if (!c) return undefined;
-  return { budgetBytes: c.budgetBytes, pageIndexCache: { ...c.indexes.stats }, sharedPages: c.sharedPages.stats, queryPageMemoryUsed: c.queryMemory.used, plans: c.plans.size, incarnations: c.incarnations.size };
+  return {
+    budgetBytes: c.budgetBytes,
+    pageIndexCache: { ...c.indexes.stats },
+    sharedPages: c.sharedPages.stats,
+    queryPageMemoryUsed: c.queryMemory.used,
+    plans: c.plans.size,
+    incarnations: c.incarnations.size,
+  };
 }
 
 /** For tests and benchmarks: forget everything (cold reads again). */

@@ -44,14 +44,18 @@ export async function verifyLink(secret: string, db: string, token: string, nowM
     throw new ApiError('LINK_INVALID', 'this read link was changed, minted for another database, or signed with another secret');
   }
   if (nowMs >= link.expires * 1000) {
-    throw new ApiError('LINK_EXPIRED', `this read link expired at ${new Date(link.expires * 1000).toISOString()}; mint another`, { expiresAt: new Date(link.expires * 1000).toISOString() });
+    throw new ApiError('LINK_EXPIRED', `this read link expired at ${new Date(link.expires * 1000).toISOString()}; mint another`, {
+      expiresAt: new Date(link.expires * 1000).toISOString(),
+    });
   }
   return link;
 }
 
 /** The bytes the MAC covers: a version tag, then every field, separated by a byte no field contains. */
 function message(link: ReadLink): Uint8Array {
-  return new TextEncoder().encode(['ltx-edge read link v1', link.db, link.incarnation, formatHex64(link.txid), String(link.expires)].join('\n'));
+  return new TextEncoder().encode(
+    ['ltx-edge read link v1', link.db, link.incarnation, formatHex64(link.txid), String(link.expires)].join('\n'),
+  );
 }
 
 // Imported keys by secret: one import per isolate and secret (a Config holds one).

@@ -79,7 +79,11 @@ export class ReadService {
   /** Pages of `plan` through the isolate's page-index cache and the edge cache, keyed by its incarnation. */
   source(plan: ReadPlan): PageSource {
     const rangeCache = plan.incarnation ? edgeRangeCache(plan.incarnation, (p) => waitUntil(this.c, p)) : undefined;
-    return new PageSource(new R2ObjectStore(this.c.env.LTX_BUCKET), this.caches.indexes, { prefix: this.c.get('config').prefix, incarnation: plan.incarnation, rangeCache });
+    return new PageSource(new R2ObjectStore(this.c.env.LTX_BUCKET), this.caches.indexes, {
+      prefix: this.c.get('config').prefix,
+      incarnation: plan.incarnation,
+      rangeCache,
+    });
   }
 
   /**
@@ -90,7 +94,12 @@ export class ReadService {
    * the plan's once planned (the DO call a cold read makes anyway); stored when it is a 200 that says
    * it is immutable. Any other point: just `read`.
    */
-  async answer(what: string, point: ReadPoint, pgnos: number[] | undefined, produce: (r: PlannedRead) => Promise<Response>): Promise<Response> {
+  async answer(
+    what: string,
+    point: ReadPoint,
+    pgnos: number[] | undefined,
+    produce: (r: PlannedRead) => Promise<Response>,
+  ): Promise<Response> {
     if (point.txid === undefined || point.minTXID !== undefined) return this.read(point, pgnos, produce);
     const key = `${encodeURIComponent(this.name)}@${point.txid}/${what}`;
     const cacheFor = (life: string) => edgeAnswerCache(life, key, (p) => waitUntil(this.c, p));
@@ -126,7 +135,14 @@ export class ReadService {
       const plan = known && this.caches.plans.get(planKey(lifeKey(known), this.name, point.txid!));
       if (plan) {
         const stale = this.now() - known.checkedAt >= INCARNATION_CHECK_MS;
-        return { plan, hints: new Map(), explicit, source: this.source(plan), doCalls: stale ? 1 : 0, ...(stale ? { check: this.checkIncarnation(known) } : {}) };
+        return {
+          plan,
+          hints: new Map(),
+          explicit,
+          source: this.source(plan),
+          doCalls: stale ? 1 : 0,
+          ...(stale ? { check: this.checkIncarnation(known) } : {}),
+        };
       }
     }
     let answer: PlanAnswer;

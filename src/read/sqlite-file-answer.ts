@@ -36,7 +36,13 @@ export function sqliteFileETag(plan: ReadPlan): string {
 /** The range and conditional headers of a request. */
 export function fileRequestOf(req: Request): FileRequest {
   const h = req.headers;
-  return { method: req.method, range: h.get('range'), ifRange: h.get('if-range'), ifMatch: h.get('if-match'), ifNoneMatch: h.get('if-none-match') };
+  return {
+    method: req.method,
+    range: h.get('range'),
+    ifRange: h.get('if-range'),
+    ifMatch: h.get('if-match'),
+    ifNoneMatch: h.get('if-none-match'),
+  };
 }
 
 /** Answers a GET or HEAD of database `name`'s file at `point`; at an explicit TXID through the edge cache. */
@@ -97,7 +103,10 @@ async function fileAnswer(c: Context<AppEnv>, r: PlannedRead, req: FileRequest, 
   await ensurePlanFiles(c, plan);
   const snap = snapshotSqlite(new R2ObjectStore(c.env.LTX_BUCKET), plan, c.get('config').prefix, { source: r.source });
   const fixed = new FixedLengthStream(snap.length);
-  waitUntil(c, snap.body.pipeTo(fixed.writable).catch(() => undefined));
+  waitUntil(
+    c,
+    snap.body.pipeTo(fixed.writable).catch(() => undefined),
+  );
   return new Response(fixed.readable, { headers });
 }
 

@@ -64,7 +64,11 @@ function snapshotOrder(files: readonly CatalogEntry[]): readonly CatalogEntry[] 
  * strict (age > retention); here age ≥ retention, a millisecond apart, so due times are exact.
  * Returns the deleted snapshots and the oldest one kept (the floor for rule 2).
  */
-function pickSnapshots(files: readonly CatalogEntry[], now: number, cfg: RetentionConfig): { deleted: CatalogEntry[]; oldestKept?: CatalogEntry } {
+function pickSnapshots(
+  files: readonly CatalogEntry[],
+  now: number,
+  cfg: RetentionConfig,
+): { deleted: CatalogEntry[]; oldestKept?: CatalogEntry } {
   const snaps = snapshotOrder(files);
   const deleted: CatalogEntry[] = [];
   let oldestKept: CatalogEntry | undefined = snaps[snaps.length - 1];

@@ -1,6 +1,5 @@
 // The batch page format of DESIGN §4: frames of `u32 pgno, u32 length, bytes` (big-endian), ascending pgno.
 
-
 export interface BatchPage {
   pgno: number;
   data: Uint8Array;

@@ -252,7 +252,8 @@ export class PageSource {
     const decode = (loc: Located, bytes: Uint8Array, at: number): void => {
       const frame = bytes.subarray(at, at + index.sizes[loc.at]);
       const page = decodePageFrame(frame, plan.pageSize);
-      if (page.pgno !== loc.pgno) fail('LTX_BAD_INDEX', `${key}: frame at ${index.offsets[loc.at]} holds page ${page.pgno}, index says ${loc.pgno}`);
+      if (page.pgno !== loc.pgno)
+        fail('LTX_BAD_INDEX', `${key}: frame at ${index.offsets[loc.at]} holds page ${page.pgno}, index says ${loc.pgno}`);
       out.set(loc.pgno, page.data);
     };
     locs.sort((a, b) => a.at - b.at);

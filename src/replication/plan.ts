@@ -186,7 +186,8 @@ export function planFromJSON(json: unknown): ReadPlan {
   const j = json as Record<string, unknown>;
   if (typeof j.db !== 'string') invalid('db must be a string');
   if (!Array.isArray(j.files)) invalid('files must be an array');
-  if (j.incarnation !== undefined && (typeof j.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(j.incarnation))) invalid('incarnation must be hex digits');
+  if (j.incarnation !== undefined && (typeof j.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(j.incarnation)))
+    invalid('incarnation must be hex digits');
   const plan: ReadPlan = {
     db: j.db,
     ...(j.incarnation !== undefined ? { incarnation: j.incarnation as string } : {}),

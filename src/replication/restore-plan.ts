@@ -157,9 +157,7 @@ function fileOrder(a: PlanFile, b: PlanFile): number {
  * later suffix), by binary search.
  */
 function shortestPath(files: readonly PlanFile[], target: bigint): PlanFile[] | undefined {
-  const usable = files
-    .filter((f) => f.maxTXID <= target)
-    .sort((a, b) => cmpBig(a.maxTXID, b.maxTXID) || fileOrder(a, b));
+  const usable = files.filter((f) => f.maxTXID <= target).sort((a, b) => cmpBig(a.maxTXID, b.maxTXID) || fileOrder(a, b));
   // Settled nodes, by index: TXID, cost, and the file + predecessor that reached it.
   const pos: bigint[] = [0n];
   const count: number[] = [0];

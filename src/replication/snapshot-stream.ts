@@ -115,11 +115,17 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
     }
     headers.forEach((h, i) => {
       const f = files[i];
-      if (h.minTXID !== f.minTXID || h.maxTXID !== f.maxTXID || h.pageSize !== plan.pageSize || (f.commit !== undefined && h.commit !== f.commit)) {
+      if (
+        h.minTXID !== f.minTXID ||
+        h.maxTXID !== f.maxTXID ||
+        h.pageSize !== plan.pageSize ||
+        (f.commit !== undefined && h.commit !== f.commit)
+      ) {
         throw new PlanError('PLAN_INVALID', `${planFileKey(prefix, plan.db, f)}: header disagrees with the plan`);
       }
     });
-    if (headers[headers.length - 1].commit !== plan.commit) throw new PlanError('PLAN_INVALID', `the last file's commit is not the plan's ${plan.commit}`);
+    if (headers[headers.length - 1].commit !== plan.commit)
+      throw new PlanError('PLAN_INVALID', `the last file's commit is not the plan's ${plan.commit}`);
     // The headers know every Commit, so a page truncated by a shrink never comes back.
     const ceilings = planCeilings({ ...plan, files: files.map((f, i) => ({ ...f, commit: headers[i].commit })) });
     return { headers, merge: mergePages(inputs, plan.commit, ceilings), cancel };

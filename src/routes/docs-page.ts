@@ -50,9 +50,17 @@ function markdown(text: string): string {
     .map((block) => {
       const lines = block.trim().split('\n');
       if (!lines[0].startsWith('|')) return `<p>${inline(lines.join(' '))}</p>`;
-      const cells = (line: string) => line.replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+      const cells = (line: string) =>
+        line
+          .replace(/^\||\|$/g, '')
+          .split('|')
+          .map((c) => c.trim());
       const [head, , ...rows] = lines;
-      return table(cells(head), rows.map((r) => cells(r).map(inline)), true);
+      return table(
+        cells(head),
+        rows.map((r) => cells(r).map(inline)),
+        true,
+      );
     })
     .join('\n');
 }
@@ -82,8 +90,10 @@ function describeSchema(schema: Schema | undefined, doc: Doc): string {
   if (type !== undefined) parts.push(esc(Array.isArray(type) ? type.join(' | ') : String(type)));
   if (Array.isArray(schema.enum)) parts.push(schema.enum.map((v) => `<code>${esc(String(v))}</code>`).join(' | '));
   if (typeof schema.pattern === 'string') parts.push(`pattern <code>${esc(schema.pattern)}</code>`);
-  if (schema.minimum !== undefined || schema.maximum !== undefined) parts.push(`${esc(String(schema.minimum ?? '…'))}–${esc(String(schema.maximum ?? '…'))}`);
-  if (schema.minLength !== undefined || schema.maxLength !== undefined) parts.push(`length ${esc(String(schema.minLength ?? 0))}–${esc(String(schema.maxLength ?? '…'))}`);
+  if (schema.minimum !== undefined || schema.maximum !== undefined)
+    parts.push(`${esc(String(schema.minimum ?? '…'))}–${esc(String(schema.maximum ?? '…'))}`);
+  if (schema.minLength !== undefined || schema.maxLength !== undefined)
+    parts.push(`length ${esc(String(schema.minLength ?? 0))}–${esc(String(schema.maxLength ?? '…'))}`);
   if (schema.format !== undefined) parts.push(`format ${esc(String(schema.format))}`);
   if (schema.default !== undefined) parts.push(`default <code>${esc(JSON.stringify(schema.default))}</code>`);
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
@@ -121,7 +131,11 @@ function operationSection(method: string, path: string, op: Operation, doc: Doc)
     inline(p.description ?? String(p.schema?.description ?? '')),
   ]);
   const body = op.requestBody?.content
-    ? Object.entries(op.requestBody.content).map(([type, media]) => [`<code>${esc(type)}</code>`, describeSchema(media.schema, doc), inline(String(media.schema?.description ?? ''))])
+    ? Object.entries(op.requestBody.content).map(([type, media]) => [
+        `<code>${esc(type)}</code>`,
+        describeSchema(media.schema, doc),
+        inline(String(media.schema?.description ?? '')),
+      ])
     : [];
   const responses = Object.entries(op.responses ?? {}).map(([status, r]) => [
     esc(status),

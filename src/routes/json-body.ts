@@ -18,7 +18,12 @@ export const MAX_JSON_DEPTH = 32;
  */
 export async function readJSONBody(req: Request, max: number): Promise<unknown> {
   if (req.body === null) throw new ApiError('BAD_REQUEST', 'a JSON body is required');
-  const body = await readBoundedBody(req.body, max, { idleMs: DEFAULT_UPLOAD_IDLE_MS, totalMs: DEFAULT_UPLOAD_TOTAL_MS }, JSON_DRAIN_LIMIT_BYTES);
+  const body = await readBoundedBody(
+    req.body,
+    max,
+    { idleMs: DEFAULT_UPLOAD_IDLE_MS, totalMs: DEFAULT_UPLOAD_TOTAL_MS },
+    JSON_DRAIN_LIMIT_BYTES,
+  );
   if (!body.ok) throw new ApiError(body.code, body.message);
   const text = new TextDecoder().decode(body.bytes);
   const depth = jsonDepth(text);
@@ -38,7 +43,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (ch === 0x22) inString = false;
     } else if (ch === 0x22) inString = true;
     else if (ch === 0x5b || ch === 0x7b) deepest = Math.max(deepest, ++depth);

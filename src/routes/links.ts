@@ -18,7 +18,15 @@ import { dbName } from './params.ts';
 export const MAX_LINK_BODY_BYTES = 4 * 1024;
 
 /** Response headers a page on another origin may read from a link answer. */
-export const LINK_EXPOSED_HEADERS = ['Content-Range', 'Content-Length', 'Accept-Ranges', 'ETag', 'LTX-TXID', 'Content-Type', 'Content-Disposition'];
+export const LINK_EXPOSED_HEADERS = [
+  'Content-Range',
+  'Content-Length',
+  'Accept-Ranges',
+  'ETag',
+  'LTX-TXID',
+  'Content-Type',
+  'Content-Disposition',
+];
 
 export const linkMintRoutes = new Hono<AppEnv>();
 
@@ -27,9 +35,15 @@ linkMintRoutes.post('/:db/links', requireScope('read'), async (c) => {
   const secret = linkSecret(c.get('config').linkSecret);
   const req = c.req.raw;
   const empty = req.body === null || req.headers.get('content-length') === '0';
-  const body = parseJSONBody(empty ? {} : await readJSONBody(req, MAX_LINK_BODY_BYTES), LinkRequestSchema, '{"txid"?: "<hex>" | "at"?: "<time>", "expiresIn"?: <seconds>}');
+  const body = parseJSONBody(
+    empty ? {} : await readJSONBody(req, MAX_LINK_BODY_BYTES),
+    LinkRequestSchema,
+    '{"txid"?: "<hex>" | "at"?: "<time>", "expiresIn"?: <seconds>}',
+  );
   const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
-  const { plan } = await new ReadService(c, name).plan(point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {});
+  const { plan } = await new ReadService(c, name).plan(
+    point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {},
+  );
   if (!plan.incarnation) throw new ApiError('NOT_FOUND', `database ${name} does not exist`);
   const expires = Math.floor(Date.now() / 1000) + (body.expiresIn ?? DEFAULT_LINK_SECONDS);
   const path = await linkPath(secret, { db: name, incarnation: plan.incarnation, txid: plan.txid, expires });
@@ -42,25 +56,40 @@ export const linkRoutes = new Hono<AppEnv>();
 // Any origin, no credentials: the URL is the capability. Errors carry these headers too, so a page can read them.
 linkRoutes.use(
   '*',
-  cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'OPTIONS'], allowHeaders: ['Range', 'If-Range', 'If-None-Match', 'If-Match'], exposeHeaders: LINK_EXPOSED_HEADERS, maxAge: 86_400 }),
+  cors({
+    origin: '*',
+    allowMethods: ['GET', 'HEAD', 'OPTIONS'],
+    allowHeaders: ['Range', 'If-Range', 'If-None-Match', 'If-Match'],
+    exposeHeaders: LINK_EXPOSED_HEADERS,
+    maxAge: 86_400,
+  }),
 );
 
 linkRoutes.get('/:db/:link', async (c) => {
   const name = dbName(c);
   const link = await verifyLink(linkSecret(c.get('config').linkSecret), name, c.req.param('link'), Date.now());
   const remaining = Math.max(0, link.expires - Math.floor(Date.now() / 1000));
-  return serveSqliteFile(c, name, { txid: formatHex64(link.txid) }, {
-    // A shared cache in front of the Worker may keep the answer no longer than the link lasts.
-    cacheControl: `public, max-age=${remaining}`,
-    cacheScope: link.incarnation,
-    check(plan) {
-      if (plan.incarnation !== link.incarnation) throw new ApiError('NOT_FOUND', `the database this link was minted for was deleted`);
+  return serveSqliteFile(
+    c,
+    name,
+    { txid: formatHex64(link.txid) },
+    {
+      // A shared cache in front of the Worker may keep the answer no longer than the link lasts.
+      cacheControl: `public, max-age=${remaining}`,
+      cacheScope: link.incarnation,
+      check(plan) {
+        if (plan.incarnation !== link.incarnation) throw new ApiError('NOT_FOUND', `the database this link was minted for was deleted`);
+      },
     },
-  });
+  );
 });
 
 /** The link secret, or 503 NOT_CONFIGURED saying how to set one. */
 function linkSecret(secret: string | null): string {
-  if (secret === null) throw new ApiError('NOT_CONFIGURED', 'read links need a secret: set LTX_EDGE_LINK_SECRET (at least 32 characters, e.g. `openssl rand -hex 32`; DESIGN §4a)');
+  if (secret === null)
+    throw new ApiError(
+      'NOT_CONFIGURED',
+      'read links need a secret: set LTX_EDGE_LINK_SECRET (at least 32 characters, e.g. `openssl rand -hex 32`; DESIGN §4a)',
+    );
   return secret;
 }

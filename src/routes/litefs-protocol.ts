@@ -180,7 +180,8 @@ export function requireLiteFS(scope: Scope, opts: { database: boolean }): Middle
       throw new LiteFSError(401, 'EUNAUTHORIZED', header === undefined ? 'missing Authorization header' : 'unknown or malformed token');
     }
     if (!hasScope(spec, scope)) throw new LiteFSError(403, 'EFORBIDDEN', `token lacks the "${scope}" scope`);
-    if (opts.database && !allowsDatabase(spec, targetOf(c).name)) throw new LiteFSError(403, 'EFORBIDDEN', 'token does not cover this database');
+    if (opts.database && !allowsDatabase(spec, targetOf(c).name))
+      throw new LiteFSError(403, 'EFORBIDDEN', 'token does not cover this database');
     c.set('token', spec);
     await next();
   };

@@ -24,7 +24,10 @@ export interface PreparedPush {
 export async function preparePush(body: ReadableStream<Uint8Array>, deadlines: UploadDeadlines): Promise<PreparedPush> {
   const reader = body.getReader();
   // The first bytes arrive under the upload deadlines here; the rest under the DO's, which reads it.
-  const sniffing = withDeadlines({ read: () => reader.read() as ReturnType<typeof sniffing.read>, cancel: () => reader.cancel() }, deadlines);
+  const sniffing = withDeadlines(
+    { read: () => reader.read() as ReturnType<typeof sniffing.read>, cancel: () => reader.cancel() },
+    deadlines,
+  );
   const head: Uint8Array[] = [];
   let headBytes: Uint8Array = new Uint8Array(0);
   let ended = false;

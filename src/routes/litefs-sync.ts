@@ -65,7 +65,8 @@ export async function syncAnswer(c: Context<AppEnv>, name: string, pos: QueryPos
  * means the client has none). Returns the LiteFS names with their positions; 400 EINVAL otherwise.
  */
 export function parseSyncPositions(body: unknown): Map<string, QueryPos | undefined> {
-  const bad = (why: string) => new LiteFSError(400, 'EINVAL', `body must be {"positions": {"<db>": {"txid", "postApplyChecksum"}}}: ${why}`);
+  const bad = (why: string) =>
+    new LiteFSError(400, 'EINVAL', `body must be {"positions": {"<db>": {"txid", "postApplyChecksum"}}}: ${why}`);
   if (typeof body !== 'object' || body === null) throw bad('not an object');
   const positions = (body as { positions?: unknown }).positions;
   if (typeof positions !== 'object' || positions === null || Array.isArray(positions)) throw bad('no positions object');
@@ -74,7 +75,12 @@ export function parseSyncPositions(body: unknown): Map<string, QueryPos | undefi
   const out = new Map<string, QueryPos | undefined>();
   for (const [db, p] of entries) {
     const { txid, postApplyChecksum } = (p ?? {}) as { txid?: unknown; postApplyChecksum?: unknown };
-    if (typeof txid !== 'string' || typeof postApplyChecksum !== 'string' || !/^[0-9a-fA-F]{1,16}$/.test(txid) || !/^[0-9a-fA-F]{1,16}$/.test(postApplyChecksum)) {
+    if (
+      typeof txid !== 'string' ||
+      typeof postApplyChecksum !== 'string' ||
+      !/^[0-9a-fA-F]{1,16}$/.test(txid) ||
+      !/^[0-9a-fA-F]{1,16}$/.test(postApplyChecksum)
+    ) {
       throw bad(`bad position for ${JSON.stringify(db.slice(0, 80))}`);
     }
     const pos = { txid: BigInt('0x' + txid), checksum: BigInt('0x' + postApplyChecksum) };

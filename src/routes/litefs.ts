@@ -148,7 +148,10 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
       headers.set('content-type', 'application/vnd.sqlite3');
       headers.set('content-length', String(snap.length));
       const fixed = new FixedLengthStream(snap.length);
-      waitUntil(c, snap.body.pipeTo(fixed.writable).catch(() => undefined));
+      waitUntil(
+        c,
+        snap.body.pipeTo(fixed.writable).catch(() => undefined),
+      );
       return new Response(fixed.readable, { headers });
     }
     headers.set('content-type', 'application/octet-stream');
@@ -240,7 +243,8 @@ async function postSync(c: Context<AppEnv>): Promise<Response> {
   }
   const wanted = [...parseSyncPositions(body)].map(([db, pos]) => ({ db, name: ourNameOf(db, cluster), pos }));
   const token = c.get('token');
-  for (const w of wanted) if (!allowsDatabase(token, w.name)) throw new LiteFSError(403, 'EFORBIDDEN', 'token does not cover this database');
+  for (const w of wanted)
+    if (!allowsDatabase(token, w.name)) throw new LiteFSError(403, 'EFORBIDDEN', 'token does not cover this database');
   const changes: Record<string, SyncAnswer> = {};
   for (let i = 0; i < wanted.length; i += POS_CONCURRENCY) {
     const batch = wanted.slice(i, i + POS_CONCURRENCY);

@@ -44,10 +44,15 @@ const DB_PARAM = z.object({ db: DatabaseNameSchema });
 
 /** `txid=`/`at=`/`min_txid=`: the point of every read (DESIGN §4; replication/point.ts). */
 const POINT_QUERY = {
-  txid: TXIDSchema.optional().openapi({ param: { description: 'Read at this TXID (not 0). Excludes `at`. Responses at an explicit TXID are immutable.' } }),
+  txid: TXIDSchema.optional().openapi({
+    param: { description: 'Read at this TXID (not 0). Excludes `at`. Responses at an explicit TXID are immutable.' },
+  }),
   at: AtSchema.optional().openapi({ param: { description: 'Read at the last TXID committed at or before this time. Excludes `txid`.' } }),
   min_txid: TXIDSchema.optional().openapi({
-    param: { description: 'Read-your-writes: wait (bounded, ≤ 2 s) until the head reaches this TXID, else 409 NOT_YET_AVAILABLE. 0 is always satisfied.' },
+    param: {
+      description:
+        'Read-your-writes: wait (bounded, ≤ 2 s) until the head reaches this TXID, else 409 NOT_YET_AVAILABLE. 0 is always satisfied.',
+    },
   }),
 };
 
@@ -63,7 +68,10 @@ const LTX_TXID_HEADER = {
 
 const READ_CACHE_HEADERS = {
   ...LTX_TXID_HEADER,
-  'Cache-Control': { description: '`private, max-age=31536000, immutable` at an explicit `txid`; `no-cache` otherwise.', schema: { type: 'string' } },
+  'Cache-Control': {
+    description: '`private, max-age=31536000, immutable` at an explicit `txid`; `no-cache` otherwise.',
+    schema: { type: 'string' },
+  },
   ETag: { description: 'Strong validator of the bytes at that TXID.', schema: { type: 'string' } },
 } as const;
 
@@ -72,12 +80,19 @@ const FILE_HEADERS = {
   ...LTX_TXID_HEADER,
   ETag: { description: 'Strong: `"<txid>-<postApplyChecksum>-<incarnation>"`.', schema: { type: 'string' } },
   'Accept-Ranges': { schema: { type: 'string', const: 'bytes' } },
-  'Cache-Control': { description: 'Token routes: `private, max-age=31536000, immutable` at an explicit TXID, `no-cache` at the head; links: `public, max-age=<seconds left>`.', schema: { type: 'string' } },
+  'Cache-Control': {
+    description:
+      'Token routes: `private, max-age=31536000, immutable` at an explicit TXID, `no-cache` at the head; links: `public, max-age=<seconds left>`.',
+    schema: { type: 'string' },
+  },
 } as const;
 const FILE_RANGE = z
   .string()
   .optional()
-  .openapi({ param: { description: 'One `bytes=first-last`, `first-` or `-suffix`; several → 200 with the whole file; another unit is ignored.' }, example: 'bytes=0-99' });
+  .openapi({
+    param: { description: 'One `bytes=first-last`, `first-` or `-suffix`; several → 200 with the whole file; another unit is ignored.' },
+    example: 'bytes=0-99',
+  });
 const CONTENT_RANGE = { 'Content-Range': { description: '`bytes first-last/size`.', schema: { type: 'string' } } } as const;
 
 /** Every /v1 route the app serves, in DESIGN §4's order. */
@@ -110,7 +125,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     contract: false,
     tag: 'meta',
     summary: 'This document as an HTML page',
-    responses: { 200: { description: 'A self-contained HTML page (no scripts).', content: { 'text/html': { schema: { type: 'string' } } } } },
+    responses: {
+      200: { description: 'A self-contained HTML page (no scripts).', content: { 'text/html': { schema: { type: 'string' } } } },
+    },
   }),
   route({
     method: 'get',
@@ -157,8 +174,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
       'A gap or chain break is 409 `POSITION_MISMATCH` with `details.pos`.',
     params: DB_PARAM,
     body: { required: true, content: binary('One LTX file (v3 block or legacy frames), any size.', 'application/octet-stream') },
-    errors: ['POSITION_MISMATCH', 'PAGE_SIZE_MISMATCH', 'INVALID_LTX', 'PAYLOAD_TOO_LARGE', 'DATABASE_TOO_LARGE', 'REQUEST_TIMEOUT', 'STORAGE_UNAVAILABLE'],
-    responses: { 201: json(PosBodySchema, 'Committed: the new head.'), 200: json(PosBodySchema, 'Re-push of an already committed file: the head.') },
+    errors: [
+      'POSITION_MISMATCH',
+      'PAGE_SIZE_MISMATCH',
+      'INVALID_LTX',
+      'PAYLOAD_TOO_LARGE',
+      'DATABASE_TOO_LARGE',
+      'REQUEST_TIMEOUT',
+      'STORAGE_UNAVAILABLE',
+    ],
+    responses: {
+      201: json(PosBodySchema, 'Committed: the new head.'),
+      200: json(PosBodySchema, 'Re-push of an already committed file: the head.'),
+    },
   }),
   route({
     method: 'post',
@@ -175,9 +203,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
     }),
     body: {
       required: true,
-      content: binary('Batch page format: per page `u32 pgno, u32 length, bytes` (big-endian), ascending pgno; each page exactly page size bytes.'),
+      content: binary(
+        'Batch page format: per page `u32 pgno, u32 length, bytes` (big-endian), ascending pgno; each page exactly page size bytes.',
+      ),
     },
-    errors: ['CONFLICT', 'PAGE_SIZE_MISMATCH', 'PAYLOAD_TOO_LARGE', 'DATABASE_TOO_LARGE', 'TXID_EXHAUSTED', 'REQUEST_TIMEOUT', 'STORAGE_UNAVAILABLE'],
+    errors: [
+      'CONFLICT',
+      'PAGE_SIZE_MISMATCH',
+      'PAYLOAD_TOO_LARGE',
+      'DATABASE_TOO_LARGE',
+      'TXID_EXHAUSTED',
+      'REQUEST_TIMEOUT',
+      'STORAGE_UNAVAILABLE',
+    ],
     responses: { 201: json(PosBodySchema, 'Committed as the next TXID.') },
   }),
   route({
@@ -189,7 +227,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     params: DB_PARAM.extend({ pgno: PgnoSchema }),
     query: z.object(POINT_QUERY),
     errors: POINT_ERRORS,
-    responses: { 200: { description: 'The page (page size bytes). 404 beyond the database size.', headers: READ_CACHE_HEADERS, content: binary('Page bytes.') } },
+    responses: {
+      200: {
+        description: 'The page (page size bytes). 404 beyond the database size.',
+        headers: READ_CACHE_HEADERS,
+        content: binary('Page bytes.'),
+      },
+    },
   }),
   route({
     method: 'get',
@@ -202,7 +246,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     errors: POINT_ERRORS,
     responses: {
       200: {
-        description: 'Batch page format: one frame per page, `u32 pgno, u32 length, bytes` (big-endian), ascending pgno; pages beyond commit are omitted.',
+        description:
+          'Batch page format: one frame per page, `u32 pgno, u32 length, bytes` (big-endian), ascending pgno; pages beyond commit are omitted.',
         headers: READ_CACHE_HEADERS,
         content: binary('Page frames.'),
       },
@@ -235,11 +280,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
     errors: [...POINT_ERRORS, 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE'],
     responses: {
       200: {
-        description: 'The database (`format=sqlite`: `Content-Length` = pages × page size, `Accept-Ranges: bytes`) or one LTX snapshot file (`format=ltx`, streamed, no ranges).',
-        headers: { ...FILE_HEADERS, 'Content-Disposition': { description: '`attachment; filename="<db>-<txid>.db|ltx"`.', schema: { type: 'string' } } },
+        description:
+          'The database (`format=sqlite`: `Content-Length` = pages × page size, `Accept-Ranges: bytes`) or one LTX snapshot file (`format=ltx`, streamed, no ranges).',
+        headers: {
+          ...FILE_HEADERS,
+          'Content-Disposition': { description: '`attachment; filename="<db>-<txid>.db|ltx"`.', schema: { type: 'string' } },
+        },
         content: { ...binary('SQLite database file.', 'application/vnd.sqlite3'), ...binary('LTX snapshot file.') },
       },
-      206: { description: 'The one range asked (`format=sqlite`).', headers: { ...FILE_HEADERS, ...CONTENT_RANGE }, content: binary('Bytes of the database file.', 'application/vnd.sqlite3') },
+      206: {
+        description: 'The one range asked (`format=sqlite`).',
+        headers: { ...FILE_HEADERS, ...CONTENT_RANGE },
+        content: binary('Bytes of the database file.', 'application/vnd.sqlite3'),
+      },
       304: { description: '`If-None-Match` names this file.', headers: FILE_HEADERS },
     },
   }),
@@ -271,10 +324,26 @@ export const API_ROUTES: readonly ApiRoute[] = [
       }),
     }),
     headers: z.object({ range: FILE_RANGE }),
-    errors: ['LINK_INVALID', 'LINK_EXPIRED', 'NOT_FOUND', 'TXID_NOT_AVAILABLE', 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE', 'STORAGE_UNAVAILABLE'],
+    errors: [
+      'LINK_INVALID',
+      'LINK_EXPIRED',
+      'NOT_FOUND',
+      'TXID_NOT_AVAILABLE',
+      'PRECONDITION_FAILED',
+      'RANGE_NOT_SATISFIABLE',
+      'STORAGE_UNAVAILABLE',
+    ],
     responses: {
-      200: { description: 'The whole database file.', headers: FILE_HEADERS, content: binary('SQLite database file.', 'application/vnd.sqlite3') },
-      206: { description: 'The one range asked.', headers: { ...FILE_HEADERS, ...CONTENT_RANGE }, content: binary('Bytes of the database file.', 'application/vnd.sqlite3') },
+      200: {
+        description: 'The whole database file.',
+        headers: FILE_HEADERS,
+        content: binary('SQLite database file.', 'application/vnd.sqlite3'),
+      },
+      206: {
+        description: 'The one range asked.',
+        headers: { ...FILE_HEADERS, ...CONTENT_RANGE },
+        content: binary('Bytes of the database file.', 'application/vnd.sqlite3'),
+      },
       304: { description: '`If-None-Match` names this file.', headers: FILE_HEADERS },
     },
   }),

@@ -36,10 +36,9 @@ export const ErrorSchema = z
     error: z.object({
       code: ErrorCodeSchema,
       message: z.string().openapi({ description: 'For people; clients branch on `code`.' }),
-      details: z
-        .record(z.string(), z.unknown())
-        .optional()
-        .openapi({ description: 'Structured context, e.g. `pos` on POSITION_MISMATCH/CONFLICT/NOT_YET_AVAILABLE, `ltxCode` on INVALID_LTX.' }),
+      details: z.record(z.string(), z.unknown()).optional().openapi({
+        description: 'Structured context, e.g. `pos` on POSITION_MISMATCH/CONFLICT/NOT_YET_AVAILABLE, `ltxCode` on INVALID_LTX.',
+      }),
     }),
   })
   .openapi('Error', { description: 'The JSON error shape of every /v1 route.' });
@@ -49,7 +48,11 @@ export const HealthSchema = z.object({ ok: z.literal(true), name: z.string(), ve
 export const RegistryEntrySchema = z
   .object({
     name: DatabaseNameSchema,
-    nextDue: z.number().nullable().optional().openapi({ description: 'When maintenance is next due (ms since the epoch); null = idle until new writes.' }),
+    nextDue: z
+      .number()
+      .nullable()
+      .optional()
+      .openapi({ description: 'When maintenance is next due (ms since the epoch); null = idle until new writes.' }),
     pos: PosSchema,
     pageSize: z.int(),
     size: z.int().openapi({ description: 'Database size in bytes at the head.' }),
@@ -67,10 +70,14 @@ export const DatabaseListSchema = z
 /** How a database's maintenance is going (durable/maintenance-state.ts). */
 const MaintenanceStateSchema = z
   .object({
-    failures: z.int().openapi({ description: 'Failed maintenance passes in a row; each one doubles the wait before the next (1 min up to 1 h).' }),
+    failures: z
+      .int()
+      .openapi({ description: 'Failed maintenance passes in a row; each one doubles the wait before the next (1 min up to 1 h).' }),
     retryAt: Timestamp.nullable().openapi({ description: 'Not maintained again before this; null when not backing off.' }),
     lastFailure: z.object({ action: z.string(), error: z.string(), at: Timestamp }).nullable(),
-    budgetExhausted: z.boolean().openapi({ description: 'The last pass reached its time budget (LTX_EDGE_MAINTENANCE_BUDGET) with work left for the next tick.' }),
+    budgetExhausted: z
+      .boolean()
+      .openapi({ description: 'The last pass reached its time budget (LTX_EDGE_MAINTENANCE_BUDGET) with work left for the next tick.' }),
   })
   .openapi('MaintenanceState');
 
@@ -123,7 +130,10 @@ export const StatsSchema = DatabaseStatsSchema.extend({
 
 export const RestoreBodySchema = z
   .union([z.strictObject({ txid: TXIDSchema }), z.strictObject({ at: AtSchema })])
-  .openapi('RestoreRequest', { description: 'Exactly one of `txid` or `at`: the past state to write as the next transaction.', example: { txid: '0000000000000001' } });
+  .openapi('RestoreRequest', {
+    description: 'Exactly one of `txid` or `at`: the past state to write as the next transaction.',
+    example: { txid: '0000000000000001' },
+  });
 
 export const LinkRequestSchema = z
   .strictObject({
@@ -138,13 +148,16 @@ export const LinkRequestSchema = z
       .openapi({ description: `Seconds the link lasts: default ${DEFAULT_LINK_SECONDS}, at most ${MAX_LINK_SECONDS} (7 days).` }),
   })
   .openapi('LinkRequest', {
-    description: 'The point (`txid` or `at`; neither = the head) is resolved now: the link always means that one TXID. An empty body is `{}`.',
+    description:
+      'The point (`txid` or `at`; neither = the head) is resolved now: the link always means that one TXID. An empty body is `{}`.',
     example: { txid: '0000000000000007', expiresIn: 3600 },
   });
 
 export const LinkSchema = z
   .object({
-    url: z.string().openapi({ description: 'GET/HEAD/OPTIONS without a token: the SQLite file at `txid`, ranges honoured, CORS for any origin.' }),
+    url: z
+      .string()
+      .openapi({ description: 'GET/HEAD/OPTIONS without a token: the SQLite file at `txid`, ranges honoured, CORS for any origin.' }),
     txid: Hex16,
     expiresAt: Timestamp,
   })
@@ -156,7 +169,10 @@ const SqlValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.stric
 export const QueryBodySchema = z
   .strictObject({
     sql: z.string().min(1).openapi({ description: 'One read-only statement.' }),
-    params: z.union([z.array(SqlValue), z.record(z.string(), SqlValue)]).optional().openapi({ description: 'Positional (array) or named (object) parameters.' }),
+    params: z
+      .union([z.array(SqlValue), z.record(z.string(), SqlValue)])
+      .optional()
+      .openapi({ description: 'Positional (array) or named (object) parameters.' }),
     txid: TXIDSchema.optional(),
     at: AtSchema.optional(),
     min_txid: TXIDSchema.optional(),
@@ -169,7 +185,9 @@ export const QueryBodySchema = z
 export const QueryResultSchema = z
   .object({
     columns: z.array(z.string()),
-    rows: z.array(z.array(z.unknown())).openapi({ description: 'One array per row; blobs as `{"base64": "…"}`, big integers as strings (query/values.ts).' }),
+    rows: z
+      .array(z.array(z.unknown()))
+      .openapi({ description: 'One array per row; blobs as `{"base64": "…"}`, big integers as strings (query/values.ts).' }),
     pos: PosSchema,
     stats: z.looseObject({
       pagesRead: z.int(),
@@ -182,13 +200,17 @@ export const RestoreResultSchema = z
   .object({
     pos: PosSchema,
     restoredFrom: Hex16.openapi({ description: 'The TXID whose state was restored.' }),
-    pages: z.int().openapi({ description: 'Pages the new transaction wrote (those that differ from the head); 0 when already at that state.' }),
+    pages: z
+      .int()
+      .openapi({ description: 'Pages the new transaction wrote (those that differ from the head); 0 when already at that state.' }),
   })
   .openapi('RestoreResult');
 
 export const DeletedSchema = z.object({ deleted: z.int().openapi({ description: 'R2 objects deleted.' }) }).openapi('Deleted');
 
-export const AdoptedSchema = z.object({ adopted: z.int().openapi({ description: 'Files adopted from R2.' }), pos: PosSchema }).openapi('Adopted');
+export const AdoptedSchema = z
+  .object({ adopted: z.int().openapi({ description: 'Files adopted from R2.' }), pos: PosSchema })
+  .openapi('Adopted');
 
 export const MaintenanceResultSchema = z
   .looseObject({

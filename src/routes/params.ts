@@ -33,7 +33,8 @@ export const DatabaseNameSchema = z
   .regex(DATABASE_NAME_PATTERN)
   .refine((s) => isValidDatabaseName(s))
   .openapi('DatabaseName', {
-    description: 'Database name (DESIGN §2): lowercase letters, digits, `.`, `_`, `-`, 1–63 characters, starting with a letter or digit, never containing `..`.',
+    description:
+      'Database name (DESIGN §2): lowercase letters, digits, `.`, `_`, `-`, 1–63 characters, starting with a letter or digit, never containing `..`.',
     example: 'orders',
   });
 
@@ -60,7 +61,10 @@ export const AtSchema = z
 export const LevelSchema = z
   .string()
   .regex(/^0{0,3}[0-9]$/)
-  .openapi('Level', { description: `Level 0–${SNAPSHOT_LEVEL} as in the R2 key layout: \`0\`, \`0000\`, \`0009\` (9 = snapshots).`, example: '0000' });
+  .openapi('Level', {
+    description: `Level 0–${SNAPSHOT_LEVEL} as in the R2 key layout: \`0\`, \`0000\`, \`0009\` (9 = snapshots).`,
+    example: '0000',
+  });
 
 /** An LTX file name: `<min>-<max>.ltx`, 16 lowercase hex digits each, 1 ≤ min ≤ max. */
 export const LtxFilenameSchema = z
@@ -91,25 +95,35 @@ export const SnapshotFormatSchema = z
   .openapi('SnapshotFormat', { description: '`sqlite`: the database file; `ltx`: one LTX snapshot file (MinTXID 1).' });
 
 /** The `Range` request header on raw LTX bytes: one byte range; other units are ignored (RFC 9110 §14.2). */
-export const ByteRangeSchema = z
-  .string()
-  .regex(BYTE_RANGE)
-  .openapi('ByteRange', {
-    description: 'One byte range: `bytes=first-last`, `bytes=first-` or `bytes=-suffix` (RFC 9110 §14.1.2). Multiple ranges → 416; a unit other than bytes is ignored.',
-    example: 'bytes=0-99',
-  });
+export const ByteRangeSchema = z.string().regex(BYTE_RANGE).openapi('ByteRange', {
+  description:
+    'One byte range: `bytes=first-last`, `bytes=first-` or `bytes=-suffix` (RFC 9110 §14.1.2). Multiple ranges → 416; a unit other than bytes is ignored.',
+  example: 'bytes=0-99',
+});
 
 /** `limit=` of listings. */
 export const LimitSchema = z.int().min(1).max(1000).default(1000).openapi({ description: 'Most entries to return.' });
 
 /** `commit=` of POST …/tx: the database size in pages after the write. */
-export const CommitPagesSchema = z.int().min(1).max(MAX_PGNO).openapi({ description: 'Database size in pages after the write (default: unchanged, or grown to the highest page written).' });
+export const CommitPagesSchema = z
+  .int()
+  .min(1)
+  .max(MAX_PGNO)
+  .openapi({ description: 'Database size in pages after the write (default: unchanged, or grown to the highest page written).' });
 
 /** `page_size=` of POST …/tx (the first write to an empty database needs it). */
-export const PageSizeSchema = z.int().min(512).max(65536).openapi({ description: 'Page size in bytes, a power of two; needed by the first write to an empty database.' });
+export const PageSizeSchema = z
+  .int()
+  .min(512)
+  .max(65536)
+  .openapi({ description: 'Page size in bytes, a power of two; needed by the first write to an empty database.' });
 
 /** `level=` of POST …/compact: the level to compact into (9 = take a snapshot). */
-export const CompactLevelSchema = z.int().min(1).max(SNAPSHOT_LEVEL).openapi({ description: 'Compact into this level (1–8), or take a snapshot (9). Default: whatever is due.' });
+export const CompactLevelSchema = z
+  .int()
+  .min(1)
+  .max(SNAPSHOT_LEVEL)
+  .openapi({ description: 'Compact into this level (1–8), or take a snapshot (9). Default: whatever is due.' });
 
 function quote(value: string, max: number): string {
   return JSON.stringify(value.slice(0, max));

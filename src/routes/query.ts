@@ -64,7 +64,10 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   const reads = new ReadService(c, name);
   const prefix = c.get('config').prefix;
   const r = await reads.read(point, undefined, async (planned) => {
-    const pages = await QueryPages.open(planned.plan, planned.source, reads.caches.sharedPages, { prefix, memory: reads.caches.queryMemory });
+    const pages = await QueryPages.open(planned.plan, planned.source, reads.caches.sharedPages, {
+      prefix,
+      memory: reads.caches.queryMemory,
+    });
     try {
       const out = await engine.query(pages, { sql: body.sql, params: body.params }, DEFAULT_QUERY_LIMITS);
       return { ...planned, pages, out };

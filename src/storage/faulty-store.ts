@@ -118,7 +118,12 @@ export class FaultyObjectStore implements ObjectStore {
 
   get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
     // A discarded body is cancelled so the inner store can release it.
-    return this.#run('get', key, () => this.inner.get(key, range), (obj) => void obj?.body.cancel().catch(() => {}));
+    return this.#run(
+      'get',
+      key,
+      () => this.inner.get(key, range),
+      (obj) => void obj?.body.cancel().catch(() => {}),
+    );
   }
 
   head(key: string): Promise<ObjectInfo | null> {

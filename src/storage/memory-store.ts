@@ -182,11 +182,18 @@ export class MemoryObjectStore implements ObjectStore {
     const chosen = parts.map((p) => {
       const part = u.parts.get(p.partNumber);
       if (part === undefined || part.etag !== p.etag) {
-        throw new StorageError('STORAGE_MULTIPART_INVALID', `complete: part ${p.partNumber} with that etag was not uploaded`, { op: 'complete', key });
+        throw new StorageError('STORAGE_MULTIPART_INVALID', `complete: part ${p.partNumber} with that etag was not uploaded`, {
+          op: 'complete',
+          key,
+        });
       }
       return part;
     });
-    checkPartSizes(key, chosen.map((p) => p.data.length), this.#minPartSize);
+    checkPartSizes(
+      key,
+      chosen.map((p) => p.data.length),
+      this.#minPartSize,
+    );
     const data = new Uint8Array(chosen.reduce((n, p) => n + p.data.length, 0));
     let at = 0;
     for (const p of chosen) {
@@ -244,7 +251,12 @@ function upperBound(keys: string[], k: string): number {
 }
 
 /** An ObjectBody over `data` (already a private copy): `body` streams it in chunks, `bytes()` returns it. */
-function makeBody(info: ObjectInfo, range: { offset: number; length: number } | undefined, data: Uint8Array, chunkSize: number): ObjectBody {
+function makeBody(
+  info: ObjectInfo,
+  range: { offset: number; length: number } | undefined,
+  data: Uint8Array,
+  chunkSize: number,
+): ObjectBody {
   let used = false;
   const take = (): void => {
     if (used) throw new TypeError('object body already used');

@@ -202,7 +202,9 @@ export const BODY_CHUNK_BYTES = 64 * 1024;
 
 function mapStreamErrors(src: ReadableStream<Uint8Array>, key: string): ReadableStream<Uint8Array> {
   // A BYOB reader with Workers' readAtLeast fills 64 KiB per read: one JS step per 64 KiB, not per 4 KiB.
-  let byob: (ReadableStreamBYOBReader & { readAtLeast?: (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>> }) | undefined;
+  let byob:
+    | (ReadableStreamBYOBReader & { readAtLeast?: (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>> })
+    | undefined;
   try {
     byob = src.getReader({ mode: 'byob' });
   } catch {

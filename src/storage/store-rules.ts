@@ -90,7 +90,8 @@ export function checkPartList(key: string, parts: readonly UploadedPart[]): void
     if (!isNonNegInt(p.partNumber) || p.partNumber < 1 || p.partNumber > MULTIPART_MAX_PARTS) {
       throw multipartInvalid(key, `bad part number ${p.partNumber}`);
     }
-    if (p.partNumber <= prev) throw multipartInvalid(key, `parts must be in ascending order without duplicates (${p.partNumber} after ${prev})`);
+    if (p.partNumber <= prev)
+      throw multipartInvalid(key, `parts must be in ascending order without duplicates (${p.partNumber} after ${prev})`);
     prev = p.partNumber;
   }
 }
@@ -100,7 +101,8 @@ export function checkPartSizes(key: string, sizes: readonly number[], minPartSiz
   if (sizes.length < 2) return;
   const first = sizes[0];
   for (let i = 0; i < sizes.length - 1; i++) {
-    if (sizes[i] < minPartSize) throw multipartInvalid(key, `part ${i + 1} of ${sizes.length} is ${sizes[i]} bytes, minimum ${minPartSize}`);
+    if (sizes[i] < minPartSize)
+      throw multipartInvalid(key, `part ${i + 1} of ${sizes.length} is ${sizes[i]} bytes, minimum ${minPartSize}`);
     if (sizes[i] !== first) throw multipartInvalid(key, `parts before the last must all be ${first} bytes, part ${i + 1} is ${sizes[i]}`);
   }
   const last = sizes[sizes.length - 1];

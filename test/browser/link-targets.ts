@@ -46,10 +46,20 @@ export async function platformTargets(files: WorkloadFiles, dir: string): Promis
     const txid2 = (tx as { pos: { txid: string } }).pos.txid;
     const walTxid = importFile(server, 'walshop', files.wal);
     const links: LinkTarget[] = [];
-    for (const [db, txid] of [['shop', txid1], ['shop', txid2], ['walshop', walTxid]]) {
-      const minted = (await api(server, `/v1/databases/${db}/links`, { method: 'POST', body: JSON.stringify({ txid, expiresIn: 600 }), headers: { 'content-type': 'application/json' } })) as { url: string; txid: string };
+    for (const [db, txid] of [
+      ['shop', txid1],
+      ['shop', txid2],
+      ['walshop', walTxid],
+    ]) {
+      const minted = (await api(server, `/v1/databases/${db}/links`, {
+        method: 'POST',
+        body: JSON.stringify({ txid, expiresIn: 600 }),
+        headers: { 'content-type': 'application/json' },
+      })) as { url: string; txid: string };
       const file = path.join(dir, `${db}-${txid}.snapshot.db`);
-      const snapshot = await fetch(`${server.url}/v1/databases/${db}/snapshot?format=sqlite&txid=${txid}`, { headers: { authorization: `Bearer ${DEV_TOKEN}` } });
+      const snapshot = await fetch(`${server.url}/v1/databases/${db}/snapshot?format=sqlite&txid=${txid}`, {
+        headers: { authorization: `Bearer ${DEV_TOKEN}` },
+      });
       if (snapshot.status !== 200) throw new Error(`snapshot of ${db}@${txid}: HTTP ${snapshot.status}`);
       writeFileSync(file, new Uint8Array(await snapshot.arrayBuffer()));
       links.push({ label: `${db}@${minted.txid}`, txid: minted.txid, url: minted.url, file });
@@ -100,7 +110,10 @@ function importFile(server: DevServer, db: string, file: string): string {
 
 /** A JSON API call with the dev token; throws with the answer on a non-2xx. */
 async function api(server: DevServer, p: string, init: RequestInit): Promise<unknown> {
-  const res = await fetch(server.url + p, { ...init, headers: { authorization: `Bearer ${DEV_TOKEN}`, 'content-type': 'application/octet-stream', ...init.headers } });
+  const res = await fetch(server.url + p, {
+    ...init,
+    headers: { authorization: `Bearer ${DEV_TOKEN}`, 'content-type': 'application/octet-stream', ...init.headers },
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${p}: HTTP ${res.status} ${text.slice(0, 500)}`);
   return JSON.parse(text);

@@ -16,7 +16,12 @@ function roots(bundleDir: string): Record<string, string> {
   return { '/bundle/': bundleDir, '/sqljs/': path.join(MODULES, 'sql.js-httpvfs/dist'), '/': path.join(HERE, 'page') };
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+};
 
 export interface PageServer {
   /** The page's URL (index.html). */

@@ -49,7 +49,12 @@ export async function startRangeFileServer(): Promise<RangeFileServer> {
 }
 
 /** Answers one request; returns what it sent (the status). */
-function answer(req: IncomingMessage, res: ServerResponse, file: { bytes: Uint8Array; etag: string } | undefined, entry: ServedRequest): number {
+function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: { bytes: Uint8Array; etag: string } | undefined,
+  entry: ServedRequest,
+): number {
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', EXPOSED);
   const send = (status: number, headers: Record<string, string | number>, body?: Uint8Array): number => {
@@ -60,13 +65,22 @@ function answer(req: IncomingMessage, res: ServerResponse, file: { bytes: Uint8A
     return status;
   };
   if (req.method === 'OPTIONS') {
-    return send(204, { 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Headers': 'Range, If-Range, If-None-Match', 'Access-Control-Max-Age': 86400 });
+    return send(204, {
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': 'Range, If-Range, If-None-Match',
+      'Access-Control-Max-Age': 86400,
+    });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { Allow: 'GET, HEAD, OPTIONS' });
   if (!file) return send(404, { 'Content-Type': 'text/plain' }, new TextEncoder().encode('no such file\n'));
   const size = file.bytes.length;
   // Cacheable, as a link answer is (for the link's remaining lifetime).
-  const common = { 'Accept-Ranges': 'bytes', ETag: file.etag, 'Content-Type': 'application/vnd.sqlite3', 'Cache-Control': 'public, max-age=600' };
+  const common = {
+    'Accept-Ranges': 'bytes',
+    ETag: file.etag,
+    'Content-Type': 'application/vnd.sqlite3',
+    'Cache-Control': 'public, max-age=600',
+  };
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') return send(416, { ...common, 'Content-Range': `bytes */${size}` });
   if (range === undefined) return send(200, { ...common, 'Content-Length': size }, file.bytes);

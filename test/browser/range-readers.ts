@@ -75,7 +75,11 @@ const JOB_TIMEOUT_MS = 120_000;
 type Evaluate = (fn: string, ...args: string[]) => Promise<unknown>;
 
 /** A fresh context and page on the test page, ready; closed afterwards. */
-async function withPage<T>(browser: Browser, pages: PageServer, use: (context: BrowserContext, evaluate: Evaluate) => Promise<T>): Promise<T> {
+async function withPage<T>(
+  browser: Browser,
+  pages: PageServer,
+  use: (context: BrowserContext, evaluate: Evaluate) => Promise<T>,
+): Promise<T> {
   const context = await browser.newContext();
   try {
     // A route, even one that passes everything on, turns chromium's HTTP cache off for the context: links
@@ -91,7 +95,8 @@ async function withPage<T>(browser: Browser, pages: PageServer, use: (context: B
       throw new Error(`${e.message}\npage log:\n${logs.join('\n')}`);
     });
     // Functions named by string: this file is type-checked without DOM types.
-    const evaluate: Evaluate = (fn, ...args) => withTimeout(page.evaluate(`globalThis.${fn}(...${JSON.stringify(args)})`), JOB_TIMEOUT_MS, `${fn}(${args.join(', ')})`);
+    const evaluate: Evaluate = (fn, ...args) =>
+      withTimeout(page.evaluate(`globalThis.${fn}(...${JSON.stringify(args)})`), JOB_TIMEOUT_MS, `${fn}(${args.join(', ')})`);
     return await use(context, evaluate);
   } finally {
     await context.close();
@@ -106,10 +111,19 @@ async function readOnce(browser: Browser, pages: PageServer, reader: RangeReader
     const onRequest = (r: Request) => {
       if (r.url() !== job.url) return;
       seen.push(r);
-      settled.push(r.response().then((res) => res?.finished()).catch(() => undefined));
+      settled.push(
+        r
+          .response()
+          .then((res) => res?.finished())
+          .catch(() => undefined),
+      );
     };
     context.on('request', onRequest);
-    const result = (await evaluate('ltxRangeRead', reader, job.url, job.sql)) as { rows?: unknown[][]; error?: string; stats?: RangeAnswer['readerStats'] };
+    const result = (await evaluate('ltxRangeRead', reader, job.url, job.sql)) as {
+      rows?: unknown[][];
+      error?: string;
+      stats?: RangeAnswer['readerStats'];
+    };
     await Promise.all(settled);
     context.off('request', onRequest);
     let rangeRequests = 0;
@@ -121,7 +135,17 @@ async function readOnce(browser: Browser, pages: PageServer, reader: RangeReader
       statuses.push(res?.status() ?? 0);
       if (r.method() !== 'HEAD') bytes += (await r.sizes()).responseBodySize;
     }
-    return { ...job, reader, rows: result.rows, error: result.error, requests: seen.length, rangeRequests, bytes, statuses, readerStats: result.stats ?? null };
+    return {
+      ...job,
+      reader,
+      rows: result.rows,
+      error: result.error,
+      requests: seen.length,
+      rangeRequests,
+      bytes,
+      statuses,
+      readerStats: result.stats ?? null,
+    };
   });
 }
 

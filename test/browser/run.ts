@@ -43,20 +43,29 @@ try {
     if (a.error !== undefined) failures.push(`${label}: ${a.error}`);
     else if (!sameRows(a.rows, expected.get(`${a.url}\n${a.sql}`)!)) failures.push(`${label}: rows differ from sqlite3's`);
     // sql.js-httpvfs counts its own range requests: the browser must have seen exactly those.
-    if (a.readerStats && a.readerStats.requests !== a.rangeRequests) failures.push(`${label}: browser saw ${a.rangeRequests} range requests, the reader made ${a.readerStats.requests}`);
+    if (a.readerStats && a.readerStats.requests !== a.rangeRequests)
+      failures.push(`${label}: browser saw ${a.rangeRequests} range requests, the reader made ${a.readerStats.requests}`);
     if (a.rangeRequests === 0) failures.push(`${label}: no range request seen`);
   }
 
   if (targets.served) {
-    const seen = answers.reduce((sum, a) => ({ requests: sum.requests + a.requests, bytes: sum.bytes + a.bytes }), { requests: 0, bytes: 0 });
+    const seen = answers.reduce((sum, a) => ({ requests: sum.requests + a.requests, bytes: sum.bytes + a.bytes }), {
+      requests: 0,
+      bytes: 0,
+    });
     const served = targets.served;
-    console.log(`\nstand-in log: ${served.requests} requests, ${served.bytes} body bytes; the browser saw ${seen.requests} requests, ${seen.bytes} body bytes`);
-    if (served.requests !== seen.requests || served.bytes !== seen.bytes) failures.push('the browser-side counts disagree with the stand-in server log');
+    console.log(
+      `\nstand-in log: ${served.requests} requests, ${served.bytes} body bytes; the browser saw ${seen.requests} requests, ${seen.bytes} body bytes`,
+    );
+    if (served.requests !== seen.requests || served.bytes !== seen.bytes)
+      failures.push('the browser-side counts disagree with the stand-in server log');
   }
 
   const tamperedStatus = await browser.fetchStatus(targets.tampered);
   const goodStatus = await browser.fetchStatus(targets.links[0].url);
-  console.log(`\nbrowser fetch (Range: bytes=0-99), cross-origin: link ${goodStatus}, tampered link ${tamperedStatus}  (${targets.tampered})`);
+  console.log(
+    `\nbrowser fetch (Range: bytes=0-99), cross-origin: link ${goodStatus}, tampered link ${tamperedStatus}  (${targets.tampered})`,
+  );
   if (goodStatus !== 206) failures.push(`the untouched link answered ${goodStatus}, not 206`);
   // The platform refuses a changed link with 403 LINK_INVALID; the stand-in just does not know the path.
   const refused = targets.kind === 'platform' ? tamperedStatus === 403 : typeof tamperedStatus === 'number' && tamperedStatus >= 400;
@@ -86,7 +95,16 @@ function printTable(answers: RangeAnswer[], t: LinkTargets, expected: Map<string
     const want = expected.get(`${a.url}\n${a.sql}`)!;
     const ok = a.error === undefined && sameRows(a.rows, want);
     const stats = a.readerStats ? `${a.readerStats.requests} / ${a.readerStats.bytes}` : '';
-    return [a.reader, labelOf(t, a.url), nameOf(a.sql), ok ? `${want.length} ok` : a.error ? 'ERROR' : 'WRONG', String(a.requests), String(a.rangeRequests), String(a.bytes), stats];
+    return [
+      a.reader,
+      labelOf(t, a.url),
+      nameOf(a.sql),
+      ok ? `${want.length} ok` : a.error ? 'ERROR' : 'WRONG',
+      String(a.requests),
+      String(a.rangeRequests),
+      String(a.bytes),
+      stats,
+    ];
   });
   const head = ['reader', 'link', 'query', 'rows', 'requests', 'ranges', 'bytes', 'reader stats (req / bytes)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -44,9 +44,13 @@ export function buildWorkload(dir: string): WorkloadFiles {
   copyFileSync(files.v1, files.v2);
   sqlite3(files.v2, CHANGES);
   copyFileSync(files.v1, files.wal);
-  sqlite3(files.wal, "PRAGMA journal_mode=WAL; INSERT INTO customers VALUES (99999, 'Wal Mode', 'wal@example.com', 'SE', '2024-12-03'); PRAGMA wal_checkpoint(TRUNCATE);");
+  sqlite3(
+    files.wal,
+    "PRAGMA journal_mode=WAL; INSERT INTO customers VALUES (99999, 'Wal Mode', 'wal@example.com', 'SE', '2024-12-03'); PRAGMA wal_checkpoint(TRUNCATE);",
+  );
   const header = readFileSync(files.wal).subarray(18, 20);
-  if (header[0] !== 2 || header[1] !== 2 || existsSync(`${files.wal}-wal`)) throw new Error(`${files.wal}: expected a checkpointed WAL-mode file, header bytes 18/19 are ${header[0]}/${header[1]}`);
+  if (header[0] !== 2 || header[1] !== 2 || existsSync(`${files.wal}-wal`))
+    throw new Error(`${files.wal}: expected a checkpointed WAL-mode file, header bytes 18/19 are ${header[0]}/${header[1]}`);
   return files;
 }
 
@@ -74,7 +78,11 @@ export function sameRows(a: readonly unknown[][] | undefined, b: readonly unknow
 }
 
 /** The pages of `to` that differ from `from` (1-based), and `to`'s size in pages: a POST …/tx body's content. */
-export function changedPages(from: Uint8Array, to: Uint8Array, pageSize: number): { pages: { pgno: number; data: Uint8Array }[]; commit: number } {
+export function changedPages(
+  from: Uint8Array,
+  to: Uint8Array,
+  pageSize: number,
+): { pages: { pgno: number; data: Uint8Array }[]; commit: number } {
   const pages: { pgno: number; data: Uint8Array }[] = [];
   const commit = to.length / pageSize;
   for (let pgno = 1; pgno <= commit; pgno++) {

@@ -20,7 +20,11 @@ export function describeMultipartContract(setup: ContractSetup): void {
       const [p3, p1, p2] = await Promise.all([up.uploadPart(3, c), up.uploadPart(1, a), up.uploadPart(2, b)]);
       expect(p1).toMatchObject({ partNumber: 1 });
       const info = await up.complete([p1, p2, p3]);
-      expect(info).toMatchObject({ key: p + 'mp', size: 2 * MULTIPART_MIN_PART_SIZE + 12345, customMetadata: { 'litestream-timestamp': '2024-01-02T03:04:05.006Z' } });
+      expect(info).toMatchObject({
+        key: p + 'mp',
+        size: 2 * MULTIPART_MIN_PART_SIZE + 12345,
+        customMetadata: { 'litestream-timestamp': '2024-01-02T03:04:05.006Z' },
+      });
       const head = await store.head(p + 'mp');
       expect(head).toMatchObject({ size: info.size, etag: info.etag, customMetadata: info.customMetadata });
       const all = await (await store.get(p + 'mp'))!.bytes();

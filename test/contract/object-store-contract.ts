@@ -186,7 +186,19 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
         await store.put(p.slice(0, -1) + 'x/outside', new Uint8Array(1));
         const page = await store.list({ prefix: p });
         expect(page.truncated).toBe(false);
-        expect(page.objects.map((o) => o.key.slice(p.length))).toEqual(['A', 'a', 'a-', 'a/1', 'a/10', 'a/2', 'b', 'z', '~', '\uFFFD', '\u{1F600}']);
+        expect(page.objects.map((o) => o.key.slice(p.length))).toEqual([
+          'A',
+          'a',
+          'a-',
+          'a/1',
+          'a/10',
+          'a/2',
+          'b',
+          'z',
+          '~',
+          '\uFFFD',
+          '\u{1F600}',
+        ]);
         expect(page.objects.every((o) => o.customMetadata.n === o.key.slice(p.length) && o.size === 1)).toBe(true);
         expect((await store.list({ prefix: p + 'a/' })).objects.map((o) => o.key.slice(p.length))).toEqual(['a/1', 'a/10', 'a/2']);
         expect((await store.list({ prefix: p + 'nothing/' })).objects).toEqual([]);
@@ -240,4 +252,3 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
     describeMultipartContract(setup);
   });
 }
-

@@ -10,7 +10,11 @@ import { DEV_TOKEN, type DevServer, startDevServer } from '../helpers/dev-server
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const NPM_CLI = path.join(path.dirname(process.execPath), '../lib/node_modules/npm/bin/npm-cli.js');
-const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; engines: { node: string } };
+const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  engines: { node: string };
+};
 
 let dir = '';
 let project = '';
@@ -20,7 +24,11 @@ let server: DevServer;
 /** npm with this process's Node (24) first on PATH, so `#!/usr/bin/env node` scripts run on it too. */
 function run(cmd: string, args: string[], cwd: string): string {
   const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`;
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} → ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -35,7 +43,9 @@ function npmCli(): string {
     readFileSync(NPM_CLI);
     return NPM_CLI;
   } catch {
-    return execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim().replace(/\/bin\/npm$/, '/lib/node_modules/npm/bin/npm-cli.js');
+    return execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' })
+      .trim()
+      .replace(/\/bin\/npm$/, '/lib/node_modules/npm/bin/npm-cli.js');
   }
 }
 
@@ -62,7 +72,10 @@ describe('npm pack → npm install into an empty project', () => {
     expect(listed).toContain('package/dist/cli.js');
     expect(listed).toContain('package/dist/client.js');
     expect(listed).toContain('package/dist/types/client/index.d.ts');
-    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/ltx-edge/package.json'), 'utf8')) as { engines: unknown; dependencies: Record<string, string> };
+    const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/ltx-edge/package.json'), 'utf8')) as {
+      engines: unknown;
+      dependencies: Record<string, string>;
+    };
     expect(installed.engines).toEqual({ node: '>=24' });
     // What the Worker bundles (hono, zod, chrono-node) is not a dependency of the package.
     expect(Object.keys(installed.dependencies)).toEqual(['@journeyapps/wa-sqlite']);
@@ -72,9 +85,13 @@ describe('npm pack → npm install into an empty project', () => {
     expect(run('npx', ['--no-install', 'ltx-edge', '--version'], project).trim()).toBe(pkg.version);
     const file = path.join(dir, 'small.db');
     const db = new DatabaseSync(file);
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO t (v) SELECT 'row ' || i FROM n;");
+    db.exec(
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO t (v) SELECT 'row ' || i FROM n;",
+    );
     db.close();
-    const imported = JSON.parse(run('npx', ['--no-install', 'ltx-edge', 'import', server.url, 'packaged', file, '--json', '--token', DEV_TOKEN], project)) as { pos: { txid: string } };
+    const imported = JSON.parse(
+      run('npx', ['--no-install', 'ltx-edge', 'import', server.url, 'packaged', file, '--json', '--token', DEV_TOKEN], project),
+    ) as { pos: { txid: string } };
     expect(imported.pos.txid).toBe('0000000000000001');
     const out = path.join(dir, 'restored.db');
     run('npx', ['--no-install', 'ltx-edge', 'restore', server.url, 'packaged', '-o', out, '--verify', '--token', DEV_TOKEN], project);
@@ -100,7 +117,17 @@ describe('npm pack → npm install into an empty project', () => {
     writeFileSync(
       path.join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2023', 'DOM'], types: ['node'], typeRoots: [path.join(REPO, 'node_modules/@types')] },
+        compilerOptions: {
+          target: 'ES2023',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          lib: ['ES2023', 'DOM'],
+          types: ['node'],
+          typeRoots: [path.join(REPO, 'node_modules/@types')],
+        },
         files: ['check.ts'],
       }),
     );

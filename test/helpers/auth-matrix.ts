@@ -86,8 +86,7 @@ function casesFor(route: MatrixRoute): MatrixCase[] {
     { name: 'empty Bearer', authorization: 'Bearer ', expected: 401 },
     { name: 'unknown token', authorization: 'Bearer not-a-configured-token', expected: 401 },
   ];
-  const sufficient = (role: TokenRole): boolean =>
-    role === 'admin' || role === route.scope || (role === 'otherDb' && !perDatabase);
+  const sufficient = (role: TokenRole): boolean => role === 'admin' || role === route.scope || (role === 'otherDb' && !perDatabase);
   const roles = Object.keys(TOKENS) as TokenRole[];
   const tokenCases = roles.map(
     (role): MatrixCase => ({ name: `${role} token`, authorization: `Bearer ${TOKENS[role]}`, expected: sufficient(role) ? 'pass' : 403 }),
@@ -144,7 +143,9 @@ export async function expectAuthMatrix(fetch: Fetch, routes: readonly MatrixRout
       }
       const wantCode = c.expected === 401 ? 'UNAUTHORIZED' : c.expected === 403 ? 'FORBIDDEN' : null;
       if (c.expected === 'pass' ? res.status === 401 || res.status === 403 : res.status !== c.expected || code !== wantCode) {
-        problems.push(`expected ${c.expected === 'pass' ? 'neither 401 nor 403' : `${c.expected} ${wantCode}`}, got ${res.status} ${code ?? ''}`.trim());
+        problems.push(
+          `expected ${c.expected === 'pass' ? 'neither 401 nor 403' : `${c.expected} ${wantCode}`}, got ${res.status} ${code ?? ''}`.trim(),
+        );
       }
       for (const p of problems) mismatches.push(`${label} [${c.name}]: ${p}`);
       results.push({ route: label, case: c.name, expected: c.expected, status: res.status, code });

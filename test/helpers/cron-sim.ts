@@ -58,11 +58,17 @@ export async function tick(at: number, db?: string): Promise<CronSummary & { vis
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
   let visit: Promise<DatabaseVisit> | undefined;
   const maintain = DatabaseDO.prototype.maintain;
-  const spy = vi.spyOn(DatabaseDO.prototype, 'maintain').mockImplementation(function (this: DatabaseDO, ...args: Parameters<DatabaseDO['maintain']>) {
+  const spy = vi.spyOn(DatabaseDO.prototype, 'maintain').mockImplementation(function (
+    this: DatabaseDO,
+    ...args: Parameters<DatabaseDO['maintain']>
+  ) {
     const answer = maintain.apply(this, args);
     if (args[0] === db) {
       visit = answer.then(
-        (r) => (r.ok ? { failed: false, actions: r.value.actions.length, actionsFailed: r.value.actions.filter((a) => !a.ok).length } : { failed: true, actions: 0, actionsFailed: 0 }),
+        (r) =>
+          r.ok
+            ? { failed: false, actions: r.value.actions.length, actionsFailed: r.value.actions.filter((a) => !a.ok).length }
+            : { failed: true, actions: 0, actionsFailed: 0 },
         () => ({ failed: true, actions: 0, actionsFailed: 0 }),
       );
     }
@@ -120,7 +126,9 @@ export async function listing(db: string): Promise<FileJSON[]> {
   for (let level = 0; level <= 9; level++) {
     let after = 0n;
     for (;;) {
-      const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx?level=${level}&after=${hex(after)}&limit=1000`, { headers: AUTH });
+      const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx?level=${level}&after=${hex(after)}&limit=1000`, {
+        headers: AUTH,
+      });
       if (res.status !== 200) throw new Error(`listing ${db} level ${level}: ${res.status} ${await res.text()}`);
       const { files } = (await res.json()) as { files: FileJSON[] };
       out.push(...files);
@@ -254,7 +262,8 @@ export async function checkCompactedFile(db: string, f: FileJSON, model: ChainMo
   const min = parseInt(f.minTXID, 16);
   const max = parseInt(f.maxTXID, 16);
   const d = decodeLTX(bytes);
-  if (d.header.minTXID !== BigInt(min) || d.header.maxTXID !== BigInt(max)) return `${fileId(f)}: header says ${d.header.minTXID}-${d.header.maxTXID}`;
+  if (d.header.minTXID !== BigInt(min) || d.header.maxTXID !== BigInt(max))
+    return `${fileId(f)}: header says ${d.header.minTXID}-${d.header.maxTXID}`;
   if (d.header.commit !== model.states[max].length) return `${fileId(f)}: commit ${d.header.commit}, expected ${model.states[max].length}`;
   const applied = model.apply(model.states[min - 1], bytes);
   const at = model.diff(max, applied);
@@ -278,7 +287,12 @@ export async function restoreAt(db: string, txid: number, model: ChainModel): Pr
 }
 
 /** GET …/pages?pgno=1-N at `txid` (head when undefined): 200 with the model's pages, or 410. */
-export async function pagesAt(db: string, txid: number | undefined, model: ChainModel, head: number): Promise<{ status: number; problem?: string }> {
+export async function pagesAt(
+  db: string,
+  txid: number | undefined,
+  model: ChainModel,
+  head: number,
+): Promise<{ status: number; problem?: string }> {
   const at = txid ?? head;
   const q = txid === undefined ? '' : `&txid=${hex(txid)}`;
   const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/pages?pgno=1-${model.states[at].length}${q}`, { headers: AUTH });
@@ -294,6 +308,9 @@ export async function pagesAt(db: string, txid: number | undefined, model: Chain
   }
   const batch = decodePageBatch(buf, model.pageSize);
   if (!batch.ok) return { status: 200, problem: `pages at ${at}: ${batch.message}` };
-  const diff = model.diff(at, batch.pages.map((p) => p.data));
+  const diff = model.diff(
+    at,
+    batch.pages.map((p) => p.data),
+  );
   return diff === 0 ? { status: 200 } : { status: 200, problem: `pages at ${at}: page ${diff} differs` };
 }

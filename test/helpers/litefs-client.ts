@@ -121,7 +121,8 @@ export class LiteFSClient {
     const post = databaseChecksum(db.pageSize, db.commit, (p) => db.page(p));
     const lock = lockPgno(db.pageSize);
     // TXID 1 is a snapshot: every page. Later files: the changed pages, ascending.
-    const pgnos = txid === 1n ? Array.from({ length: db.commit }, (_, i) => i + 1) : [...new Set(changes.map((p) => p.pgno))].sort((a, b) => a - b);
+    const pgnos =
+      txid === 1n ? Array.from({ length: db.commit }, (_, i) => i + 1) : [...new Set(changes.map((p) => p.pgno))].sort((a, b) => a - b);
     const header = makeHeader({
       flags: this.opts.compress ? 1 : 0,
       pageSize: db.pageSize,
@@ -246,7 +247,10 @@ export class LiteFSClient {
       preApplyChecksum: first.preApplyChecksum,
     });
     const post = last.trailer.postApplyChecksum;
-    const sorted = [...pages].filter(([p]) => p <= header.commit).sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data }));
+    const sorted = [...pages]
+      .filter(([p]) => p <= header.commit)
+      .sort((a, b) => a[0] - b[0])
+      .map(([pgno, data]) => ({ pgno, data }));
     return { bytes: this.encode(header, sorted, header.minTXID === 1n ? undefined : post), header, post };
   }
 
@@ -282,7 +286,9 @@ export class LiteFSClient {
   private async fetchPosMap(): Promise<Map<string, Pos>> {
     const res = await this.request('GET', '/pos', {});
     const body = (await res.json()) as Record<string, { txid: string; postApplyChecksum: string }>;
-    return new Map(Object.entries(body).map(([k, v]) => [k, { txid: BigInt('0x' + v.txid), checksum: BigInt('0x' + v.postApplyChecksum) }]));
+    return new Map(
+      Object.entries(body).map(([k, v]) => [k, { txid: BigInt('0x' + v.txid), checksum: BigInt('0x' + v.postApplyChecksum) }]),
+    );
   }
 
   /** POST /db/tx (WriteTx): the body streamed in chunks without a Content-Length; Litefs-Hwm must parse. */
@@ -322,7 +328,8 @@ export class LiteFSClient {
     } catch {
       throw new BackupClientError(res.status, '', text);
     }
-    if (e.code === 'EPOSMISMATCH' && e.pos) throw new PosMismatchError({ txid: BigInt('0x' + e.pos.txid), checksum: BigInt('0x' + e.pos.postApplyChecksum) });
+    if (e.code === 'EPOSMISMATCH' && e.pos)
+      throw new PosMismatchError({ txid: BigInt('0x' + e.pos.txid), checksum: BigInt('0x' + e.pos.postApplyChecksum) });
     throw new BackupClientError(res.status, e.code ?? '', e.error ?? text);
   }
 }

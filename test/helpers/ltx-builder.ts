@@ -92,7 +92,7 @@ export function buildLTX(spec: FileSpec): Uint8Array {
   rv.setBigUint64(tail.length, spec.indexLength ?? BigInt(idx.length));
   rv.setBigUint64(tail.length + 8, spec.postApplyChecksum);
   crc.update(rest, 0, rest.length - 8);
-  rv.setBigUint64(tail.length + 16, spec.fileChecksum ?? (CHECKSUM_FLAG | crc.digest()));
+  rv.setBigUint64(tail.length + 16, spec.fileChecksum ?? CHECKSUM_FLAG | crc.digest());
   parts.push(rest);
   if (spec.trailing) parts.push(spec.trailing);
   let n = 0;

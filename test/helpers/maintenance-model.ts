@@ -27,7 +27,10 @@ export function file(level: number, min: number | bigint, max: number | bigint, 
 export function describeAction(a: MaintenanceAction): string {
   if (a.kind === 'compact') return `compact L${a.level} ${a.minTXID}-${a.maxTXID}`;
   if (a.kind === 'snapshot') return `snapshot ${a.maxTXID}`;
-  const levels = [...new Set(a.files.map((f) => f.level))].sort().map((l) => `L${l}`).join(',');
+  const levels = [...new Set(a.files.map((f) => f.level))]
+    .sort()
+    .map((l) => `L${l}`)
+    .join(',');
   let min = a.files[0].minTXID;
   let max = a.files[0].maxTXID;
   for (const f of a.files) {
@@ -102,7 +105,10 @@ export class CatalogModel {
       next = f.maxTXID + 1n;
     }
     if (inputs.length < 2 || next !== max + 1n) throw new Error(`L${level} ${min}-${max}: ${inputs.length} inputs reach ${next - 1n}`);
-    const size = Math.min(this.dbBytes, inputs.reduce((s, f) => s + f.size, 0));
+    const size = Math.min(
+      this.dbBytes,
+      inputs.reduce((s, f) => s + f.size, 0),
+    );
     if (this.mode === 'replace') for (const f of inputs) this.files.delete(key(f.level, f.minTXID, f.maxTXID));
     this.add({ level, minTXID: min, maxTXID: max, size, timestamp: inputs[inputs.length - 1].timestamp, createdAt: at });
   }

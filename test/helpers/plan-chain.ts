@@ -98,7 +98,12 @@ export async function putFile(store: ObjectStore, prefix: string, db: string, le
 }
 
 /** A plan over `files` at the position of `step`. */
-export function makePlan(db: string, files: PlanFileRef[], step: Pick<ChainStep, 'txid' | 'commit' | 'checksum'>, pageSize: number): ReadPlan {
+export function makePlan(
+  db: string,
+  files: PlanFileRef[],
+  step: Pick<ChainStep, 'txid' | 'commit' | 'checksum'>,
+  pageSize: number,
+): ReadPlan {
   return { db, txid: step.txid, pageSize, commit: step.commit, checksum: step.checksum, files };
 }
 

@@ -51,7 +51,10 @@ export const WORKLOAD_QUERIES: WorkloadQuery[] = [
           FROM users u JOIN orders o ON o.user_id = u.id
           WHERE u.id BETWEEN 100 AND 140 GROUP BY u.id ORDER BY u.id`,
   },
-  { name: 'index probe join', sql: 'SELECT o.id, u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.amount > 990 ORDER BY o.id' },
+  {
+    name: 'index probe join',
+    sql: 'SELECT o.id, u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.amount > 990 ORDER BY o.id',
+  },
   { name: 'scan filter', sql: 'SELECT count(*) AS n, max(amount) AS m FROM orders WHERE note LIKE ?', params: ['%7%'] },
   { name: 'desc scan', sql: 'SELECT id, amount FROM orders ORDER BY id DESC LIMIT 50' },
   { name: 'big integers', sql: 'SELECT id, big, balance FROM users WHERE big IS NOT NULL ORDER BY id LIMIT 40' },
@@ -193,7 +196,10 @@ export function buildWorkload(opts: WorkloadOptions): Workload {
       maxTXID: BigInt(i + 1),
       timestamp: Date.UTC(2024, 0, 1) + i * 60_000,
     });
-    const bytes = encodeLTX(header, pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * ps, p * ps) })));
+    const bytes = encodeLTX(
+      header,
+      pgnos.map((p) => ({ pgno: p, data: next.subarray((p - 1) * ps, p * ps) })),
+    );
     return Buffer.from(bytes).toString('base64');
   });
   return { name: opts.name, pageSize: ps, ltx, commits: states.map(pages), queries: WORKLOAD_QUERIES, expected };

@@ -66,7 +66,10 @@ export class SqliteStates {
       maxTXID: BigInt(n),
       timestamp,
     });
-    return encodeLTX(header, this.changedPages(n).map((pgno) => ({ pgno, data: this.page(n, pgno) })));
+    return encodeLTX(
+      header,
+      this.changedPages(n).map((pgno) => ({ pgno, data: this.page(n, pgno) })),
+    );
   }
 
   /** Pushes TXID n to `db` on `server`; throws unless the server answers 201. */
@@ -113,7 +116,9 @@ export function inspectSqlite(bytes: Uint8Array, sql: string): { rows: unknown[]
   writeFileSync(file, bytes);
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check).join('\n');
+    const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join('\n');
     const rows = (db.prepare(sql).all() as Record<string, unknown>[]).map((r) => Object.values(r));
     return { rows, integrity };
   } finally {

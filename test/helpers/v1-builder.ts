@@ -54,7 +54,7 @@ export function buildV1(spec: V1Spec): Uint8Array {
   const v = new DataView(trailer.buffer);
   v.setBigUint64(0, spec.postApplyChecksum);
   crc.update(trailer, 0, 8);
-  v.setBigUint64(8, spec.fileChecksum ?? (CHECKSUM_FLAG | crc.digest()));
+  v.setBigUint64(8, spec.fileChecksum ?? CHECKSUM_FLAG | crc.digest());
   return concat([header, ...body, trailer, spec.trailing ?? new Uint8Array(0)]);
 }
 

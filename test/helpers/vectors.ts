@@ -4,8 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const VECTORS_DIR =
-  process.env.LTX_VECTORS_DIR ?? path.resolve(import.meta.dirname, '../../../shared/ltx-vectors');
+export const VECTORS_DIR = process.env.LTX_VECTORS_DIR ?? path.resolve(import.meta.dirname, '../../../shared/ltx-vectors');
 
 export interface ManifestPage {
   pgno: number;

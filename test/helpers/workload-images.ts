@@ -9,7 +9,11 @@ export function bytesOf(b64: string): Uint8Array {
 }
 
 /** Pushes `w` under `name` with `call` (path, init) → Response; images[n - 1] = the file at TXID n. */
-export async function pushWorkload(call: (path: string, init?: RequestInit) => Promise<Response>, name: string, w: Workload): Promise<Uint8Array[]> {
+export async function pushWorkload(
+  call: (path: string, init?: RequestInit) => Promise<Response>,
+  name: string,
+  w: Workload,
+): Promise<Uint8Array[]> {
   const state = new DatabaseState();
   const model = new MemoryDatabase();
   const images: Uint8Array[] = [];

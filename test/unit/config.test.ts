@@ -71,7 +71,12 @@ describe('resolveConfig', () => {
     });
     expect(DEFAULT_PREFIX).toBe('db');
     expect(DEFAULT_LEVEL_INTERVALS_MS).toEqual([60_000, 300_000, 3_600_000]);
-    expect([DEFAULT_MAX_DATABASE_BYTES, DEFAULT_UPLOAD_IDLE_MS, DEFAULT_UPLOAD_TOTAL_MS, DEFAULT_MAINTENANCE_BUDGET_MS]).toEqual([2 ** 30, 10_000, 600_000, 60_000]);
+    expect([DEFAULT_MAX_DATABASE_BYTES, DEFAULT_UPLOAD_IDLE_MS, DEFAULT_UPLOAD_TOTAL_MS, DEFAULT_MAINTENANCE_BUDGET_MS]).toEqual([
+      2 ** 30,
+      10_000,
+      600_000,
+      60_000,
+    ]);
   });
 
   it('parses the wrangler.toml vars and the .dev.vars token', () => {
@@ -125,7 +130,11 @@ describe('resolveConfig', () => {
     ['size cap in bytes', { LTX_EDGE_MAX_DATABASE_BYTES: '65536' }, { maxDatabaseBytes: 65_536 }],
     ['size cap in MiB', { LTX_EDGE_MAX_DATABASE_BYTES: '512MiB' }, { maxDatabaseBytes: 512 * 2 ** 20 }],
     ['size cap in GiB, any case, spaced', { LTX_EDGE_MAX_DATABASE_BYTES: ' 4 gib ' }, { maxDatabaseBytes: 4 * 2 ** 30 }],
-    ['upload deadlines', { LTX_EDGE_UPLOAD_IDLE_TIMEOUT: '2s', LTX_EDGE_UPLOAD_TIMEOUT: '1h' }, { uploadIdleMs: 2_000, uploadTotalMs: 3_600_000 }],
+    [
+      'upload deadlines',
+      { LTX_EDGE_UPLOAD_IDLE_TIMEOUT: '2s', LTX_EDGE_UPLOAD_TIMEOUT: '1h' },
+      { uploadIdleMs: 2_000, uploadTotalMs: 3_600_000 },
+    ],
     ['maintenance budget', { LTX_EDGE_MAINTENANCE_BUDGET: '5m' }, { maintenanceBudgetMs: 300_000 }],
     ['blank var means default', { LTX_EDGE_PREFIX: '  ' }, { prefix: 'db' }],
     [
@@ -180,7 +189,16 @@ describe('resolveConfig', () => {
     ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],
     ['token empty', { LTX_EDGE_TOKENS: token({ token: '' }) }, 'INVALID_TOKENS'],
     ['token with whitespace', { LTX_EDGE_TOKENS: token({ token: 'a b' }) }, 'INVALID_TOKENS'],
-    ['token duplicated', { LTX_EDGE_TOKENS: JSON.stringify([{ token: 'x', scopes: ['read'], databases: '*' }, { token: 'x', scopes: ['admin'], databases: '*' }]) }, 'INVALID_TOKENS'],
+    [
+      'token duplicated',
+      {
+        LTX_EDGE_TOKENS: JSON.stringify([
+          { token: 'x', scopes: ['read'], databases: '*' },
+          { token: 'x', scopes: ['admin'], databases: '*' },
+        ]),
+      },
+      'INVALID_TOKENS',
+    ],
     ['scopes missing', { LTX_EDGE_TOKENS: token({ scopes: undefined }) }, 'INVALID_TOKENS'],
     ['scopes empty', { LTX_EDGE_TOKENS: token({ scopes: [] }) }, 'INVALID_TOKENS'],
     ['scope unknown', { LTX_EDGE_TOKENS: token({ scopes: ['read', 'root'] }) }, 'INVALID_TOKENS'],
@@ -197,7 +215,10 @@ describe('resolveConfig', () => {
     const none = resolveConfig({});
     expect(none.linkSecret).toBeNull();
     expect(none.corsOrigins).toEqual([]);
-    const set = resolveConfig({ LTX_EDGE_LINK_SECRET: ` ${'s'.repeat(32)} `, LTX_EDGE_CORS_ORIGINS: 'https://a.example, http://localhost:5173,*' });
+    const set = resolveConfig({
+      LTX_EDGE_LINK_SECRET: ` ${'s'.repeat(32)} `,
+      LTX_EDGE_CORS_ORIGINS: 'https://a.example, http://localhost:5173,*',
+    });
     expect(set.linkSecret).toBe('s'.repeat(32));
     expect(set.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173', '*']);
   });

@@ -21,7 +21,10 @@ function appThrowing(err: unknown): Hono {
   return app;
 }
 
-async function call(err: unknown, init: RequestInit = { method: 'POST' }): Promise<{ status: number; body: { error: { code: string; message: string; details?: Record<string, unknown> } }; res: Response }> {
+async function call(
+  err: unknown,
+  init: RequestInit = { method: 'POST' },
+): Promise<{ status: number; body: { error: { code: string; message: string; details?: Record<string, unknown> } }; res: Response }> {
   const res = await appThrowing(err).request('/x', init);
   return { status: res.status, body: await res.json(), res };
 }

@@ -48,7 +48,11 @@ describe('requestLog', () => {
     const { app, entries } = harness();
     const thrown = await app.request('/v1/databases/orders');
     expect(((await thrown.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
-    const returned = await app.request('/v1/databases/orders/ltx', { method: 'POST', headers: { authorization: 'Bearer s3cret-token' }, body: 'LTX-BYTES' });
+    const returned = await app.request('/v1/databases/orders/ltx', {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret-token' },
+      body: 'LTX-BYTES',
+    });
     expect(returned.status).toBe(401);
     expect(entries()).toMatchObject([
       { route: '/v1/databases/:db', db: 'orders', status: 404, code: 'NOT_FOUND' },
@@ -58,7 +62,11 @@ describe('requestLog', () => {
 
   it('never logs tokens, bodies or query strings', async () => {
     const { app, lines } = harness();
-    await app.request('/v1/databases/orders/ltx?secret=q', { method: 'POST', headers: { authorization: 'Bearer s3cret-token' }, body: 'LTX-BYTES' });
+    await app.request('/v1/databases/orders/ltx?secret=q', {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret-token' },
+      body: 'LTX-BYTES',
+    });
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toMatch(/s3cret|LTX-BYTES|secret=q|authorization/i);
     expect(Object.keys(JSON.parse(lines[0])).sort()).toEqual(['code', 'db', 'method', 'ms', 'route', 'status', 'ts']);

@@ -12,7 +12,10 @@ interface Op {
   security: Record<string, string[]>[];
   'x-scope': string;
   'x-error-codes': string[];
-  responses: Record<string, { content?: Record<string, { schema: { allOf?: { properties?: { error: { properties: { code: { enum: string[] } } } } }[] } }> }>;
+  responses: Record<
+    string,
+    { content?: Record<string, { schema: { allOf?: { properties?: { error: { properties: { code: { enum: string[] } } } } }[] } }> }
+  >;
 }
 
 const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as Record<string, unknown>;
@@ -40,7 +43,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('states each scope twice, consistently: x-scope and the bearer security requirement', () => {
-    expect((doc.components as { securitySchemes: Record<string, unknown> }).securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect((doc.components as { securitySchemes: Record<string, unknown> }).securitySchemes.bearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
     for (const [method, path, op] of ops) {
       const label = `${method} ${path}`;
       expect(['none', 'read', 'write', 'admin'], label).toContain(op['x-scope']);
@@ -71,7 +77,16 @@ describe('the docs page', () => {
     const evil = '<script>alert(1)</script>';
     const html = renderDocsPage({
       info: { title: evil, version: '"1"', description: `**${evil}** \`${evil}\`` },
-      paths: { '/x/{y}': { get: { summary: evil, description: evil, parameters: [{ name: evil, in: 'query', schema: { type: 'string', pattern: evil } }], responses: { 200: { description: evil } } } } },
+      paths: {
+        '/x/{y}': {
+          get: {
+            summary: evil,
+            description: evil,
+            parameters: [{ name: evil, in: 'query', schema: { type: 'string', pattern: evil } }],
+            responses: { 200: { description: evil } },
+          },
+        },
+      },
     });
     expect(html).not.toContain('<script>');
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');

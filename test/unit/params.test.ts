@@ -74,7 +74,11 @@ describe('integers', () => {
     expect(parseIntQuery('limit', undefined, LimitSchema)).toBe(1000);
     expect(parseIntQuery('limit', '1', LimitSchema)).toBe(1);
     expect(parseIntQuery('limit', '1000', LimitSchema)).toBe(1000);
-    for (const bad of ['0', '1001', '1e3', ' 5', '+5', '0x10', '', '12345678901']) expect(outcome(() => parseIntQuery('limit', bad, LimitSchema)), bad).toBe('BAD_REQUEST');
+    for (const bad of ['0', '1001', '1e3', ' 5', '+5', '0x10', '', '12345678901'])
+      expect(
+        outcome(() => parseIntQuery('limit', bad, LimitSchema)),
+        bad,
+      ).toBe('BAD_REQUEST');
   });
   it('a schema without a default leaves absent values undefined', () => {
     expect(parseIntQuery('level', undefined, CompactLevelSchema)).toBeUndefined();
@@ -86,7 +90,11 @@ describe('integers', () => {
   it('pgno: 1..4294967295', () => {
     expect(parsePgno('1')).toBe(1);
     expect(parsePgno('4294967295')).toBe(4294967295);
-    for (const bad of ['0', '4294967296', 'x', '', undefined]) expect(outcome(() => parsePgno(bad)), String(bad)).toBe('BAD_REQUEST');
+    for (const bad of ['0', '4294967296', 'x', '', undefined])
+      expect(
+        outcome(() => parsePgno(bad)),
+        String(bad),
+      ).toBe('BAD_REQUEST');
   });
 });
 
@@ -120,7 +128,12 @@ describe('LTX file names', () => {
     expect(parseLtxFilename('0000000000000001-0000000000000003.ltx')).toEqual({ minTXID: 1n, maxTXID: 3n });
     expect(LtxFilenameSchema.safeParse('0000000000000001-0000000000000003.ltx').success).toBe(true);
   });
-  for (const bad of ['0000000000000000-0000000000000001.ltx', '0000000000000003-0000000000000001.ltx', '1-1.ltx', '0000000000000001-0000000000000001.LTX']) {
+  for (const bad of [
+    '0000000000000000-0000000000000001.ltx',
+    '0000000000000003-0000000000000001.ltx',
+    '1-1.ltx',
+    '0000000000000001-0000000000000001.LTX',
+  ]) {
     it(`refuses ${bad}`, () => {
       expect(outcome(() => parseLtxFilename(bad))).toBe('BAD_REQUEST');
       expect(LtxFilenameSchema.safeParse(bad).success).toBe(false);

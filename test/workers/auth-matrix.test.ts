@@ -82,7 +82,10 @@ describe('auth matrix over the /v1/databases routes', () => {
   it('DELETE and adopt let only admin through', () => {
     for (const path of ['/v1/databases/auth-doomed', '/v1/databases/auth-db/adopt']) {
       const passed = results.filter((r) => r.route.endsWith(` ${path}`) && r.status !== 401 && r.status !== 403);
-      expect(passed.map((r) => r.case), path).toEqual(['admin token']);
+      expect(
+        passed.map((r) => r.case),
+        path,
+      ).toEqual(['admin token']);
     }
   });
 
@@ -122,7 +125,9 @@ describe('a token limited to one database', () => {
     const body = (await res.json()) as { databases: { name: string }[]; next?: string };
     expect(body.databases.map((d) => d.name)).toEqual([OTHER_DATABASE]);
 
-    const all = (await (await fetchApp(`${BASE}/v1/databases`, { headers: bearer(TOKENS.read) })).json()) as { databases: { name: string }[] };
+    const all = (await (await fetchApp(`${BASE}/v1/databases`, { headers: bearer(TOKENS.read) })).json()) as {
+      databases: { name: string }[];
+    };
     expect(all.databases.map((d) => d.name)).toEqual(expect.arrayContaining([OTHER_DATABASE, ...others]));
   });
 
@@ -142,7 +147,10 @@ describe('a token limited to one database', () => {
   });
 
   it('glob patterns filter the list too', async () => {
-    const globEnv = { ...env, LTX_EDGE_TOKENS: JSON.stringify([...TOKEN_SPECS, { token: 'test-glob-token', scopes: ['read'], databases: ['auth-app-*'] }]) };
+    const globEnv = {
+      ...env,
+      LTX_EDGE_TOKENS: JSON.stringify([...TOKEN_SPECS, { token: 'test-glob-token', scopes: ['read'], databases: ['auth-app-*'] }]),
+    };
     const res = await app.request(`${BASE}/v1/databases`, { headers: bearer('test-glob-token') }, globEnv);
     const body = (await res.json()) as { databases: { name: string }[] };
     expect(body.databases.map((d) => d.name)).toEqual(['auth-app-1', 'auth-app-2']);

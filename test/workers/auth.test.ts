@@ -125,7 +125,9 @@ describe('raw Authorization (LiteFS)', () => {
 
 describe('expectAuthMatrix helper', () => {
   const routes: MatrixRoute[] = [
-    ...(['read', 'write', 'admin'] as Scope[]).map((scope): MatrixRoute => ({ method: 'POST', path: `/t/orders/${scope}`, scope, body: '{}' })),
+    ...(['read', 'write', 'admin'] as Scope[]).map(
+      (scope): MatrixRoute => ({ method: 'POST', path: `/t/orders/${scope}`, scope, body: '{}' }),
+    ),
     { method: 'GET', path: '/t/all', scope: 'read', perDatabase: false },
     { method: 'GET', path: '/litefs/pos', scope: 'read', perDatabase: false, raw: true },
     { method: 'POST', path: '/litefs/db/tx?db=orders', scope: 'write', raw: true, body: () => new Uint8Array([1, 2, 3]) },
@@ -144,7 +146,9 @@ describe('expectAuthMatrix helper', () => {
 
   it('catches a route guarded with too weak a scope', async () => {
     const weak: MatrixRoute = { method: 'POST', path: '/t/orders/read', scope: 'admin' };
-    await expect(expectAuthMatrix((url, init) => testApp.request(url, init), [weak])).rejects.toThrow(/\[read token\]: expected 403 FORBIDDEN, got 200/);
+    await expect(expectAuthMatrix((url, init) => testApp.request(url, init), [weak])).rejects.toThrow(
+      /\[read token\]: expected 403 FORBIDDEN, got 200/,
+    );
   });
 
   it('the .dev.vars token is not in the fixture config', async () => {

@@ -60,7 +60,9 @@ describe('a run mixing large and small inputs', () => {
     expect(l1[0].postApplyChecksum).toBe(hex(chain[79].checksum));
     expect(await checkCompactedFile(db, l1[0], model)).toBeNull();
     // Tracked all the way through the pre-merged groups: the output carries the chain's checksum.
-    const bytes = new Uint8Array(await (await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx/1/${hex(1)}-${hex(80)}.ltx`, { headers: AUTH })).arrayBuffer());
+    const bytes = new Uint8Array(
+      await (await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx/1/${hex(1)}-${hex(80)}.ltx`, { headers: AUTH })).arrayBuffer(),
+    );
     const d = decodeLTX(bytes);
     expect(d.header.flags & HEADER_FLAG_NO_CHECKSUM).toBe(0);
     expect(d.trailer.postApplyChecksum).toBe(chain[79].checksum);

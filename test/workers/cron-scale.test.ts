@@ -110,6 +110,8 @@ describe('cron at registry scale', () => {
     const tickMs = performance.now() - t;
     expect(summary).toEqual({ due: 1000, maintained: 0, failed: 0, missing: 1000, actions: 0, actionsFailed: 0, timedOut: 0 });
     expect((await registry.due(now, 10_000)).filter((n) => n.startsWith('scale-')).length).toBe(TOTAL - 1000);
-    console.info(`all ${TOTAL} due: the due query for all of them ${queryMs.toFixed(0)} ms; a tick of 1,000 DOs (concurrency 32) ${(tickMs / 1000).toFixed(1)} s`);
+    console.info(
+      `all ${TOTAL} due: the due query for all of them ${queryMs.toFixed(0)} ms; a tick of 1,000 DOs (concurrency 32) ${(tickMs / 1000).toFixed(1)} s`,
+    );
   });
 });

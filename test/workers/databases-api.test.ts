@@ -84,8 +84,18 @@ describe('GET /v1/databases (registry)', () => {
     const last = (p: string) => entry(p).db_after!;
     const ps512 = chain('block-ps512');
     expect(ours.map(({ updatedAt: _, ...rest }) => rest)).toEqual([
-      { name: 'api-list-a', pos: { txid: '0000000000000003', postApplyChecksum: last(PS4096[2]).rolling_checksum }, pageSize: 4096, size: 4096 * 10 },
-      { name: 'api-list-b', pos: { txid: '0000000000000001', postApplyChecksum: last(PS4096[0]).rolling_checksum }, pageSize: 4096, size: 4096 * 8 },
+      {
+        name: 'api-list-a',
+        pos: { txid: '0000000000000003', postApplyChecksum: last(PS4096[2]).rolling_checksum },
+        pageSize: 4096,
+        size: 4096 * 10,
+      },
+      {
+        name: 'api-list-b',
+        pos: { txid: '0000000000000001', postApplyChecksum: last(PS4096[0]).rolling_checksum },
+        pageSize: 4096,
+        size: 4096 * 8,
+      },
       {
         name: 'api-list-c',
         pos: { txid: formatHex64(BigInt(ps512.length)), postApplyChecksum: last(ps512.at(-1)!).rolling_checksum },
@@ -169,7 +179,12 @@ describe('GET .../ltx/:level/:file', () => {
 
   async function ranged(range: string) {
     const res = await send(url, { headers: { range } });
-    return { status: res.status, contentRange: res.headers.get('content-range'), length: res.headers.get('content-length'), bytes: new Uint8Array(await res.arrayBuffer()) };
+    return {
+      status: res.status,
+      contentRange: res.headers.get('content-range'),
+      length: res.headers.get('content-length'),
+      bytes: new Uint8Array(await res.arrayBuffer()),
+    };
   }
 
   it('serves the whole file with length, etag and immutable caching', async () => {
@@ -256,7 +271,13 @@ describe('POST .../tx page-set writes', () => {
     const model = new Model(4096);
     const steps: { query: (head: string) => string; pages: [number, Uint8Array][]; commit?: number }[] = [
       { query: () => '?base=0&page_size=4096', pages: [1, 2, 3, 4, 5].map((p) => [p, page(p, 1)]) },
-      { query: (h) => `?base=${h}`, pages: [[2, page(2, 2)], [4, page(4, 2)]] },
+      {
+        query: (h) => `?base=${h}`,
+        pages: [
+          [2, page(2, 2)],
+          [4, page(4, 2)],
+        ],
+      },
       // Grown to 8 with page 7 written: pages 6 and 8 are zeros.
       { query: (h) => `?base=${h}&commit=8`, pages: [[7, page(7, 3)]], commit: 8 },
       // Shrunk to 3.
@@ -264,7 +285,13 @@ describe('POST .../tx page-set writes', () => {
       // Grown to the highest page (default commit): 4 and 5 come back as zeros.
       { query: (h) => `?base=${h}`, pages: [[6, page(6, 5)]] },
       // page_size may be repeated when it matches; the TXID in base may be short hex.
-      { query: (h) => `?base=${BigInt('0x' + h).toString(16)}&page_size=4096`, pages: [[3, page(3, 6)], [5, page(5, 6)]] },
+      {
+        query: (h) => `?base=${BigInt('0x' + h).toString(16)}&page_size=4096`,
+        pages: [
+          [3, page(3, 6)],
+          [5, page(5, 6)],
+        ],
+      },
     ];
     let head = '0000000000000000';
     for (const [i, step] of steps.entries()) {
@@ -295,9 +322,17 @@ describe('POST .../tx page-set writes', () => {
 
   it('16 concurrent writers on the same base: exactly one 201, the rest 409 CONFLICT at the winner', async () => {
     const name = 'api-tx-race';
-    await json(await tx(name, '?base=0&page_size=4096', [[1, page(1, 0)], [2, page(2, 0)]]), 201);
+    await json(
+      await tx(name, '?base=0&page_size=4096', [
+        [1, page(1, 0)],
+        [2, page(2, 0)],
+      ]),
+      201,
+    );
     const responses = await Promise.all(Array.from({ length: 16 }, (_, i) => tx(name, '?base=1', [[2, page(2, 100 + i)]])));
-    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ pos?: Pos; error?: { code: string; details: { pos: Pos } } }>));
+    const bodies = await Promise.all(
+      responses.map((r) => r.json() as Promise<{ pos?: Pos; error?: { code: string; details: { pos: Pos } } }>),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(15);
@@ -333,14 +368,23 @@ describe('POST .../tx page-set writes', () => {
     for (let i = 0; i < 16; i++) {
       const state = new DatabaseState();
       for (const p of PS4096.slice(0, 3)) await applyLTX(state, [bytesOf(p)], NO_SINK);
-      const header = makeHeader({ pageSize: 4096, commit: 10, minTXID: 4n, maxTXID: 4n, timestamp: 1_700_000_100_000 + i, preApplyChecksum: state.checksum });
+      const header = makeHeader({
+        pageSize: 4096,
+        commit: 10,
+        minTXID: 4n,
+        maxTXID: 4n,
+        timestamp: 1_700_000_100_000 + i,
+        preApplyChecksum: state.checksum,
+      });
       const pages = [{ pgno: 3, data: page(3, 200 + i) }];
       const update = new ChecksumUpdate(state, header);
       for (const p of pages) update.page(p.pgno, crcLinear(p.data));
       candidates.push(encodeLTX(header, pages, update.finish()));
     }
     const responses = await Promise.all(candidates.map((c) => push(name, c)));
-    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ pos?: Pos; error?: { code: string; details: { pos: Pos } } }>));
+    const bodies = await Promise.all(
+      responses.map((r) => r.json() as Promise<{ pos?: Pos; error?: { code: string; details: { pos: Pos } } }>),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(15);

@@ -107,7 +107,9 @@ describe('a DO killed between the R2 put and the catalog commit', () => {
     expect(failed.status).toBe(500);
     await failed.body?.cancel();
     expect(await env.LTX_BUCKET.head(`db/${db}/0000/${chain[3].name}`)).not.toBeNull();
-    const before = (await (await exports.default.fetch(`${BASE}/v1/databases/${db}`, { headers: AUTH })).json()) as { pos: { txid: string } };
+    const before = (await (await exports.default.fetch(`${BASE}/v1/databases/${db}`, { headers: AUTH })).json()) as {
+      pos: { txid: string };
+    };
     expect(before.pos.txid).toBe(formatHex64(3n));
     await abortAllDurableObjects();
 

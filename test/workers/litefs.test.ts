@@ -70,7 +70,9 @@ async function expectSameDatabase(c: LiteFSClient, db: string, ours = db): Promi
   const rebuilt = new Uint8Array(local.length);
   for (const p of snap.pages) rebuilt.set(p.data, (p.pgno - 1) * PS);
   expect(rebuilt).toEqual(local);
-  const viaV1 = await fetchWorker(`${BASE}/v1/databases/${ours}/snapshot?format=sqlite`, { headers: { authorization: 'Bearer dev-token' } });
+  const viaV1 = await fetchWorker(`${BASE}/v1/databases/${ours}/snapshot?format=sqlite`, {
+    headers: { authorization: 'Bearer dev-token' },
+  });
   expect(new Uint8Array(await viaV1.arrayBuffer())).toEqual(local);
   const commit = local.length / PS;
   const list = Array.from({ length: commit }, (_, i) => i + 1).join(',');
@@ -81,7 +83,9 @@ async function expectSameDatabase(c: LiteFSClient, db: string, ours = db): Promi
   for (const p of body.pages) {
     expect(Uint8Array.from(atob(p.data), (ch) => ch.charCodeAt(0))).toEqual(local.subarray((p.pgno - 1) * PS, p.pgno * PS));
   }
-  const batch = await fetchWorker(`${BASE}/v1/databases/${ours}/pages?pgno=1-${commit}`, { headers: { authorization: 'Bearer dev-token' } });
+  const batch = await fetchWorker(`${BASE}/v1/databases/${ours}/pages?pgno=1-${commit}`, {
+    headers: { authorization: 'Bearer dev-token' },
+  });
   const decoded = decodePageBatch(new Uint8Array(await batch.arrayBuffer()), PS);
   if (!decoded.ok) throw new Error(decoded.message);
   expect(decoded.pages.map((p) => p.data)).toEqual(Array.from({ length: commit }, (_, i) => local.subarray(i * PS, (i + 1) * PS)));
@@ -91,7 +95,10 @@ describe('a LiteFS session', () => {
   it('snapshot push, incremental v1 (compressed, plain) and current pushes, HWM, re-push, reads back byte-identical', async () => {
     const c = node({ cluster: 'session' });
     const db = 'main.db';
-    c.write(db, Array.from({ length: 8 }, (_, i) => ({ pgno: i + 1, data: pageOf(1000 + i) })));
+    c.write(
+      db,
+      Array.from({ length: 8 }, (_, i) => ({ pgno: i + 1, data: pageOf(1000 + i) })),
+    );
     c.write(db, changes(3, 8));
     c.write(db, changes(2, 10), { commit: 10 }); // grows to 10 pages
     await c.sync();
@@ -140,7 +147,10 @@ describe('a LiteFS session', () => {
   it('a backlog of 300 transactions goes up in two pushes of at most 256, the HWM advancing', async () => {
     const c = node({ cluster: 'backlog' });
     const db = 'main.db';
-    c.write(db, Array.from({ length: 6 }, (_, i) => ({ pgno: i + 1, data: pageOf(2000 + i) })));
+    c.write(
+      db,
+      Array.from({ length: 6 }, (_, i) => ({ pgno: i + 1, data: pageOf(2000 + i) })),
+    );
     await c.sync();
     for (let i = 0; i < 300; i++) c.write(db, changes(1 + (i % 3), 6 + (i % 5)));
     await c.sync();
@@ -150,9 +160,15 @@ describe('a LiteFS session', () => {
       ['push', 2n, 257n, 257n],
       ['push', 258n, 301n, 301n],
     ]);
-    const listing = await fetchWorker(`${BASE}/v1/databases/backlog--${db}/ltx?level=0`, { headers: { authorization: 'Bearer dev-token' } });
+    const listing = await fetchWorker(`${BASE}/v1/databases/backlog--${db}/ltx?level=0`, {
+      headers: { authorization: 'Bearer dev-token' },
+    });
     const { files } = await json<{ files: { minTXID: string; maxTXID: string }[] }>(listing);
-    expect(files.map((f) => [f.minTXID, f.maxTXID])).toEqual([[hex(1n), hex(1n)], [hex(2n), hex(257n)], [hex(258n), hex(301n)]]);
+    expect(files.map((f) => [f.minTXID, f.maxTXID])).toEqual([
+      [hex(1n), hex(1n)],
+      [hex(2n), hex(257n)],
+      [hex(258n), hex(301n)],
+    ]);
     await expectSameDatabase(c, db, `backlog--${db}`);
   });
 
@@ -160,7 +176,10 @@ describe('a LiteFS session', () => {
     const db = 'main.db';
     const cluster = 'shared';
     const a = node({ cluster });
-    a.write(db, Array.from({ length: 5 }, (_, i) => ({ pgno: i + 1, data: pageOf(3000 + i) })));
+    a.write(
+      db,
+      Array.from({ length: 5 }, (_, i) => ({ pgno: i + 1, data: pageOf(3000 + i) })),
+    );
     a.write(db, changes(2, 5));
     a.write(db, changes(2, 5));
     await a.sync();
@@ -220,7 +239,10 @@ function concatFiles(c: LiteFSClient, db: string, min: bigint, max: bigint): Uin
   for (const f of files) for (const p of f.pages) pages.set(p.pgno, p.data);
   const last = files[files.length - 1].header;
   const header = makeHeader({ ...last, flags: 1, minTXID: min, preApplyChecksum: files[0].header.preApplyChecksum, nodeID: 0n });
-  const sorted = [...pages].filter(([p]) => p <= header.commit).sort((x, y) => x[0] - y[0]).map(([pgno, data]) => ({ pgno, data }));
+  const sorted = [...pages]
+    .filter(([p]) => p <= header.commit)
+    .sort((x, y) => x[0] - y[0])
+    .map(([pgno, data]) => ({ pgno, data }));
   return encodeV1(header, sorted, files[files.length - 1].trailer.postApplyChecksum);
 }
 
@@ -262,10 +284,30 @@ describe('errors in LiteFS shape', () => {
   ];
 
   it.each<[string, () => Uint8Array, number, Record<string, unknown>]>([
-    ['an incremental onto an empty database', () => encodeV1(header({ minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG | 1n }), [snapPages[0]], CHECKSUM_FLAG | 2n), 409, { code: 'EPOSMISMATCH', pos: posJSON({ txid: 0n, checksum: 0n }) }],
-    ['a v1 file checksum', () => buildV1({ header: header(), pages: snapPages, postApplyChecksum: CHECKSUM_FLAG, fileChecksum: CHECKSUM_FLAG | 5n }), 422, { code: 'EBADCHECKSUM', ltxCode: 'LTX_FILE_CHECKSUM_MISMATCH' }],
-    ['a v1 reserved header byte', () => buildV1({ header: header(), pages: snapPages, postApplyChecksum: CHECKSUM_FLAG, headerPatch: [[95, 1]] }), 422, { code: 'EBADHEADER', ltxCode: 'LTX_RESERVED_SET' }],
-    ['v1 pages out of order', () => buildV1({ header: header({ flags: 0 }), pages: [...snapPages].reverse(), postApplyChecksum: CHECKSUM_FLAG }), 422, { code: 'EBADPAGE', ltxCode: 'LTX_PAGE_ORDER' }],
+    [
+      'an incremental onto an empty database',
+      () => encodeV1(header({ minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG | 1n }), [snapPages[0]], CHECKSUM_FLAG | 2n),
+      409,
+      { code: 'EPOSMISMATCH', pos: posJSON({ txid: 0n, checksum: 0n }) },
+    ],
+    [
+      'a v1 file checksum',
+      () => buildV1({ header: header(), pages: snapPages, postApplyChecksum: CHECKSUM_FLAG, fileChecksum: CHECKSUM_FLAG | 5n }),
+      422,
+      { code: 'EBADCHECKSUM', ltxCode: 'LTX_FILE_CHECKSUM_MISMATCH' },
+    ],
+    [
+      'a v1 reserved header byte',
+      () => buildV1({ header: header(), pages: snapPages, postApplyChecksum: CHECKSUM_FLAG, headerPatch: [[95, 1]] }),
+      422,
+      { code: 'EBADHEADER', ltxCode: 'LTX_RESERVED_SET' },
+    ],
+    [
+      'v1 pages out of order',
+      () => buildV1({ header: header({ flags: 0 }), pages: [...snapPages].reverse(), postApplyChecksum: CHECKSUM_FLAG }),
+      422,
+      { code: 'EBADPAGE', ltxCode: 'LTX_PAGE_ORDER' },
+    ],
     ['a truncated v1 file', () => encodeV1(header(), snapPages).slice(0, -5), 422, { code: 'EBADLTX', ltxCode: 'LTX_TRUNCATED' }],
     ['a v3 file with a bad header', () => decodeLTXBytesWithFlag(), 422, { code: 'EBADHEADER', ltxCode: 'LTX_BAD_FLAGS' }],
   ])('%s', async (_name, make, status, body) => {
@@ -305,7 +347,12 @@ describe('errors in LiteFS shape', () => {
 /** A current-format snapshot whose header flags are invalid (0x4), with a valid file checksum. */
 function decodeLTXBytesWithFlag(): Uint8Array {
   const h = makeHeader({ flags: 4, pageSize: PS, commit: 1, minTXID: 1n, maxTXID: 1n });
-  const bytes = buildV1({ header: { ...h, flags: 0 }, pages: [{ pgno: 1, data: pageOf(9) }], postApplyChecksum: CHECKSUM_FLAG, compress: false });
+  const bytes = buildV1({
+    header: { ...h, flags: 0 },
+    pages: [{ pgno: 1, data: pageOf(9) }],
+    postApplyChecksum: CHECKSUM_FLAG,
+    compress: false,
+  });
   bytes[7] = 4; // flags 0x4 → neither v1 (0x1) nor v3-valid: sniffed as current, refused by its decoder
   return bytes;
 }
@@ -314,17 +361,25 @@ describe('LiteVFS reads: /db/page and /db/sync', () => {
   it('pages at a position, 409 at one that is not ours; sync lists the pages changed since a position', async () => {
     const c = node();
     const db = 'vfs.db';
-    c.write(db, Array.from({ length: 6 }, (_, i) => ({ pgno: i + 1, data: pageOf(4000 + i) })));
+    c.write(
+      db,
+      Array.from({ length: 6 }, (_, i) => ({ pgno: i + 1, data: pageOf(4000 + i) })),
+    );
     await c.sync();
     const p1 = c.dbs.get(db)!.pos;
     const old = c.bytes(db);
-    c.write(db, [{ pgno: 2, data: pageOf(4100) }, { pgno: 5, data: pageOf(4101) }]);
+    c.write(db, [
+      { pgno: 2, data: pageOf(4100) },
+      { pgno: 5, data: pageOf(4101) },
+    ]);
     c.write(db, [{ pgno: 7, data: pageOf(4102) }]);
     await c.sync();
     const head = c.dbs.get(db)!.pos;
 
     // Pages at the old position are the old pages; past its size they are left out.
-    const at1 = await json<{ pages: { pgno: number; data: string }[] }>(await raw('GET', `/db/page?db=${db}&pos=${hex(p1.txid)}/${hex(p1.checksum)}&pgno=2,7`));
+    const at1 = await json<{ pages: { pgno: number; data: string }[] }>(
+      await raw('GET', `/db/page?db=${db}&pos=${hex(p1.txid)}/${hex(p1.checksum)}&pgno=2,7`),
+    );
     expect(at1.pages.map((p) => p.pgno)).toEqual([2]);
     expect(Uint8Array.from(atob(at1.pages[0].data), (ch) => ch.charCodeAt(0))).toEqual(old.subarray(PS, 2 * PS));
     for (const pos of [`${hex(p1.txid)}/${hex(p1.checksum ^ 1n)}`, `${hex(9n)}/${hex(head.checksum)}`, `${hex(0n)}/${hex(0n)}`]) {
@@ -342,11 +397,20 @@ describe('LiteVFS reads: /db/page and /db/sync', () => {
 
     // POST /sync, LiteVFS's periodic form: several databases at once; unknown ones are left out.
     const positions = { [db]: posJSON(p1), 'never-written.db': posJSON({ txid: 1n, checksum: 1n }) };
-    const many = await fetchWorker(`${BASE}/sync`, { method: 'POST', headers: { authorization: 'dev-token' }, body: JSON.stringify({ positions }) });
+    const many = await fetchWorker(`${BASE}/sync`, {
+      method: 'POST',
+      headers: { authorization: 'dev-token' },
+      body: JSON.stringify({ positions }),
+    });
     expect(await json(many)).toEqual({ changes: { [db]: { pos: posJSON(head), pgnos: [2, 5, 7], all: false } } });
     const none = await raw('POST', '/sync', { body: JSON.stringify({ positions: { [db]: posJSON({ txid: 0n, checksum: 0n }) } }) });
     expect(await json(none)).toEqual({ changes: { [db]: { pos: posJSON(head), pgnos: [], all: true } } });
-    for (const bad of ['{', '[]', '{"positions": {"vfs.db": {"txid": 1}}}', '{"positions": {"Bad Name": {"txid": "1", "postApplyChecksum": "1"}}}']) {
+    for (const bad of [
+      '{',
+      '[]',
+      '{"positions": {"vfs.db": {"txid": 1}}}',
+      '{"positions": {"Bad Name": {"txid": "1", "postApplyChecksum": "1"}}}',
+    ]) {
       const res = await raw('POST', '/sync', { body: bad });
       expect([bad, res.status]).toEqual([bad, 400]);
       expect(await json(res)).toMatchObject({ code: 'EINVAL' });
@@ -355,10 +419,7 @@ describe('LiteVFS reads: /db/page and /db/sync', () => {
 });
 
 describe('auth and clusters', () => {
-  const tokens = JSON.stringify([
-    ...TOKEN_SPECS,
-    { token: 'prod-node-token', scopes: ['read', 'write'], databases: ['prod--*'] },
-  ]);
+  const tokens = JSON.stringify([...TOKEN_SPECS, { token: 'prod-node-token', scopes: ['read', 'write'], databases: ['prod--*'] }]);
   const cfgEnv = { ...env, LTX_EDGE_TOKENS: tokens };
   const call = (path: string, authorization: string | undefined, init: RequestInit = {}) =>
     app.request(`${BASE}/litefs${path}`, { ...init, headers: authorization === undefined ? {} : { authorization } }, cfgEnv);
@@ -386,7 +447,10 @@ describe('auth and clusters', () => {
 
   it('?cluster= maps to the name prefix <cluster>--<db>; /pos lists one cluster, names stripped', async () => {
     const prod = node({ cluster: 'prod', token: 'FlyV1 dev-token' });
-    prod.write('app.db', Array.from({ length: 3 }, (_, i) => ({ pgno: i + 1, data: pageOf(5000 + i) })));
+    prod.write(
+      'app.db',
+      Array.from({ length: 3 }, (_, i) => ({ pgno: i + 1, data: pageOf(5000 + i) })),
+    );
     await prod.sync();
     const info = await fetchWorker(`${BASE}/v1/databases/prod--app.db`, { headers: { authorization: 'Bearer dev-token' } });
     expect(info.status).toBe(200);

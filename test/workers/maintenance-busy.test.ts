@@ -40,7 +40,10 @@ it(`written four times a second around every boundary for ${TICKS} minutes: ever
     visits.push(summary.visit!.actions);
   }
   // Every tick did something (a level-1 compaction of the minute before, at least).
-  expect(visits.every((n) => n > 0), visits.join(',')).toBe(true);
+  expect(
+    visits.every((n) => n > 0),
+    visits.join(','),
+  ).toBe(true);
   const files = await listing(DB);
   const l1 = files.filter((f) => f.level === 1);
   expect(l1.length).toBeGreaterThanOrEqual(TICKS - 1);

@@ -69,7 +69,8 @@ const ranges = (files: readonly FileJSON[], level: number) =>
   files.filter((f) => f.level === level).map((f) => [parseInt(f.minTXID, 16), parseInt(f.maxTXID, 16)]);
 
 /** True when the ranges are contiguous up to the head (from TXID 1, or from where retention left them). */
-const tiles = (rs: number[][], head: number) => rs.length > 0 && rs[rs.length - 1][1] === head && rs.every((r, i) => i === 0 || r[0] === rs[i - 1][1] + 1);
+const tiles = (rs: number[][], head: number) =>
+  rs.length > 0 && rs[rs.length - 1][1] === head && rs.every((r, i) => i === 0 || r[0] === rs[i - 1][1] + 1);
 
 describe('cron under R2 faults', () => {
   it.each([
@@ -79,91 +80,104 @@ describe('cron under R2 faults', () => {
     // Far beyond the brief's 10 %: enough to exhaust the 5 attempts of a retry now and then, so
     // compactions, snapshots and deletes really fail mid-pass.
     [0.4, 44],
-  ])('%s of the DO R2 calls failing (seed %i): catalog = bucket, nothing lost, a re-run converges', async (rate, seed) => {
-    const t0 = performance.now();
-    const db = `cron-faults-${seed}`;
-    const FILES = 300;
-    const PER_MINUTE = 15;
-    const PUSH_MINUTES = FILES / PER_MINUTE;
-    const TICKS = 70;
-    const chain = await buildChain({ seed, count: FILES });
-    const model = new ChainModel(chain);
-    clock.start(START);
-    const faulty = await runInDurableObject(env.DATABASE.getByName(db), (instance: DatabaseDO) => {
-      const store = new FaultyObjectStore(instance.store, { seed, failureRate: rate, timeoutRate: rate / 4 });
-      instance.store = store;
-      instance.retryDelayMs = 0;
-      return store;
-    });
-    const checked = new Set<string>();
-    const problems: string[] = [];
-    /** DO visits that threw, plus actions that reported a failure. */
-    let failedVisits = 0;
-    let pushRetries = 0;
-    let pushed = 0;
-    for (let k = 1; k <= TICKS; k++) {
-      for (; pushed < Math.min(k, PUSH_MINUTES) * PER_MINUTE; pushed++) {
-        clock.set(START + (k - 1) * MINUTE + (pushed % PER_MINUTE) * 4000);
-        pushRetries += await pushUntilDone(db, chain[pushed]);
+  ])(
+    '%s of the DO R2 calls failing (seed %i): catalog = bucket, nothing lost, a re-run converges',
+    async (rate, seed) => {
+      const t0 = performance.now();
+      const db = `cron-faults-${seed}`;
+      const FILES = 300;
+      const PER_MINUTE = 15;
+      const PUSH_MINUTES = FILES / PER_MINUTE;
+      const TICKS = 70;
+      const chain = await buildChain({ seed, count: FILES });
+      const model = new ChainModel(chain);
+      clock.start(START);
+      const faulty = await runInDurableObject(env.DATABASE.getByName(db), (instance: DatabaseDO) => {
+        const store = new FaultyObjectStore(instance.store, { seed, failureRate: rate, timeoutRate: rate / 4 });
+        instance.store = store;
+        instance.retryDelayMs = 0;
+        return store;
+      });
+      const checked = new Set<string>();
+      const problems: string[] = [];
+      /** DO visits that threw, plus actions that reported a failure. */
+      let failedVisits = 0;
+      let pushRetries = 0;
+      let pushed = 0;
+      for (let k = 1; k <= TICKS; k++) {
+        for (; pushed < Math.min(k, PUSH_MINUTES) * PER_MINUTE; pushed++) {
+          clock.set(START + (k - 1) * MINUTE + (pushed % PER_MINUTE) * 4000);
+          pushRetries += await pushUntilDone(db, chain[pushed]);
+        }
+        if (k <= PUSH_MINUTES) await registrySettled(db, BigInt(pushed));
+        const { visit } = await tick(START + k * MINUTE, db);
+        if (visit) failedVisits += (visit.failed ? 1 : 0) + visit.actionsFailed;
+        const files = await listing(db);
+        expect(checkLevelConsistency(entries(files)), `consistency after tick ${k}`).toEqual([]);
+        expect(lostTXIDs(files, pushed), `lost after tick ${k}`).toEqual([]);
+        for (const f of files) {
+          if (f.level === 0 || checked.has(fileId(f))) continue;
+          checked.add(fileId(f));
+          const problem = await checkCompactedFile(db, f, model);
+          if (problem) problems.push(`tick ${k}: ${problem}`);
+        }
       }
-      if (k <= PUSH_MINUTES) await registrySettled(db, BigInt(pushed));
-      const { visit } = await tick(START + k * MINUTE, db);
-      if (visit) failedVisits += (visit.failed ? 1 : 0) + visit.actionsFailed;
+      const stats = await runInDurableObject(env.DATABASE.getByName(db), () => ({ ...faulty.stats, byOp: undefined }));
+
+      // Faults off; the last tick's pass again (directly: failed passes back off in the registry) until
+      // nothing is left to do at that time, then ten more minutes of ticks so L0 retention can catch up
+      // with compactions the faults delayed.
+      faulty.enabled = false;
+      const end = START + TICKS * MINUTE;
+      const reruns: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const rerun = await env.DATABASE.getByName(db).maintain(db, end);
+        reruns.push(rerun.ok ? rerun.value.actions.length : -1);
+      }
+      expect(reruns[2]).toBe(0);
+      for (let k = 1; k <= 10; k++) expect((await tick(end + k * MINUTE, db)).visit?.failed ?? false).toBe(false);
+
       const files = await listing(db);
-      expect(checkLevelConsistency(entries(files)), `consistency after tick ${k}`).toEqual([]);
-      expect(lostTXIDs(files, pushed), `lost after tick ${k}`).toEqual([]);
-      for (const f of files) {
-        if (f.level === 0 || checked.has(fileId(f))) continue;
-        checked.add(fileId(f));
-        const problem = await checkCompactedFile(db, f, model);
-        if (problem) problems.push(`tick ${k}: ${problem}`);
+      const listed = new Set(files.map(fileId));
+      const stored = await bucketFiles(db);
+      const orphans = stored.filter((id) => !listed.has(id));
+      const missing = [...listed].filter((id) => !stored.includes(id));
+      expect({ orphans, missing }).toEqual({ orphans: [], missing: [] });
+      expect(problems).toEqual([]);
+      expect(ranges(files, 0)).toEqual([[FILES, FILES]]);
+      expect(tiles(ranges(files, 1), FILES)).toBe(true);
+      expect(ranges(files, 9).at(-1)).toEqual([1, FILES]);
+      // Every fault absorbed by retries: the very catalog of the fault-free schedule (one L1 file per
+      // minute, L2 per 5 minutes, L3 at the hour, snapshots at the first tick and at midnight).
+      // Otherwise failed passes merged minutes into fewer, larger files, and a late first snapshot let
+      // retention drop the level-1 files below it (the levels stay gap-free: checked after every tick).
+      const per = (n: number) => Array.from({ length: FILES / n }, (_, i) => [i * n + 1, (i + 1) * n]);
+      if (failedVisits === 0)
+        expect([1, 2, 3, 9].map((l) => ranges(files, l))).toEqual([
+          per(PER_MINUTE),
+          per(5 * PER_MINUTE),
+          [[1, FILES]],
+          [
+            [1, PER_MINUTE],
+            [1, FILES],
+          ],
+        ]);
+      // Every TXID: 200 with the model's bytes exactly where the listing reaches, else 410.
+      resetReadCaches();
+      const reach = reachableTXIDs(files);
+      for (let t = 1; t <= FILES; t++) {
+        const res = await restoreAt(db, t, model);
+        expect(res.problem).toBeUndefined();
+        expect(res.status, `TXID ${t}`).toBe(reach.has(t) ? 200 : 410);
       }
-    }
-    const stats = await runInDurableObject(env.DATABASE.getByName(db), () => ({ ...faulty.stats, byOp: undefined }));
-
-    // Faults off; the last tick's pass again (directly: failed passes back off in the registry) until
-    // nothing is left to do at that time, then ten more minutes of ticks so L0 retention can catch up
-    // with compactions the faults delayed.
-    faulty.enabled = false;
-    const end = START + TICKS * MINUTE;
-    const reruns: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const rerun = await env.DATABASE.getByName(db).maintain(db, end);
-      reruns.push(rerun.ok ? rerun.value.actions.length : -1);
-    }
-    expect(reruns[2]).toBe(0);
-    for (let k = 1; k <= 10; k++) expect((await tick(end + k * MINUTE, db)).visit?.failed ?? false).toBe(false);
-
-    const files = await listing(db);
-    const listed = new Set(files.map(fileId));
-    const stored = await bucketFiles(db);
-    const orphans = stored.filter((id) => !listed.has(id));
-    const missing = [...listed].filter((id) => !stored.includes(id));
-    expect({ orphans, missing }).toEqual({ orphans: [], missing: [] });
-    expect(problems).toEqual([]);
-    expect(ranges(files, 0)).toEqual([[FILES, FILES]]);
-    expect(tiles(ranges(files, 1), FILES)).toBe(true);
-    expect(ranges(files, 9).at(-1)).toEqual([1, FILES]);
-    // Every fault absorbed by retries: the very catalog of the fault-free schedule (one L1 file per
-    // minute, L2 per 5 minutes, L3 at the hour, snapshots at the first tick and at midnight).
-    // Otherwise failed passes merged minutes into fewer, larger files, and a late first snapshot let
-    // retention drop the level-1 files below it (the levels stay gap-free: checked after every tick).
-    const per = (n: number) => Array.from({ length: FILES / n }, (_, i) => [i * n + 1, (i + 1) * n]);
-    if (failedVisits === 0) expect([1, 2, 3, 9].map((l) => ranges(files, l))).toEqual([per(PER_MINUTE), per(5 * PER_MINUTE), [[1, FILES]], [[1, PER_MINUTE], [1, FILES]]]);
-    // Every TXID: 200 with the model's bytes exactly where the listing reaches, else 410.
-    resetReadCaches();
-    const reach = reachableTXIDs(files);
-    for (let t = 1; t <= FILES; t++) {
-      const res = await restoreAt(db, t, model);
-      expect(res.problem).toBeUndefined();
-      expect(res.status, `TXID ${t}`).toBe(reach.has(t) ? 200 : 410);
-    }
-    expect(lostTXIDs(files, FILES)).toEqual([]);
-    console.log(
-      `rate ${rate} seed ${seed}: faults ${JSON.stringify(stats)}, push retries ${pushRetries}, failed visits/actions ${failedVisits}, ` +
-        `re-run actions ${reruns.join('/')}, ${files.length} files, ${reach.size} TXIDs restorable, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-  }, 90_000);
+      expect(lostTXIDs(files, FILES)).toEqual([]);
+      console.log(
+        `rate ${rate} seed ${seed}: faults ${JSON.stringify(stats)}, push retries ${pushRetries}, failed visits/actions ${failedVisits}, ` +
+          `re-run actions ${reruns.join('/')}, ${files.length} files, ${reach.size} TXIDs restorable, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+    },
+    90_000,
+  );
 });
 
 /** Batch deletes (retention's; compaction deletes single keys) fail: `retryable` as R2 would, else as a dying DO. */

@@ -39,7 +39,6 @@ const HEAD3_CHECKSUM = BigInt('0x' + HEAD_CHECKSUM[2]);
 /** What an empty database reports as its position. */
 const ZERO_POS = { txid: '0000000000000000', postApplyChecksum: '0000000000000000' };
 
-
 // --- requests --------------------------------------------------------------------------------
 
 interface Req {
@@ -63,8 +62,7 @@ function send(path: string, r: Req = {}): Promise<Response> {
 
 const db = (name: string) => `/v1/databases/${name}`;
 const push = (name: string, body: Uint8Array, r: Req = {}) => send(`${db(name)}/ltx`, { method: 'POST', body, ...r });
-const tx = (name: string, query: string, body?: Uint8Array, r: Req = {}) =>
-  send(`${db(name)}/tx${query}`, { method: 'POST', body, ...r });
+const tx = (name: string, query: string, body?: Uint8Array, r: Req = {}) => send(`${db(name)}/tx${query}`, { method: 'POST', body, ...r });
 
 // --- LTX files that break one rule -----------------------------------------------------------
 
@@ -99,7 +97,15 @@ async function postApply(n: number, header: Header, frames: { pgno: number; data
 }
 
 function header4(fields: Partial<Header> = {}): Header {
-  return makeHeader({ pageSize: 4096, commit: 10, minTXID: 4n, maxTXID: 4n, timestamp: 1_700_000_010_000, preApplyChecksum: HEAD3_CHECKSUM, ...fields });
+  return makeHeader({
+    pageSize: 4096,
+    commit: 10,
+    minTXID: 4n,
+    maxTXID: 4n,
+    timestamp: 1_700_000_010_000,
+    preApplyChecksum: HEAD3_CHECKSUM,
+    ...fields,
+  });
 }
 
 const NEXT_FRAMES: FrameSpec[] = [
@@ -271,7 +277,13 @@ const CASES: Case[] = [
   {
     name: 'lock page present',
     request: async (name) =>
-      push(name, await next(undefined, header4({ commit: 262146 }), [{ pgno: 2, data: page(2) }, { pgno: 262145, data: page(7) }])),
+      push(
+        name,
+        await next(undefined, header4({ commit: 262146 }), [
+          { pgno: 2, data: page(2) },
+          { pgno: 262145, data: page(7) },
+        ]),
+      ),
     maxDatabaseBytes: TWO_GIB,
     ...invalidLtx('LTX_LOCK_PAGE'),
   },
@@ -323,7 +335,16 @@ const CASES: Case[] = [
   {
     name: 'page index with a wrong offset',
     request: async (name) =>
-      push(name, await next((s) => ({ ...s, index: [{ pgno: 2, offset: 100, size: 9 }, { pgno: 5, offset: 109, size: 9 }] }))),
+      push(
+        name,
+        await next((s) => ({
+          ...s,
+          index: [
+            { pgno: 2, offset: 100, size: 9 },
+            { pgno: 5, offset: 109, size: 9 },
+          ],
+        })),
+      ),
     ...invalidLtx('LTX_BAD_INDEX'),
   },
   {
@@ -334,7 +355,13 @@ const CASES: Case[] = [
   {
     name: 'compressed block is garbage',
     request: async (name) =>
-      push(name, await next((s) => ({ ...s, frames: [{ ...s.frames[0], payload: new Uint8Array([0xf0, 0xff, 0xff, 0xff, 1, 2, 3]) }, s.frames[1]] }))),
+      push(
+        name,
+        await next((s) => ({
+          ...s,
+          frames: [{ ...s.frames[0], payload: new Uint8Array([0xf0, 0xff, 0xff, 0xff, 1, 2, 3]) }, s.frames[1]],
+        })),
+      ),
     ...invalidLtx('LTX_BAD_PAGE_DATA'),
   },
   {
@@ -355,8 +382,7 @@ const CASES: Case[] = [
   },
   {
     name: 'NoChecksum file with a post-apply checksum',
-    request: async (name) =>
-      push(name, await next((s) => ({ ...s, header: { ...s.header, flags: 2, preApplyChecksum: 0n } }))),
+    request: async (name) => push(name, await next((s) => ({ ...s, header: { ...s.header, flags: 2, preApplyChecksum: 0n } }))),
     ...invalidLtx('LTX_BAD_TRAILER'),
   },
   {
@@ -393,7 +419,11 @@ const CASES: Case[] = [
   },
   {
     name: 'random bytes',
-    request: (name) => push(name, page(1, 77, 1000).map((b) => b ^ 0x5a)),
+    request: (name) =>
+      push(
+        name,
+        page(1, 77, 1000).map((b) => b ^ 0x5a),
+      ),
     ...invalidLtx('LTX_BAD_MAGIC'),
   },
   {
@@ -541,7 +571,11 @@ const CASES: Case[] = [
   { name: 'raw: MinTXID > MaxTXID', request: (name) => send(`${db(name)}/ltx/0000/0000000000000003-0000000000000002.ltx`), ...badRequest },
   { name: 'raw: level 000a', request: (name) => send(`${db(name)}/ltx/000a/${FILE3}`), ...badRequest },
   { name: 'raw: level zz', request: (name) => send(`${db(name)}/ltx/zz/${FILE3}`), ...badRequest },
-  { name: 'raw: file that does not exist', request: (name) => send(`${db(name)}/ltx/0000/0000000000000009-0000000000000009.ltx`), ...notFound },
+  {
+    name: 'raw: file that does not exist',
+    request: (name) => send(`${db(name)}/ltx/0000/0000000000000009-0000000000000009.ltx`),
+    ...notFound,
+  },
   { name: 'raw: file at the wrong level', request: (name) => send(`${db(name)}/ltx/0009/${FILE3}`), ...notFound },
   ...(
     [
@@ -554,7 +588,13 @@ const CASES: Case[] = [
       ['Range starting past the end, closed', 'bytes=100000-100010'],
       ['Range starting exactly at the end', `bytes=${manifest.files.find((f) => f.path === CHAIN[2])!.decoded.size}-`],
     ] as const
-  ).map(([what, range]): Case => ({ name: `raw: ${what}`, request: (name) => send(`${db(name)}/ltx/0000/${FILE3}`, { headers: { range } }), ...unsatisfiable })),
+  ).map(
+    ([what, range]): Case => ({
+      name: `raw: ${what}`,
+      request: (name) => send(`${db(name)}/ltx/0000/${FILE3}`, { headers: { range } }),
+      ...unsatisfiable,
+    }),
+  ),
 
   // The database file over HTTP ranges, and read links (DESIGN §4a).
   ...(
@@ -567,29 +607,77 @@ const CASES: Case[] = [
       ['several, all past the end', 'bytes=100000000-,200000000-'],
       ['a 30-digit start', `bytes=${'9'.repeat(30)}-`],
     ] as const
-  ).map(([what, range]): Case => ({ name: `file: Range ${what}`, request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000003`, { headers: { range } }), ...unsatisfiable })),
-  { name: 'file: If-Match another ETag', request: (name) => send(`${db(name)}/snapshot?format=sqlite`, { headers: { 'if-match': '"x"' } }), status: 412, code: 'PRECONDITION_FAILED' },
+  ).map(
+    ([what, range]): Case => ({
+      name: `file: Range ${what}`,
+      request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000003`, { headers: { range } }),
+      ...unsatisfiable,
+    }),
+  ),
+  {
+    name: 'file: If-Match another ETag',
+    request: (name) => send(`${db(name)}/snapshot?format=sqlite`, { headers: { 'if-match': '"x"' } }),
+    status: 412,
+    code: 'PRECONDITION_FAILED',
+  },
   { name: 'file: format=csv', request: (name) => send(`${db(name)}/snapshot?format=csv`), ...badRequest },
-  { name: 'file: TXID past the head', request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000009`, { headers: { range: 'bytes=0-9' } }), status: 409, code: 'NOT_YET_AVAILABLE' },
+  {
+    name: 'file: TXID past the head',
+    request: (name) => send(`${db(name)}/snapshot?format=sqlite&txid=0000000000000009`, { headers: { range: 'bytes=0-9' } }),
+    status: 409,
+    code: 'NOT_YET_AVAILABLE',
+  },
   { name: 'links: txid not hex', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"xyz"}' }), ...badRequest },
-  { name: 'links: txid and at', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000001","at":"now"}' }), ...badRequest },
+  {
+    name: 'links: txid and at',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000001","at":"now"}' }),
+    ...badRequest,
+  },
   { name: 'links: expiresIn 0', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":0}' }), ...badRequest },
-  { name: 'links: expiresIn of a year', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":31536000}' }), ...badRequest },
-  { name: 'links: a field of another route', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"sql":"SELECT 1"}' }), ...badRequest },
+  {
+    name: 'links: expiresIn of a year',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":31536000}' }),
+    ...badRequest,
+  },
+  {
+    name: 'links: a field of another route',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"sql":"SELECT 1"}' }),
+    ...badRequest,
+  },
   { name: 'links: not JSON', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":' }), ...badRequest },
-  { name: 'links: body over 4 KiB', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: JSON.stringify({ at: 'x'.repeat(5000) }) }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
-  { name: 'links: past the head', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000009"}' }), status: 409, code: 'NOT_YET_AVAILABLE' },
-  { name: 'links: without a token', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: null }), status: 401, code: 'UNAUTHORIZED' },
+  {
+    name: 'links: body over 4 KiB',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: JSON.stringify({ at: 'x'.repeat(5000) }) }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'links: past the head',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000009"}' }),
+    status: 409,
+    code: 'NOT_YET_AVAILABLE',
+  },
+  {
+    name: 'links: without a token',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: null }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
   {
     name: 'links: other-database token mints',
-    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: bearer(TOKENS.otherDb).authorization, fixtureTokens: true }),
+    request: (name) =>
+      send(`${db(name)}/links`, { method: 'POST', body: '{}', auth: bearer(TOKENS.otherDb).authorization, fixtureTokens: true }),
     status: 403,
     code: 'FORBIDDEN',
   },
   { name: 'link: garbage token', request: (name) => send(`/v1/links/${name}/garbage`, { auth: null }), status: 403, code: 'LINK_INVALID' },
   {
     name: 'link: well-formed, unsigned',
-    request: (name) => send(`/v1/links/${name}/0000000000000003.9999999999.${'0'.repeat(32)}.${'A'.repeat(43)}`, { auth: null, headers: { range: 'bytes=0-99' } }),
+    request: (name) =>
+      send(`/v1/links/${name}/0000000000000003.9999999999.${'0'.repeat(32)}.${'A'.repeat(43)}`, {
+        auth: null,
+        headers: { range: 'bytes=0-99' },
+      }),
     status: 403,
     code: 'LINK_INVALID',
   },
@@ -600,14 +688,23 @@ const CASES: Case[] = [
   { name: 'tx: base=zz', request: (name) => tx(name, '?base=zz', batch([2, page(2)])), ...badRequest },
   { name: 'tx: stale base', request: (name) => tx(name, '?base=2', batch([2, page(2)])), ...conflict(HEAD3) },
   { name: 'tx: base ahead of the head', request: (name) => tx(name, '?base=4', batch([2, page(2)])), ...conflict(HEAD3) },
-  { name: 'tx: base 1 on an empty database', head: 0, request: (name) => tx(name, '?base=1&page_size=4096', batch([1, page(1)])), ...conflict(ZERO_POS) },
+  {
+    name: 'tx: base 1 on an empty database',
+    head: 0,
+    request: (name) => tx(name, '?base=1&page_size=4096', batch([1, page(1)])),
+    ...conflict(ZERO_POS),
+  },
   { name: 'tx: truncated frame header', request: (name) => tx(name, '?base=3', cut(batch([2, page(2)]), 5)), ...badRequest },
   { name: 'tx: truncated page', request: (name) => tx(name, '?base=3', cut(batch([2, page(2)]), 100)), ...badRequest },
   { name: 'tx: second frame truncated', request: (name) => tx(name, '?base=3', cut(batch([2, page(2)], [3, page(3)]), -1)), ...badRequest },
   { name: 'tx: pgno 0', request: (name) => tx(name, '?base=3', batch([0, page(1)])), ...badRequest },
   { name: 'tx: descending pages', request: (name) => tx(name, '?base=3', batch([5, page(5)], [2, page(2)])), ...badRequest },
   { name: 'tx: the same page twice', request: (name) => tx(name, '?base=3', batch([2, page(2)], [2, page(2)])), ...badRequest },
-  { name: 'tx: page of 1024 bytes in a 4096 database', request: (name) => tx(name, '?base=3', batch([2, page(2, 0, 1024)])), ...badRequest },
+  {
+    name: 'tx: page of 1024 bytes in a 4096 database',
+    request: (name) => tx(name, '?base=3', batch([2, page(2, 0, 1024)])),
+    ...badRequest,
+  },
   {
     name: 'tx: frame length field says 4096, fewer bytes follow',
     request: (name) => tx(name, '?base=3', concat(frameHead(2, 4096), page(2, 0, 1024))),
@@ -631,7 +728,12 @@ const CASES: Case[] = [
     code: 'PAGE_SIZE_MISMATCH',
     details: { pageSize: 4096 },
   },
-  { name: 'tx: page_size=1000 on an empty database', head: 0, request: (name) => tx(name, '?base=0&page_size=1000', batch([1, page(1, 0, 1000)])), ...badRequest },
+  {
+    name: 'tx: page_size=1000 on an empty database',
+    head: 0,
+    request: (name) => tx(name, '?base=0&page_size=1000', batch([1, page(1, 0, 1000)])),
+    ...badRequest,
+  },
   { name: 'tx: page_size=256', head: 0, request: (name) => tx(name, '?base=0&page_size=256', batch([1, page(1, 0, 256)])), ...badRequest },
   { name: 'tx: page_size=x', request: (name) => tx(name, '?base=3&page_size=x', batch([2, page(2)])), ...badRequest },
   { name: 'tx: commit below the highest page', request: (name) => tx(name, '?base=3&commit=2', batch([5, page(5)])), ...badRequest },
@@ -679,11 +781,36 @@ const CASES: Case[] = [
   },
 
   // Tokens (DESIGN §4: 401 without a valid token, 403 with the wrong scope).
-  { name: 'auth: push without Authorization', request: (name) => push(name, bytesOf(CHAIN[3]), { auth: null }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'auth: push with an unknown token', request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'Bearer nope' }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'auth: push with Basic auth', request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'Basic ZGV2LXRva2VuOg==' }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'auth: push with the bare dev token', request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'dev-token' }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'auth: DELETE without Authorization', request: (name) => send(db(name), { method: 'DELETE', auth: null }), status: 401, code: 'UNAUTHORIZED' },
+  {
+    name: 'auth: push without Authorization',
+    request: (name) => push(name, bytesOf(CHAIN[3]), { auth: null }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'auth: push with an unknown token',
+    request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'Bearer nope' }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'auth: push with Basic auth',
+    request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'Basic ZGV2LXRva2VuOg==' }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'auth: push with the bare dev token',
+    request: (name) => push(name, bytesOf(CHAIN[3]), { auth: 'dev-token' }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'auth: DELETE without Authorization',
+    request: (name) => send(db(name), { method: 'DELETE', auth: null }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
   {
     name: 'auth: read token pushes',
     request: (name) => push(name, bytesOf(CHAIN[3]), { auth: bearer(TOKENS.read).authorization, fixtureTokens: true }),
@@ -739,7 +866,8 @@ describe('malformed input', () => {
     }
     await c.setup?.(name);
     const cap = c.maxDatabaseBytes;
-    if (cap) await runInDurableObject(env.DATABASE.getByName(name), (instance: DatabaseDO) => void (instance.limits.maxDatabaseBytes = cap));
+    if (cap)
+      await runInDurableObject(env.DATABASE.getByName(name), (instance: DatabaseDO) => void (instance.limits.maxDatabaseBytes = cap));
     const before = await snapshot(name);
 
     const res = await c.request(name);

@@ -51,7 +51,10 @@ const DESIGN_ROUTES: Record<string, string> = {
   'GET /v1/databases/:db/stats': 'read',
 };
 
-const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as { components: { schemas: Record<string, Schema> }; 'x-error-status': Record<string, number> };
+const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as {
+  components: { schemas: Record<string, Schema> };
+  'x-error-status': Record<string, number>;
+};
 const ops = operationsOf(doc) as unknown as [string, string, Op][];
 
 /** `METHOD /hono/:path` of every /v1 route the app registered (app.use middleware has method ALL). */
@@ -70,7 +73,12 @@ function resolve(schema: Schema): Schema {
 /** A value the document says is valid. */
 function exampleOf(p: Param): string {
   const s = resolve(p.schema);
-  const value = s.example ?? (Array.isArray(s.examples) ? s.examples[0] : undefined) ?? s.default ?? (Array.isArray(s.enum) ? s.enum[0] : undefined) ?? s.minimum;
+  const value =
+    s.example ??
+    (Array.isArray(s.examples) ? s.examples[0] : undefined) ??
+    s.default ??
+    (Array.isArray(s.enum) ? s.enum[0] : undefined) ??
+    s.minimum;
   if (value === undefined) throw new Error(`parameter ${p.name} has no example`);
   return String(value);
 }
@@ -94,7 +102,13 @@ function invalidSamples(p: Param): string[] {
 }
 
 /** A request for `op` on database `db`: path params and required query params at their examples, `set` overriding. */
-function requestFor(path: string, op: Op, db: string, set: Record<string, string | undefined> = {}, token: string = TOKENS.admin): [string, RequestInit] {
+function requestFor(
+  path: string,
+  op: Op,
+  db: string,
+  set: Record<string, string | undefined> = {},
+  token: string = TOKENS.admin,
+): [string, RequestInit] {
   const values = new Map<string, string | undefined>();
   for (const p of op.parameters ?? []) if (p.in === 'path' || p.required) values.set(p.name, p.name === 'db' ? db : exampleOf(p));
   for (const [k, v] of Object.entries(set)) values.set(k, v);
@@ -160,7 +174,11 @@ describe('GET /v1/openapi.json', () => {
     expect(served.openapi).toBe('3.1.0');
     expect(served).toEqual(doc);
 
-    const unconfigured = await app.request(`${BASE}/v1/openapi.json`, {}, { ...env, LTX_EDGE_ENV: 'production', LTX_EDGE_TOKENS: undefined });
+    const unconfigured = await app.request(
+      `${BASE}/v1/openapi.json`,
+      {},
+      { ...env, LTX_EDGE_ENV: 'production', LTX_EDGE_TOKENS: undefined },
+    );
     expect(unconfigured.status).toBe(200);
     await unconfigured.body?.cancel();
   });

@@ -25,7 +25,10 @@ describe('StagedPageChecksums', () => {
       s.clearFrom(10);
       expect([...s.stored(6, 20)].map(([p]) => p)).toEqual([7, 8, 9]);
       state.storage.transactionSync(() => s.commit());
-      const rows = sql.exec('SELECT pgno FROM pages ORDER BY pgno').toArray().map((r) => Number(r.pgno));
+      const rows = sql
+        .exec('SELECT pgno FROM pages ORDER BY pgno')
+        .toArray()
+        .map((r) => Number(r.pgno));
       expect(rows).toEqual([1, 2, 3, 4, 7, 8, 9]);
       expect(sql.exec('SELECT COUNT(*) AS n FROM pages_staging').one().n).toBe(0);
 

@@ -22,7 +22,11 @@ interface Answer {
 }
 
 async function query(db: string, body: unknown): Promise<Answer> {
-  const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/query`, { method: 'POST', headers: AUTH, body: JSON.stringify(body) });
+  const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/query`, {
+    method: 'POST',
+    headers: AUTH,
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Answer['json'] };
 }
 
@@ -58,7 +62,11 @@ beforeAll(async () => {
   for (const db of [ATTACKER, ...VICTIMS]) {
     for (const b64 of w.ltx) {
       const body = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: { authorization: AUTH.authorization }, body });
+      const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, {
+        method: 'POST',
+        headers: { authorization: AUTH.authorization },
+        body,
+      });
       expect(res.status, await res.clone().text()).toBe(201);
     }
   }
@@ -74,7 +82,12 @@ describe('the attacker corpus through the route', () => {
   ])('%s: each bomb answers a typed 4xx, while a victim keeps answering', { timeout: 120_000 }, async (_name, group) => {
     for (const [i, bomb] of group.entries()) {
       expectRefused(await query(ATTACKER, { sql: bomb.sql, ...(bomb.params ? { params: bomb.params } : {}) }), bomb);
-      if (i % 10 === 0) expectRows(await query(VICTIMS[0], { sql: w.queries[1].sql, params: w.queries[1].params }), w.expected[w.ltx.length - 1][1], `victim during the corpus (${bomb.name})`);
+      if (i % 10 === 0)
+        expectRows(
+          await query(VICTIMS[0], { sql: w.queries[1].sql, params: w.queries[1].params }),
+          w.expected[w.ltx.length - 1][1],
+          `victim during the corpus (${bomb.name})`,
+        );
     }
   });
 
@@ -82,15 +95,21 @@ describe('the attacker corpus through the route', () => {
     const picks = bombs.filter((b) => !b.name.startsWith('endless'));
     const jobs: Promise<void>[] = [];
     for (const [i, bomb] of picks.entries()) {
-      jobs.push(query(ATTACKER, { sql: bomb.sql, ...(bomb.params ? { params: bomb.params } : {}) }).then((got) => expectRefused(got, bomb)));
+      jobs.push(
+        query(ATTACKER, { sql: bomb.sql, ...(bomb.params ? { params: bomb.params } : {}) }).then((got) => expectRefused(got, bomb)),
+      );
       const q = w.queries[i % w.queries.length];
       const want = w.expected[w.ltx.length - 1][i % w.queries.length];
-      jobs.push(query(VICTIMS[1], { sql: q.sql, params: q.params }).then((got) => expectRows(got, want, `concurrent victim query ${q.name}`)));
+      jobs.push(
+        query(VICTIMS[1], { sql: q.sql, params: q.params }).then((got) => expectRows(got, want, `concurrent victim query ${q.name}`)),
+      );
     }
     await Promise.all(jobs);
   });
 
-  it('at their limits, the deepest statements of every shape the scan admits run: no stack refusal, no 5xx', { timeout: 120_000 }, async () => {
+  it('at their limits, the deepest statements of every shape the scan admits run: no stack refusal, no 5xx', {
+    timeout: 120_000,
+  }, async () => {
     const scanLimits = ['sql_bytes', 'expression_depth', 'selects', 'list_items', 'literal_bytes'];
     for (const shape of BOMB_SHAPES) {
       if (shape.name.startsWith('CTEs expanding')) continue; // a memory bomb by design (engine-isolation.test.ts)
@@ -109,7 +128,9 @@ describe('the attacker corpus through the route', () => {
     }
   });
 
-  it('afterwards, both victims and the attacker’s own database answer every query exactly as node:sqlite did', { timeout: 120_000 }, async () => {
+  it('afterwards, both victims and the attacker’s own database answer every query exactly as node:sqlite did', {
+    timeout: 120_000,
+  }, async () => {
     for (const db of [...VICTIMS, ATTACKER]) await checkVictim(db);
   });
 });

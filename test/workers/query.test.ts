@@ -23,7 +23,11 @@ interface QueryAnswer {
 }
 
 async function query(db: string, body: unknown, path = ''): Promise<{ status: number; json: QueryAnswer; headers: Headers }> {
-  const res = await app.request(`${BASE}/v1/databases/${db}/query${path}`, { method: 'POST', headers: AUTH, body: JSON.stringify(body) }, env);
+  const res = await app.request(
+    `${BASE}/v1/databases/${db}/query${path}`,
+    { method: 'POST', headers: AUTH, body: JSON.stringify(body) },
+    env,
+  );
   return { status: res.status, json: (await res.json()) as QueryAnswer, headers: res.headers };
 }
 
@@ -160,7 +164,15 @@ describe('query refusals and limits', () => {
   });
 
   it('writes and several statements are refused with their own codes; SQLite errors keep SQLite message', async () => {
-    for (const sql of ['DELETE FROM users', "UPDATE users SET name = 'x'", 'CREATE TABLE t (x)', 'DROP TABLE orders', 'PRAGMA user_version = 7', 'VACUUM', 'REINDEX']) {
+    for (const sql of [
+      'DELETE FROM users',
+      "UPDATE users SET name = 'x'",
+      'CREATE TABLE t (x)',
+      'DROP TABLE orders',
+      'PRAGMA user_version = 7',
+      'VACUUM',
+      'REINDEX',
+    ]) {
       const r = await query(db, { sql });
       expect(r.status, sql).toBe(400);
       expect(r.json.error?.code, sql).toBe('QUERY_NOT_READ_ONLY');
@@ -178,7 +190,15 @@ describe('query refusals and limits', () => {
   });
 
   it('malformed requests: 400; no token: 401; unknown database: 404; oversized body: 413', async () => {
-    for (const body of [{}, { sql: '' }, { sql: 1 }, { sql: 'SELECT 1', params: 3 }, { sql: 'SELECT 1', extra: 1 }, { sql: 'SELECT ?', params: [] }, [1]]) {
+    for (const body of [
+      {},
+      { sql: '' },
+      { sql: 1 },
+      { sql: 'SELECT 1', params: 3 },
+      { sql: 'SELECT 1', extra: 1 },
+      { sql: 'SELECT ?', params: [] },
+      [1],
+    ]) {
       const r = await query(db, body);
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json.error?.code).toBe('BAD_REQUEST');
@@ -197,7 +217,9 @@ describe('query refusals and limits', () => {
     const rows = await query(db, { sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50001) SELECT x FROM c' });
     expect(rows.status).toBe(413);
     expect(rows.json.error).toMatchObject({ code: 'QUERY_TOO_MANY_ROWS', details: { limit: 'rows', value: 50_000 } });
-    const bytes = await query(db, { sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 12) SELECT randomblob(1000000) FROM c' });
+    const bytes = await query(db, {
+      sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 12) SELECT randomblob(1000000) FROM c',
+    });
     expect(bytes.status).toBe(413);
     expect(bytes.json.error?.code).toBe('QUERY_RESULT_TOO_LARGE');
     const endless = await query(db, { sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c' });

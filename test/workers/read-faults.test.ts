@@ -34,7 +34,11 @@ beforeAll(async () => {
   }
 });
 
-const query = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT count(*) FROM users' }) };
+const query = {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ sql: 'SELECT count(*) FROM users' }),
+};
 const ROUTES: [string, string, RequestInit?][] = [
   ['page', `/v1/databases/${DB}/pages/1`],
   ['page at TXID 1', `/v1/databases/${DB}/pages/1?txid=0000000000000001`],
@@ -50,7 +54,11 @@ const ROUTES: [string, string, RequestInit?][] = [
 
 it.each(ROUTES)('%s: 503 STORAGE_UNAVAILABLE with Retry-After, not 500', async (_what, path, init) => {
   resetReadCaches(); // cold: every byte must come from R2
-  const res = await app.request(`${BASE}${path}`, { ...init, headers: { ...AUTH, ...(init?.headers as Record<string, string>) } }, failingEnv());
+  const res = await app.request(
+    `${BASE}${path}`,
+    { ...init, headers: { ...AUTH, ...(init?.headers as Record<string, string>) } },
+    failingEnv(),
+  );
   const text = await res.text();
   expect(res.status, text).not.toBe(500);
   if (path.startsWith('/litefs')) {

@@ -46,7 +46,14 @@ async function readAll(point: string): Promise<Record<string, { status: number; 
     snapshot: [`/v1/databases/${NAME}/snapshot${q}`],
     snapshotLtx: [`/v1/databases/${NAME}/snapshot?format=ltx${amp}`],
     changes: [`/v1/databases/${NAME}/changes?since=0000000000000001${amp}`],
-    query: [`/v1/databases/${NAME}/query${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: "SELECT type, name FROM sqlite_schema ORDER BY name" }) }],
+    query: [
+      `/v1/databases/${NAME}/query${q}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: 'SELECT type, name FROM sqlite_schema ORDER BY name' }),
+      },
+    ],
     ...(point ? {} : { litefsSnapshot: [`/litefs/db/snapshot?db=${NAME}&format=sqlite`] as [string] }),
   };
   const out: Record<string, { status: number; body: Uint8Array }> = {};
@@ -58,7 +65,7 @@ async function readAll(point: string): Promise<Record<string, { status: number; 
 }
 
 describe('delete and create again under the same name', () => {
-  it('answers 404 after DELETE, then only the new database\'s bytes, in every route, at the head and at TXID 1', async () => {
+  it("answers 404 after DELETE, then only the new database's bytes, in every route, at the head and at TXID 1", async () => {
     expect(first.pageSize).not.toBe(second.pageSize);
     const old = await create(first);
     // Fill every cache with the old database: plans at TXID 1 and the head, page indexes, shared pages.
@@ -73,7 +80,9 @@ describe('delete and create again under the same name', () => {
       for (const [route, { status, body }] of Object.entries(r)) {
         expect({ route, point, status }).toEqual({ route, point, status: 404 });
         const json = JSON.parse(new TextDecoder().decode(body)) as { error: { code: string } | string; code?: string };
-        expect(route.startsWith('litefs') ? json.code : (json.error as { code: string }).code).toBe(route.startsWith('litefs') ? 'ENOTFOUND' : 'NOT_FOUND');
+        expect(route.startsWith('litefs') ? json.code : (json.error as { code: string }).code).toBe(
+          route.startsWith('litefs') ? 'ENOTFOUND' : 'NOT_FOUND',
+        );
       }
     }
 

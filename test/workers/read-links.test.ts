@@ -13,7 +13,13 @@ const w = inject('fileWorkloads')[0];
 const NAME = 'links';
 
 const call = (path: string, init: RequestInit = {}, e: object = env): Promise<Response> =>
-  Promise.resolve(app.request(path.startsWith('http') ? path : `${BASE}${path}`, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } }, e));
+  Promise.resolve(
+    app.request(
+      path.startsWith('http') ? path : `${BASE}${path}`,
+      { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } },
+      e,
+    ),
+  );
 /** A request with no Authorization header at all, as a browser page on another origin sends it. */
 const anonymous = (url: string, init: RequestInit = {}, e: object = env): Promise<Response> => Promise.resolve(app.request(url, init, e));
 
@@ -24,7 +30,11 @@ interface Link {
 }
 
 async function mint(body: unknown, name = NAME, e: object = env): Promise<Response> {
-  return call(`/v1/databases/${name}/links`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, e);
+  return call(
+    `/v1/databases/${name}/links`,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    e,
+  );
 }
 
 async function minted(body: unknown, name = NAME): Promise<Link> {
@@ -145,11 +155,24 @@ describe('read links', () => {
   });
 
   it('minting refuses bad input with 400, past the head with 409, and without the read scope with 401/403', async () => {
-    for (const body of [{ txid: 'xyz' }, { txid: hex(1), at: 'now' }, { expiresIn: 0 }, { expiresIn: MAX_LINK_SECONDS + 1 }, { expiresIn: 1.5 }, { expiresIn: '60' }, { other: 1 }, []]) {
+    for (const body of [
+      { txid: 'xyz' },
+      { txid: hex(1), at: 'now' },
+      { expiresIn: 0 },
+      { expiresIn: MAX_LINK_SECONDS + 1 },
+      { expiresIn: 1.5 },
+      { expiresIn: '60' },
+      { other: 1 },
+      [],
+    ]) {
       const res = await mint(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
-    const bad = await call(`/v1/databases/${NAME}/links`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"txid":' });
+    const bad = await call(`/v1/databases/${NAME}/links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"txid":',
+    });
     expect(bad.status).toBe(400);
     const past = await mint({ txid: hex(images.length + 1) });
     expect(past.status).toBe(409);
@@ -158,10 +181,17 @@ describe('read links', () => {
     expect(missing.status).toBe(404);
     const none = await anonymous(`${BASE}/v1/databases/${NAME}/links`, { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
-    const tokens = JSON.stringify([{ token: 'other-db', scopes: ['read'], databases: ['elsewhere'] }, { token: 'writer', scopes: ['write'], databases: '*' }]);
+    const tokens = JSON.stringify([
+      { token: 'other-db', scopes: ['read'], databases: ['elsewhere'] },
+      { token: 'writer', scopes: ['write'], databases: '*' },
+    ]);
     const scoped = { ...env, LTX_EDGE_TOKENS: tokens };
     for (const token of ['other-db', 'writer']) {
-      const res = await anonymous(`${BASE}/v1/databases/${NAME}/links`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }, scoped);
+      const res = await anonymous(
+        `${BASE}/v1/databases/${NAME}/links`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' },
+        scoped,
+      );
       expect(res.status, token).toBe(403);
     }
     const empty = await call(`/v1/databases/${NAME}/links`, { method: 'POST' });
@@ -220,10 +250,14 @@ describe('CORS on the token-authenticated /v1 routes', () => {
     expect(res.headers.get('access-control-expose-headers')!.toLowerCase()).toContain('ltx-txid');
     const other = await call('/v1/databases', { headers: { origin: 'https://evil.example' } }, e);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const pre = await anonymous(`${BASE}/v1/databases/${NAME}/query`, {
-      method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
-    }, e);
+    const pre = await anonymous(
+      `${BASE}/v1/databases/${NAME}/query`,
+      {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      },
+      e,
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
     const allowed = pre.headers.get('access-control-allow-headers')!.toLowerCase();

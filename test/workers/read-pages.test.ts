@@ -20,7 +20,10 @@ const SETS = ['block-ps4096', 'block-ps4096-nochecksum', 'block-ps512', 'block-p
 
 describe('pages at every TXID equal the reconstruction', () => {
   it.each(SETS)('%s', async (set) => {
-    const chain = manifest.files.filter((f) => f.set === set && !f.path.includes('/compacted/')).map((f) => f.path).sort();
+    const chain = manifest.files
+      .filter((f) => f.set === set && !f.path.includes('/compacted/'))
+      .map((f) => f.path)
+      .sort();
     const db = `read-${set}`.slice(0, 60);
     const state = new DatabaseState();
     const model = new MemoryDatabase();

@@ -41,7 +41,11 @@ const CASES: [string, string, number, string | null][] = [
 
 it.each(CASES)('%s: refused, and nothing restored', async (_what, body, status, field) => {
   const before = await head();
-  const res = await exports.default.fetch(`${BASE}/v1/databases/${DB}/restore`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body });
+  const res = await exports.default.fetch(`${BASE}/v1/databases/${DB}/restore`, {
+    method: 'POST',
+    headers: { ...AUTH, 'content-type': 'application/json' },
+    body,
+  });
   const json = (await res.json()) as { error: { code: string; message: string; details?: { field?: string | null } } };
   expect({ status: res.status, code: json.error.code }).toEqual({ status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST' });
   if (field !== null) expect(json.error.details?.field).toBe(field);

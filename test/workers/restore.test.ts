@@ -55,7 +55,10 @@ describe('restore', () => {
   it('refuses bad requests without changing anything', async () => {
     const db = 'restore-bad';
     const chain = await buildChain({ seed: 78, count: 3 });
-    for (const f of chain) await (await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f.bytes })).body?.cancel();
+    for (const f of chain)
+      await (
+        await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f.bytes })
+      ).body?.cancel();
     for (const [body, status] of [
       [{}, 400],
       [{ txid: hex(1), at: 'now' }, 400],

@@ -79,7 +79,7 @@ describe.each(workloads.map((w) => [w.name, w] as const))('the database file of 
     const t = images.length;
     const get = await call(file(t));
     await get.body?.cancel();
-    for (const headers of [{}, { range: "bytes=0-9" }] as Record<string, string>[]) {
+    for (const headers of [{}, { range: 'bytes=0-9' }] as Record<string, string>[]) {
       const res = await call(file(t), { method: 'HEAD', headers });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-length')).toBe(String(images[t - 1].length));
@@ -91,7 +91,15 @@ describe.each(workloads.map((w) => [w.name, w] as const))('the database file of 
 
   it('past the end is 416 with Content-Range: bytes */size; malformed bytes ranges too; other units are ignored', async () => {
     const size = images[0].length;
-    for (const range of [`bytes=${size}-`, `bytes=${size + 5}-${size + 10}`, 'bytes=-0', 'bytes=abc', 'bytes=5-3', 'bytes=', `bytes=${size}-,${size + 1}-`]) {
+    for (const range of [
+      `bytes=${size}-`,
+      `bytes=${size + 5}-${size + 10}`,
+      'bytes=-0',
+      'bytes=abc',
+      'bytes=5-3',
+      'bytes=',
+      `bytes=${size}-,${size + 1}-`,
+    ]) {
       const res = await call(file(1), { headers: { range } });
       expect(res.status, range).toBe(416);
       expect(res.headers.get('content-range'), range).toBe(`bytes */${size}`);
@@ -196,7 +204,11 @@ describe('only the pages a range touches are read', () => {
     });
     const counted = { ...env, LTX_BUCKET: bucket };
     const last = Math.floor(size / w.pageSize) - 1;
-    const res = await call(`/v1/databases/${name}/snapshot?format=sqlite`, { headers: { range: `bytes=${last * w.pageSize}-${last * w.pageSize + 9}` } }, counted);
+    const res = await call(
+      `/v1/databases/${name}/snapshot?format=sqlite`,
+      { headers: { range: `bytes=${last * w.pageSize}-${last * w.pageSize + 9}` } },
+      counted,
+    );
     expect(res.status).toBe(206);
     expect(await bytes(res)).toEqual(images.at(-1)!.subarray(last * w.pageSize, last * w.pageSize + 10));
     expect(gets.length).toBeGreaterThan(0);
@@ -225,9 +237,18 @@ describe('a range longer than IN_MEMORY_RANGE_BYTES', () => {
       view.setUint32(ps - 4, r.int(0x7fffffff));
       image.fill(p % 251, (p - 1) * ps + 4, p * ps - 4);
     }
-    const header = makeHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit: pages, minTXID: 1n, maxTXID: 1n, timestamp: Date.UTC(2026, 0, 1) });
+    const header = makeHeader({
+      flags: HEADER_FLAG_NO_CHECKSUM,
+      pageSize: ps,
+      commit: pages,
+      minTXID: 1n,
+      maxTXID: 1n,
+      timestamp: Date.UTC(2026, 0, 1),
+    });
     const lock = lockPgno(ps);
-    const frames = Array.from({ length: pages }, (_, i) => i + 1).filter((p) => p !== lock).map((p) => ({ pgno: p, data: image.subarray((p - 1) * ps, p * ps) }));
+    const frames = Array.from({ length: pages }, (_, i) => i + 1)
+      .filter((p) => p !== lock)
+      .map((p) => ({ pgno: p, data: image.subarray((p - 1) * ps, p * ps) }));
     const pushed = await call(`/v1/databases/${name}/ltx`, { method: 'POST', body: encodeLTX(header, frames) });
     expect(pushed.status, await pushed.clone().text()).toBe(201);
     const first = 1234;

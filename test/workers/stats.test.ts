@@ -11,7 +11,8 @@ describe('stats', () => {
   it('counts what the database did', async () => {
     const db = 'stats-db';
     const chain = await buildChain({ seed: 5, count: 4 });
-    const push = (bytes: Uint8Array) => exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: bytes });
+    const push = (bytes: Uint8Array) =>
+      exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: bytes });
     for (const f of chain) await (await push(f.bytes)).body?.cancel();
     await (await push(chain[1].bytes)).body?.cancel(); // identical re-push: 200
     await (await push(chain[0].bytes.slice(0, 120))).body?.cancel(); // rejected: a truncated copy of a committed file

@@ -22,7 +22,9 @@ const DAY = 86_400_000;
 
 function send(path: string, init: RequestInit & { stream?: ReadableStream<Uint8Array> } = {}): Promise<Response> {
   const body = init.stream ?? init.body;
-  return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers: AUTH, body, ...(init.stream ? { duplex: 'half' } : {}) } as RequestInit, env));
+  return Promise.resolve(
+    app.request(`${BASE}${path}`, { ...init, headers: AUTH, body, ...(init.stream ? { duplex: 'half' } : {}) } as RequestInit, env),
+  );
 }
 
 function stub(name: string) {
@@ -73,7 +75,10 @@ describe('a stalled body never holds the write queue', () => {
 
   it('a push goes ahead of a /tx whose body stalled (a /tx is read before it queues)', async () => {
     const order: string[] = [];
-    const tx = send('/v1/databases/fair-tx/tx?base=3', { method: 'POST', stream: stalling(encodePageBatch([{ pgno: 1, data: page(6) }]).slice(0, 100)) }).then((r) => {
+    const tx = send('/v1/databases/fair-tx/tx?base=3', {
+      method: 'POST',
+      stream: stalling(encodePageBatch([{ pgno: 1, data: page(6) }]).slice(0, 100)),
+    }).then((r) => {
       order.push(`tx ${r.status}`);
     });
     const next = (await buildChain({ seed: 77, count: 4 }))[3];
@@ -109,7 +114,9 @@ describe('one database at its cap, past its budget, or hung, while others are ma
       l.maxDatabaseBytes = CAP_PAGES * PS;
       l.maintenanceBudgetMs = HEAVY_BUDGET_MS;
     });
-    expect((await send(`/v1/databases/${HEAVY}/tx?base=0&page_size=4096`, { method: 'POST', body: encodePageBatch(pages) })).status).toBe(201);
+    expect((await send(`/v1/databases/${HEAVY}/tx?base=0&page_size=4096`, { method: 'POST', body: encodePageBatch(pages) })).status).toBe(
+      201,
+    );
     await runInDurableObject(stub(HEAVY), (instance: DatabaseDO) => {
       const inner = instance.store;
       instance.store = withOverrides(inner, {
@@ -170,12 +177,20 @@ describe('one database at its cap, past its budget, or hung, while others are ma
 
     const summary = await tick;
     expect(summary).toMatchObject({ due: 5, maintained: 4, timedOut: 1, failed: 0 });
-    const levels = async (name: string) => ((await (await send(`/v1/databases/${name}`)).json()) as { levels: { level: number }[] }).levels.map((l) => l.level);
+    const levels = async (name: string) =>
+      ((await (await send(`/v1/databases/${name}`)).json()) as { levels: { level: number }[] }).levels.map((l) => l.level);
     for (const name of LIGHT) expect(await levels(name), name).toEqual(expect.arrayContaining([1, 9]));
 
-    const info = (await (await send(`/v1/databases/${HEAVY}`)).json()) as { levels: { level: number }[]; maintenance: { failures: number; retryAt: string; budgetExhausted: boolean; lastFailure: { action: string; error: string } } };
+    const info = (await (await send(`/v1/databases/${HEAVY}`)).json()) as {
+      levels: { level: number }[];
+      maintenance: { failures: number; retryAt: string; budgetExhausted: boolean; lastFailure: { action: string; error: string } };
+    };
     expect(info.levels.map((l) => l.level)).toEqual([0]);
-    expect(info.maintenance).toMatchObject({ failures: 1, budgetExhausted: true, lastFailure: { action: 'snapshot level 9', error: expect.stringMatching(/^MAINTENANCE_BUDGET_EXCEEDED/) } });
+    expect(info.maintenance).toMatchObject({
+      failures: 1,
+      budgetExhausted: true,
+      lastFailure: { action: 'snapshot level 9', error: expect.stringMatching(/^MAINTENANCE_BUDGET_EXCEEDED/) },
+    });
     const retryAt = Date.parse(info.maintenance.retryAt);
     expect(retryAt).toBeGreaterThan(Date.now());
     expect(retryAt).toBeLessThanOrEqual(Date.now() + 60_000);
@@ -193,7 +208,10 @@ describe('one database at its cap, past its budget, or hung, while others are ma
     await setLimits(HEAVY, (l) => void (l.maintenanceBudgetMs = DEFAULT_MAINTENANCE_BUDGET_MS));
     const r = await stub(HEAVY).maintain(HEAVY, Date.now() + DAY, { kind: 'snapshot' });
     expect(r.ok && r.value.actions.map((a) => [a.kind, a.ok])).toEqual([['snapshot', true]]);
-    const info = (await (await send(`/v1/databases/${HEAVY}`)).json()) as { levels: { level: number }[]; maintenance: { failures: number; retryAt: null } };
+    const info = (await (await send(`/v1/databases/${HEAVY}`)).json()) as {
+      levels: { level: number }[];
+      maintenance: { failures: number; retryAt: null };
+    };
     expect(info.levels.map((l) => l.level)).toEqual([0, 9]);
     expect(info.maintenance).toMatchObject({ failures: 0, retryAt: null });
   });

@@ -11,7 +11,10 @@ async function sqlJsHttpvfs(url, sql) {
   const worker = await createDbWorker([config], assets + 'sqlite.worker.js', assets + 'sql-wasm.wasm');
   const results = await worker.db.exec(sql);
   const stats = await worker.worker.getStats();
-  return { rows: results.length === 0 ? [] : results[0].values, stats: { requests: stats.totalRequests, bytes: stats.totalFetchedBytes, fileBytes: stats.totalBytes } };
+  return {
+    rows: results.length === 0 ? [] : results[0].values,
+    stats: { requests: stats.totalRequests, bytes: stats.totalFetchedBytes, fileBytes: stats.totalBytes },
+  };
 }
 
 /** sqlite-wasm-http 1.2.0 (mmomtchev): the official SQLite WASM build with an `http` VFS; the sync backend (no SharedArrayBuffer needed). */
@@ -21,7 +24,13 @@ async function sqliteWasmHttp(url, sql) {
   try {
     await db('open', { filename: 'file:' + encodeURI(url), vfs: 'http' });
     const rows = [];
-    await db('exec', { sql, rowMode: 'array', callback: (msg) => { if (msg.row) rows.push(msg.row); } });
+    await db('exec', {
+      sql,
+      rowMode: 'array',
+      callback: (msg) => {
+        if (msg.row) rows.push(msg.row);
+      },
+    });
     await db('close', {});
     return { rows, stats: null };
   } finally {

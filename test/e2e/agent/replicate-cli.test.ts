@@ -44,7 +44,11 @@ function ok(r: { status: number | null; stdout: string; stderr: string }): void 
 }
 
 function events(stdout: string): Record<string, unknown>[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function headSha(db: string): Promise<string> {
@@ -93,7 +97,9 @@ describe('another history on the server', () => {
     const check = new DatabaseSync(b, { readOnly: true });
     const orig = new DatabaseSync(a, { readOnly: true });
     try {
-      expect(check.prepare('SELECT count(*) AS n, sum(qty) AS q FROM items').get()).toEqual(orig.prepare('SELECT count(*) AS n, sum(qty) AS q FROM items').get());
+      expect(check.prepare('SELECT count(*) AS n, sum(qty) AS q FROM items').get()).toEqual(
+        orig.prepare('SELECT count(*) AS n, sum(qty) AS q FROM items').get(),
+      );
       expect(check.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
     } finally {
       check.close();

@@ -95,6 +95,8 @@ describe.each([4096, 65536])('replicate at %d-byte pages', (pageSize) => {
         check.close();
       }
     }
-    console.log(`replicated in ${((replicatedAt - startedAt) / 1000).toFixed(1)} s, ${picked.length} restores in ${((performance.now() - replicatedAt) / 1000).toFixed(1)} s`);
+    console.log(
+      `replicated in ${((replicatedAt - startedAt) / 1000).toFixed(1)} s, ${picked.length} restores in ${((performance.now() - replicatedAt) / 1000).toFixed(1)} s`,
+    );
   }, 600_000);
 });

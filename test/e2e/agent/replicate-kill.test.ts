@@ -68,7 +68,9 @@ it(`ends with exactly the source database after ${ROUNDS} kills (seed ${SEED})`,
 
   // No gap, no duplicate: level-0 files cover 1..head exactly once.
   const info = (await (await fetch(`${server.url}/v1/databases/${db}`, { headers: auth })).json()) as { pos: { txid: string } };
-  const files = (await (await fetch(`${server.url}/v1/databases/${db}/ltx?level=0`, { headers: auth })).json()) as { files?: unknown[] } | unknown[];
+  const files = (await (await fetch(`${server.url}/v1/databases/${db}/ltx?level=0`, { headers: auth })).json()) as
+    | { files?: unknown[] }
+    | unknown[];
   const list = (Array.isArray(files) ? files : (files.files ?? [])) as { minTXID: string; maxTXID: string }[];
   let next = 1n;
   for (const f of list) {

@@ -63,161 +63,178 @@ async function expectSnapshot(db: string, want: Uint8Array): Promise<void> {
   expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(want));
 }
 
-it(`the server equals the file after every close and stop, ${SESSIONS} sessions (seed ${SEED})`, async () => {
-  console.log(`agent soak seed ${SEED}, ${SESSIONS} sessions`);
-  const r = prng(SEED);
-  const file = path.join(dir, 'app.db');
-  const db = 'agent-soak';
-  const stats = {
-    closes: 0,
-    stops: 0,
-    replaced: 0,
-    vacuums: 0,
-    switches: { refused: 0, done: 0 },
-    checkpoints: Object.fromEntries(MODES.map((m) => [m, { done: 0, busy: 0 }])),
-    convergeMs: [] as number[],
-  };
-  let writes = 0;
-  /** What the application did lately, for failure messages. */
-  const trace: string[] = [];
-  const did = (what: string): void => {
-    trace.push(what);
-    if (trace.length > 30) trace.shift();
-  };
-  const a = (app = new PythonApp());
-  await a.open(file);
-  await a.script(APP_SCHEMA);
-  await a.write(200, SEED);
-  await a.close();
+it(
+  `the server equals the file after every close and stop, ${SESSIONS} sessions (seed ${SEED})`,
+  async () => {
+    console.log(`agent soak seed ${SEED}, ${SESSIONS} sessions`);
+    const r = prng(SEED);
+    const file = path.join(dir, 'app.db');
+    const db = 'agent-soak';
+    const stats = {
+      closes: 0,
+      stops: 0,
+      replaced: 0,
+      vacuums: 0,
+      switches: { refused: 0, done: 0 },
+      checkpoints: Object.fromEntries(MODES.map((m) => [m, { done: 0, busy: 0 }])),
+      convergeMs: [] as number[],
+    };
+    let writes = 0;
+    /** What the application did lately, for failure messages. */
+    const trace: string[] = [];
+    const did = (what: string): void => {
+      trace.push(what);
+      if (trace.length > 30) trace.shift();
+    };
+    const a = (app = new PythonApp());
+    await a.open(file);
+    await a.script(APP_SCHEMA);
+    await a.write(200, SEED);
+    await a.close();
 
-  let agent: AgentProcess | undefined;
-  const startAgent = async (): Promise<AgentProcess> => {
-    const p = new AgentProcess(server.url, file, db, ['--interval', `${INTERVAL_MS}ms`]);
-    agents.push(p);
-    await p.waitFor((e) => e.event === 'start' || e.event === 'fatal');
-    expect(p.events.filter((e) => e.event === 'fatal')).toEqual([]);
-    return p;
-  };
-  /** SIGTERM while the application is idle: exit 0, and the server holds exactly the file. */
-  const stopAgent = async (): Promise<void> => {
-    const code = await agent!.stop('SIGTERM');
-    expect({ code, fatal: agent!.events.filter((e) => e.event === 'fatal') }).toEqual({ code: 0, fatal: [] });
-    const want = image(file);
-    expect(await serverChecksum(db)).toBe(want.checksum);
-    await expectSnapshot(db, want.bytes);
-    agent = undefined;
-    stats.stops++;
-  };
-  /**
-   * After a close at `closedAt`: waits on the agent's events until the head has the file's checksum,
-   * and returns when the event after which it had it arrived (0 when it already had it). The file is
-   * read again after each event: switching a database back to WAL mode (after the application left
-   * it, or after a replacement) is itself a change to page 1.
-   */
-  const converge = async (closedAt: number): Promise<number> => {
-    // Well past the bound asserted at the end, so that a miss reports what the agent did.
-    const deadline = closedAt + 2 * INTERVAL_MS + PUSH_ALLOWANCE_MS + 15_000;
-    let want = image(file);
-    let seen = agent!.events.length;
-    for (let head = await serverChecksum(db); head !== want.checksum; head = await serverChecksum(db)) {
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`the server stayed at ${head}, the file is at ${want.checksum}\nstderr:\n${agent!.errors.slice(-3000)}`);
-      await agent!.waitFor(() => true, seen, left).catch(() => undefined);
-      seen = agent!.events.length;
-      want = image(file);
-    }
-    await expectSnapshot(db, want.bytes);
-    return Math.max(0, (agent!.arrivals[seen - 1] ?? closedAt) - closedAt);
-  };
-
-  agent = await startAgent();
-  try {
-    await soak();
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\nthe application did: ${trace.join(', ')}\nthe agent's last events:\n${(agent?.events ?? []).slice(-8).map((x) => JSON.stringify(x)).join('\n')}`, { cause: e });
-  }
-  async function soak(): Promise<void> {
-    for (let session = 0; session < SESSIONS; session++) {
-      if (session > 0 && r.int(5) === 0) {
-        // A new database renamed over the old one (SQLite's rule: its old -wal and -shm go with it).
-        const next = `${file}.next`;
-        rmSync(next, { force: true });
-        await a.open(file);
-        await a.exec('VACUUM INTO ?', [next]);
-        await a.close();
-        await a.open(next);
-        await a.write(1 + r.int(100), SEED + ++writes);
-        await a.close();
-        renameSync(next, file);
-        did('replaced the file');
-        rmSync(`${file}-wal`, { force: true });
-        rmSync(`${file}-shm`, { force: true });
-        stats.replaced++;
+    let agent: AgentProcess | undefined;
+    const startAgent = async (): Promise<AgentProcess> => {
+      const p = new AgentProcess(server.url, file, db, ['--interval', `${INTERVAL_MS}ms`]);
+      agents.push(p);
+      await p.waitFor((e) => e.event === 'start' || e.event === 'fatal');
+      expect(p.events.filter((e) => e.event === 'fatal')).toEqual([]);
+      return p;
+    };
+    /** SIGTERM while the application is idle: exit 0, and the server holds exactly the file. */
+    const stopAgent = async (): Promise<void> => {
+      const code = await agent!.stop('SIGTERM');
+      expect({ code, fatal: agent!.events.filter((e) => e.event === 'fatal') }).toEqual({ code: 0, fatal: [] });
+      const want = image(file);
+      expect(await serverChecksum(db)).toBe(want.checksum);
+      await expectSnapshot(db, want.bytes);
+      agent = undefined;
+      stats.stops++;
+    };
+    /**
+     * After a close at `closedAt`: waits on the agent's events until the head has the file's checksum,
+     * and returns when the event after which it had it arrived (0 when it already had it). The file is
+     * read again after each event: switching a database back to WAL mode (after the application left
+     * it, or after a replacement) is itself a change to page 1.
+     */
+    const converge = async (closedAt: number): Promise<number> => {
+      // Well past the bound asserted at the end, so that a miss reports what the agent did.
+      const deadline = closedAt + 2 * INTERVAL_MS + PUSH_ALLOWANCE_MS + 15_000;
+      let want = image(file);
+      let seen = agent!.events.length;
+      for (let head = await serverChecksum(db); head !== want.checksum; head = await serverChecksum(db)) {
+        const left = deadline - performance.now();
+        if (left <= 0)
+          throw new Error(`the server stayed at ${head}, the file is at ${want.checksum}\nstderr:\n${agent!.errors.slice(-3000)}`);
+        await agent!.waitFor(() => true, seen, left).catch(() => undefined);
+        seen = agent!.events.length;
+        want = image(file);
       }
-      if (!agent && r.int(2) === 0) agent = await startAgent();
-      await a.open(file);
-      did(`session ${session} (agent ${agent ? 'up' : 'down'})`);
-      for (let step = 1 + r.int(6); step > 0; step--) {
-        await a.write(1 + r.int(150), SEED + ++writes);
-        did('wrote');
-        const roll = r.int(10);
-        if (roll <= 1) {
-          const mode = MODES[r.int(MODES.length)];
-          await a.exec('PRAGMA busy_timeout = 200');
-          const [[busy]] = await a.exec(`PRAGMA wal_checkpoint(${mode})`);
-          await a.exec('PRAGMA busy_timeout = 5000');
-          stats.checkpoints[mode][busy ? 'busy' : 'done']++;
-          did(`checkpoint ${mode} ${busy ? 'busy' : 'done'}`);
-        } else if (roll === 2) {
-          const to = r.int(3) === 0 ? 'WAL' : 'DELETE';
-          await a.exec('PRAGMA busy_timeout = 200');
-          try {
-            await a.exec(`PRAGMA journal_mode = ${to}`);
-            stats.switches.done++;
-            did(`journal_mode ${to}`);
-          } catch (e) {
-            // Leaving WAL mode needs an exclusive lock, which a running agent's connections refuse.
-            if (!(e instanceof AppError) || e.code !== 'SQLITE_BUSY') throw e;
-            stats.switches.refused++;
-            did(`journal_mode ${to} refused`);
+      await expectSnapshot(db, want.bytes);
+      return Math.max(0, (agent!.arrivals[seen - 1] ?? closedAt) - closedAt);
+    };
+
+    agent = await startAgent();
+    try {
+      await soak();
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\nthe application did: ${trace.join(', ')}\nthe agent's last events:\n${(agent?.events ?? [])
+          .slice(-8)
+          .map((x) => JSON.stringify(x))
+          .join('\n')}`,
+        { cause: e },
+      );
+    }
+    async function soak(): Promise<void> {
+      for (let session = 0; session < SESSIONS; session++) {
+        if (session > 0 && r.int(5) === 0) {
+          // A new database renamed over the old one (SQLite's rule: its old -wal and -shm go with it).
+          const next = `${file}.next`;
+          rmSync(next, { force: true });
+          await a.open(file);
+          await a.exec('VACUUM INTO ?', [next]);
+          await a.close();
+          await a.open(next);
+          await a.write(1 + r.int(100), SEED + ++writes);
+          await a.close();
+          renameSync(next, file);
+          did('replaced the file');
+          rmSync(`${file}-wal`, { force: true });
+          rmSync(`${file}-shm`, { force: true });
+          stats.replaced++;
+        }
+        if (!agent && r.int(2) === 0) agent = await startAgent();
+        await a.open(file);
+        did(`session ${session} (agent ${agent ? 'up' : 'down'})`);
+        for (let step = 1 + r.int(6); step > 0; step--) {
+          await a.write(1 + r.int(150), SEED + ++writes);
+          did('wrote');
+          const roll = r.int(10);
+          if (roll <= 1) {
+            const mode = MODES[r.int(MODES.length)];
+            await a.exec('PRAGMA busy_timeout = 200');
+            const [[busy]] = await a.exec(`PRAGMA wal_checkpoint(${mode})`);
+            await a.exec('PRAGMA busy_timeout = 5000');
+            stats.checkpoints[mode][busy ? 'busy' : 'done']++;
+            did(`checkpoint ${mode} ${busy ? 'busy' : 'done'}`);
+          } else if (roll === 2) {
+            const to = r.int(3) === 0 ? 'WAL' : 'DELETE';
+            await a.exec('PRAGMA busy_timeout = 200');
+            try {
+              await a.exec(`PRAGMA journal_mode = ${to}`);
+              stats.switches.done++;
+              did(`journal_mode ${to}`);
+            } catch (e) {
+              // Leaving WAL mode needs an exclusive lock, which a running agent's connections refuse.
+              if (!(e instanceof AppError) || e.code !== 'SQLITE_BUSY') throw e;
+              stats.switches.refused++;
+              did(`journal_mode ${to} refused`);
+            }
+            await a.exec('PRAGMA busy_timeout = 5000');
+          } else if (roll === 3) {
+            await a.exec('VACUUM');
+            stats.vacuums++;
+            did('VACUUM');
+          } else if (roll === 4) {
+            if (agent) await stopAgent();
+            else agent = await startAgent();
+            did(agent ? 'started the agent' : 'stopped the agent');
           }
-          await a.exec('PRAGMA busy_timeout = 5000');
-        } else if (roll === 3) {
-          await a.exec('VACUUM');
-          stats.vacuums++;
-          did('VACUUM');
-        } else if (roll === 4) {
-          if (agent) await stopAgent();
-          else agent = await startAgent();
-          did(agent ? 'started the agent' : 'stopped the agent');
+        }
+        await a.close();
+        const closedAt = performance.now();
+        did('closed');
+        stats.closes++;
+        if (agent) stats.convergeMs.push(await converge(closedAt));
+        else {
+          agent = await startAgent();
+          await converge(closedAt);
         }
       }
-      await a.close();
-      const closedAt = performance.now();
-      did('closed');
-      stats.closes++;
-      if (agent) stats.convergeMs.push(await converge(closedAt));
-      else {
-        agent = await startAgent();
-        await converge(closedAt);
-      }
     }
-  }
-  await stopAgent();
-  // An independent SQLite (the sqlite3 command-line shell) backs up the file and the server's snapshot alike: the copies agree.
-  const snapshot = path.join(dir, 'snapshot.db');
-  const res = await devFetch(server, `/v1/databases/${db}/snapshot`);
-  writeFileSync(snapshot, new Uint8Array(await res.arrayBuffer()));
-  expect(sqliteBackup(file, path.join(dir, 'file.backup'))).toBe(sqliteBackup(snapshot, path.join(dir, 'snapshot.backup')));
+    await stopAgent();
+    // An independent SQLite (the sqlite3 command-line shell) backs up the file and the server's snapshot alike: the copies agree.
+    const snapshot = path.join(dir, 'snapshot.db');
+    const res = await devFetch(server, `/v1/databases/${db}/snapshot`);
+    writeFileSync(snapshot, new Uint8Array(await res.arrayBuffer()));
+    expect(sqliteBackup(file, path.join(dir, 'file.backup'))).toBe(sqliteBackup(snapshot, path.join(dir, 'snapshot.backup')));
 
-  const rescans: Record<string, number> = {};
-  for (const p of agents) for (const e of p.events) if (e.event === 'rescan') rescans[String(e.why)] = (rescans[String(e.why)] ?? 0) + 1;
-  const sorted = [...stats.convergeMs].sort((x, y) => x - y);
-  console.log(JSON.stringify({ ...stats, convergeMs: { n: sorted.length, p50: Math.round(sorted[sorted.length >> 1] ?? 0), max: Math.round(sorted.at(-1) ?? 0) }, rescans }));
-  expect(agents.flatMap((p) => p.events.filter((e) => e.event === 'fatal'))).toEqual([]);
-  expect(sorted.at(-1) ?? 0).toBeLessThanOrEqual(2 * INTERVAL_MS + PUSH_ALLOWANCE_MS);
-  expect(existsSync(file)).toBe(true);
-}, 120_000 + SESSIONS * 20_000);
+    const rescans: Record<string, number> = {};
+    for (const p of agents) for (const e of p.events) if (e.event === 'rescan') rescans[String(e.why)] = (rescans[String(e.why)] ?? 0) + 1;
+    const sorted = [...stats.convergeMs].sort((x, y) => x - y);
+    console.log(
+      JSON.stringify({
+        ...stats,
+        convergeMs: { n: sorted.length, p50: Math.round(sorted[sorted.length >> 1] ?? 0), max: Math.round(sorted.at(-1) ?? 0) },
+        rescans,
+      }),
+    );
+    expect(agents.flatMap((p) => p.events.filter((e) => e.event === 'fatal'))).toEqual([]);
+    expect(sorted.at(-1) ?? 0).toBeLessThanOrEqual(2 * INTERVAL_MS + PUSH_ALLOWANCE_MS);
+    expect(existsSync(file)).toBe(true);
+  },
+  120_000 + SESSIONS * 20_000,
+);
 
 /** `sqlite3 <file> ".backup <out>"` by the Debian shell; the sha256 of the copy. */
 function sqliteBackup(file: string, out: string): string {

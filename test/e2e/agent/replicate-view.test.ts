@@ -50,9 +50,19 @@ async function seeded(name: string, rows: number, seed: number): Promise<string>
 }
 
 /** An agent in this process, started and synced once; `events` are what `replicate --json` would print. */
-async function follow(file: string, db: string, opts: Partial<ReplicatorOptions> = {}): Promise<{ agent: Replicator; events: AgentEvent[] }> {
+async function follow(
+  file: string,
+  db: string,
+  opts: Partial<ReplicatorOptions> = {},
+): Promise<{ agent: Replicator; events: AgentEvent[] }> {
   const events: AgentEvent[] = [];
-  const agent = new Replicator({ file, db, client: new ApiClient({ url: server.url, token: DEV_TOKEN }), onEvent: (e) => events.push(e), ...opts });
+  const agent = new Replicator({
+    file,
+    db,
+    client: new ApiClient({ url: server.url, token: DEV_TOKEN }),
+    onEvent: (e) => events.push(e),
+    ...opts,
+  });
   agents.push(agent);
   await agent.start();
   await agent.sync();
@@ -96,7 +106,7 @@ describe('the application closes its database', () => {
     expect(rescans(events)).toEqual([]);
   });
 
-  it('when something in the agent\'s process dropped its locks and the close deleted the WAL, the agent says so and rescans instead of checkpointing a WAL that is gone', async () => {
+  it("when something in the agent's process dropped its locks and the close deleted the WAL, the agent says so and rescans instead of checkpointing a WAL that is gone", async () => {
     const file = await seeded('dropped', 400, 2);
     const db = 'view-dropped';
     const { agent, events } = await follow(file, db);
@@ -168,7 +178,7 @@ describe('the application switches journal mode', () => {
   it.each([
     ['to DELETE and stays there', false],
     ['to DELETE and back to WAL', true],
-  ])('with the agent\'s locks dropped, %s: detected, WAL mode restored, converged', async (_what, back) => {
+  ])("with the agent's locks dropped, %s: detected, WAL mode restored, converged", async (_what, back) => {
     const name = back ? 'jm-back' : 'jm-delete';
     const file = await seeded(name, 200, 22);
     const db = `view-${name}`;
@@ -273,7 +283,7 @@ it('a lost read transaction: the application truncates the WAL meanwhile; detect
   await expectConverged(file, db);
 });
 
-it('the start-up race: the application restarts the WAL between the agent\'s first scan and its snapshot push', async () => {
+it("the start-up race: the application restarts the WAL between the agent's first scan and its snapshot push", async () => {
   const file = path.join(dir, 'race.db');
   const db = 'view-race';
   const a = app();

@@ -69,9 +69,16 @@ describe('ltx-edge push', () => {
   it('restore --in-place writes a past state as the next TXID, and undoes it', () => {
     const files = [0, 1, 2, 3].map(chainFile);
     expect(runCLIJSON<PushLine[]>(['push', server.url, 'in-place', ...files, '--json', ...auth()]).status).toBe(0);
-    const r = runCLIJSON<{ pos: { txid: string }; restoredFrom: string; pages: number }>(
-      ['restore', server.url, 'in-place', '--in-place', '--txid', '2', '--json', ...auth()],
-    );
+    const r = runCLIJSON<{ pos: { txid: string }; restoredFrom: string; pages: number }>([
+      'restore',
+      server.url,
+      'in-place',
+      '--in-place',
+      '--txid',
+      '2',
+      '--json',
+      ...auth(),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ pos: { txid: '0000000000000005' }, restoredFrom: '0000000000000002' });
     const undo = runCLI(['restore', server.url, 'in-place', '--in-place', '--txid', '4', ...auth()]);
@@ -85,9 +92,7 @@ describe('ltx-edge push', () => {
       env: { LTX_EDGE_URL: server.url, LTX_EDGE_TOKEN: DEV_TOKEN },
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe(
-      `201 created ${chainFile(0)} → 0000000000000001\n201 created ${chainFile(1)} → 0000000000000002\n`,
-    );
+    expect(r.stdout).toBe(`201 created ${chainFile(0)} → 0000000000000001\n201 created ${chainFile(1)} → 0000000000000002\n`);
     expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
     const again = runCLI(['push', 'env-db', chainFile(1)], { env: { LTX_EDGE_URL: server.url, LTX_EDGE_TOKEN: DEV_TOKEN } });
     expect(again.stdout).toBe(`200 already committed ${chainFile(1)} → 0000000000000002\n`);
@@ -167,7 +172,12 @@ describe('ltx-edge import', () => {
     const size = readFileSync(src).length;
     const db = `import-${pageSize}`;
     const r = runCLIJSON<{ status: number; pos: Pos; pageSize: number; commit: number; size: number }>([
-      'import', server.url, db, src, '--json', ...auth(),
+      'import',
+      server.url,
+      db,
+      src,
+      '--json',
+      ...auth(),
     ]);
     expect(r.status, r.stderr + server.log()).toBe(0);
     expect(r.json).toMatchObject({ status: 201, pageSize, commit: size / pageSize, size, pos: { txid: '0000000000000001' } });

@@ -36,7 +36,7 @@ const QUERIES: { sql: string; params?: (number | string)[] }[] = [
   { sql: 'SELECT name, count(*) FROM items GROUP BY name ORDER BY 2 DESC, 1 LIMIT 5' },
   { sql: 'SELECT id, qty FROM items WHERE name >= ? ORDER BY name, id LIMIT 10', params: ['m'] },
   { sql: 'SELECT i.id, t.label FROM items i JOIN tags t ON t.item_id = i.id WHERE i.id < 60 ORDER BY 1, 2' },
-  { sql: "SELECT type, name, tbl_name FROM sqlite_schema ORDER BY name" },
+  { sql: 'SELECT type, name, tbl_name FROM sqlite_schema ORDER BY name' },
 ];
 
 beforeAll(async () => {
@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 describe('local SQL over remote pages', () => {
-  it("answers as node:sqlite does on the same database, at every TXID", async () => {
+  it('answers as node:sqlite does on the same database, at every TXID', async () => {
     for (let n = 1; n <= TXS; n++) {
       const db = await open('shop', { txid: n });
       expect(db.txid).toBe(BigInt(n));
@@ -129,7 +129,11 @@ describe('local SQL over remote pages', () => {
 
   it('refuses what the edge refuses: writes, two statements, SQL errors (QueryError codes)', async () => {
     const db = await open('shop');
-    const code = async (sql: string): Promise<string> => db.query(sql).then(() => 'ok', (e: QueryError) => (e instanceof QueryError ? e.code : `other ${e}`));
+    const code = async (sql: string): Promise<string> =>
+      db.query(sql).then(
+        () => 'ok',
+        (e: QueryError) => (e instanceof QueryError ? e.code : `other ${e}`),
+      );
     expect(await code('DELETE FROM items')).toBe('QUERY_NOT_READ_ONLY');
     expect(await code('SELECT 1; SELECT 2')).toBe('MULTIPLE_STATEMENTS');
     expect(await code('SELECT * FROM nowhere')).toBe('SQL_ERROR');
@@ -266,9 +270,22 @@ describe('bad input', () => {
 
   it('malformed points → ClientError BAD_REQUEST before any request; points the server refuses → its codes', async () => {
     const before = sent.length;
-    for (const more of [{ txid: -1 }, { txid: -5n }, { txid: 0 }, { txid: 1n << 64n }, { txid: 1.5 }, { txid: 'xyz' }, { at: '' }, { at: new Date(NaN) }, { txid: 1, at: 'now' }]) {
+    for (const more of [
+      { txid: -1 },
+      { txid: -5n },
+      { txid: 0 },
+      { txid: 1n << 64n },
+      { txid: 1.5 },
+      { txid: 'xyz' },
+      { at: '' },
+      { at: new Date(NaN) },
+      { txid: 1, at: 'now' },
+    ]) {
       const e = await open('shop', more as Partial<RemoteDatabaseOptions>).catch((err: unknown) => err);
-      expect(e, JSON.stringify(more, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))).toBeInstanceOf(ClientError);
+      expect(
+        e,
+        JSON.stringify(more, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+      ).toBeInstanceOf(ClientError);
       expect((e as ClientError).code).toBe('BAD_REQUEST');
     }
     expect(sent.length).toBe(before);

@@ -24,7 +24,11 @@ async function snapshot(db: string): Promise<Uint8Array> {
 type Row = [number, string, number];
 
 /** A few random inserts, updates and deletes, applied to `model` too. */
-async function randomWrites(tx: Parameters<Parameters<RemoteDatabase['transaction']>[0]>[0], rng: Prng, model: Map<number, Row>): Promise<void> {
+async function randomWrites(
+  tx: Parameters<Parameters<RemoteDatabase['transaction']>[0]>[0],
+  rng: Prng,
+  model: Map<number, Row>,
+): Promise<void> {
   for (let i = 0, n = 1 + rng.int(20); i < n; i++) {
     const op = rng.int(4);
     const ids = [...model.keys()];
@@ -127,7 +131,9 @@ describe('write mode', () => {
     // A statement-level failure can be caught and the transaction goes on.
     const caught = await db.transaction(async (tx) => {
       await tx.query("INSERT INTO notes (id, body, n) VALUES (1000000, 'kept', 1)");
-      const dup = await tx.query("INSERT INTO notes (id, body, n) VALUES (1000000, 'dup', 1)").catch((err: ClientError) => err.details?.sqliteCode);
+      const dup = await tx
+        .query("INSERT INTO notes (id, body, n) VALUES (1000000, 'dup', 1)")
+        .catch((err: ClientError) => err.details?.sqliteCode);
       return dup;
     });
     expect(caught.value).toBe(1555); // SQLITE_CONSTRAINT_PRIMARYKEY
@@ -175,7 +181,7 @@ describe('write mode', () => {
       const before = db.stats.requests;
       const r = await db.transaction(async (tx) => {
         await tx.query("UPDATE big SET v = v || '!' WHERE id % 50 = 0");
-        await tx.query('INSERT INTO big (k, v) SELECT k || \'-copy\', v FROM big WHERE id % 100 = 1');
+        await tx.query("INSERT INTO big (k, v) SELECT k || '-copy', v FROM big WHERE id % 100 = 1");
         return (await tx.query('SELECT count(*) FROM big')).rows[0][0];
       });
       expect(r.value).toBe(8080);

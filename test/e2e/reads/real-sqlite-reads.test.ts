@@ -78,7 +78,12 @@ function transaction(db: DatabaseSync, rng: Prng, n: number): void {
       for (let k = 0, rows = 1 + rng.int(40); k < rows; k++) insert.run(text(rng, 3, 12), rng.int(1000), text(rng, 10, 300));
       opCounts.insert++;
     } else if (op === 2) {
-      db.prepare('UPDATE items SET qty = qty + ?, note = ? WHERE id % ? = ?').run(1 + rng.int(9), text(rng, 0, 200), 5 + rng.int(10), rng.int(5));
+      db.prepare('UPDATE items SET qty = qty + ?, note = ? WHERE id % ? = ?').run(
+        1 + rng.int(9),
+        text(rng, 0, 200),
+        5 + rng.int(10),
+        rng.int(5),
+      );
       opCounts.update++;
     } else if (op === 3) {
       const from = rng.int(maxId + 1);
@@ -98,7 +103,8 @@ function transaction(db: DatabaseSync, rng: Prng, n: number): void {
   }
   // SQLite writes nothing for a transaction that changed no row (a delete or update that matched
   // none), and there is no TXID without pages: make sure each one writes.
-  if (changes() === before) db.prepare('INSERT INTO items (name, qty, note) VALUES (?, ?, ?)').run(text(rng, 3, 12), n, 'a row so that TXID ' + n + ' writes');
+  if (changes() === before)
+    db.prepare('INSERT INTO items (name, qty, note) VALUES (?, ?, ?)').run(text(rng, 3, 12), n, 'a row so that TXID ' + n + ' writes');
   db.exec('COMMIT');
 }
 
@@ -119,11 +125,18 @@ function ltxFor(n: number, timestamp: number): Uint8Array {
     maxTXID: BigInt(n),
     timestamp,
   });
-  return encodeLTX(header, pgnos.map((pgno) => ({ pgno, data: page(next, pgno) })));
+  return encodeLTX(
+    header,
+    pgnos.map((pgno) => ({ pgno, data: page(next, pgno) })),
+  );
 }
 
 /** Pushes TXID n of `states`: odd n as an LTX file, even n as a page-set write on top of n − 1. */
-async function pushState(db: string, n: number, timestamp: number): Promise<{ status: number; json: { pos?: Pos; error?: { code: string } } }> {
+async function pushState(
+  db: string,
+  n: number,
+  timestamp: number,
+): Promise<{ status: number; json: { pos?: Pos; error?: { code: string } } }> {
   if (n % 2 === 1) return post(`/v1/databases/${db}/ltx`, ltxFor(n, timestamp));
   const pages = changedPages(states[n - 1], states[n]).map((pgno) => ({ pgno, data: page(states[n], pgno) }));
   return post(`/v1/databases/${db}/tx?base=${hex(n - 1)}&commit=${pagesOf(states[n])}`, encodePageBatch(pages));
@@ -132,9 +145,11 @@ async function pushState(db: string, n: number, timestamp: number): Promise<{ st
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 const TXIDS = Array.from({ length: TXS }, (_, i) => i + 1);
@@ -149,7 +164,9 @@ beforeAll(async () => {
   const db = new DatabaseSync(file);
   try {
     db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = DELETE;`);
-    db.exec('BEGIN; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, note TEXT); CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB);');
+    db.exec(
+      'BEGIN; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, note TEXT); CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB);',
+    );
     const insert = db.prepare('INSERT INTO items (name, qty, note) VALUES (?, ?, ?)');
     for (let k = 0; k < 200; k++) insert.run(text(rng, 3, 12), rng.int(1000), text(rng, 10, 200));
     db.exec('COMMIT');
@@ -182,14 +199,25 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     expect(pagesOf(states[40])).toBeLessThan(pagesOf(states[39]));
     expect(pagesOf(states[55])).toBeLessThan(pagesOf(states[54]));
     const sizes = TXIDS.map((n) => pagesOf(states[n]));
-    console.log(`real-sqlite-reads: ${TXS} TXIDs, ${Math.min(...sizes)}..${Math.max(...sizes)} pages, operations ${JSON.stringify(opCounts)}`);
+    console.log(
+      `real-sqlite-reads: ${TXS} TXIDs, ${Math.min(...sizes)}..${Math.max(...sizes)} pages, operations ${JSON.stringify(opCounts)}`,
+    );
   });
 
   it('restore --txid gives the saved file, byte for byte, at every TXID, and sqlite3 finds it ok', async () => {
     await pool(TXIDS, 3, async (n) => {
       const out = path.join(dir, `restored-${n}.db`);
       const r = await runCLIAsyncJSON<{ out: string; txid: string; size: number; pageSize: number; commit: number }>([
-        'restore', server.url, DB, '-o', out, '--txid', hex(n), '--json', '--token', DEV_TOKEN,
+        'restore',
+        server.url,
+        DB,
+        '-o',
+        out,
+        '--txid',
+        hex(n),
+        '--json',
+        '--token',
+        DEV_TOKEN,
       ]);
       expect(r.status, `TXID ${n}: ${r.stderr}`).toBe(0);
       expect(r.json).toMatchObject({ out, txid: hex(n), size: states[n].length, pageSize: PAGE_SIZE, commit: pagesOf(states[n]) });
@@ -241,7 +269,9 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
     // A longer range without a shrink: the union; at the head (no txid) from the page table.
     const union = new Set<number>();
     for (let n = 42; n <= 50; n++) for (const p of changedPages(states[n - 1], states[n])) union.add(p);
-    expect((await changes(`since=${hex(41)}&txid=${hex(50)}`)).pgnos).toEqual([...union].filter((p) => p <= pagesOf(states[50])).sort((a, b) => a - b));
+    expect((await changes(`since=${hex(41)}&txid=${hex(50)}`)).pgnos).toEqual(
+      [...union].filter((p) => p <= pagesOf(states[50])).sort((a, b) => a - b),
+    );
     const head = await changes(`since=${hex(TXS - 1)}`);
     expect(head).toMatchObject({ pos: { txid: hex(TXS) }, all: false, pgnos: changedPages(states[TXS - 1], states[TXS]) });
     expect((await changes(`since=${hex(39)}&txid=${hex(41)}`)).all).toBe(true); // across the VACUUM
@@ -304,7 +334,19 @@ describe('a real SQLite workload, pushed TXID by TXID', () => {
   it('restore --at: an RFC3339 time, "now" and "5 minutes ago" against the real clock', async () => {
     const restoreAt = async (at: string, n: number): Promise<void> => {
       const out = path.join(dir, `at-${n}.db`);
-      const r = await runCLIAsyncJSON<{ txid: string }>(['restore', server.url, DB, '-o', out, '--at', at, '--json', '--verify', '--token', DEV_TOKEN]);
+      const r = await runCLIAsyncJSON<{ txid: string }>([
+        'restore',
+        server.url,
+        DB,
+        '-o',
+        out,
+        '--at',
+        at,
+        '--json',
+        '--verify',
+        '--token',
+        DEV_TOKEN,
+      ]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ txid: hex(n), integrity: 'ok' });
       expect(Buffer.compare(readFileSync(out), states[n])).toBe(0);
@@ -343,7 +385,10 @@ describe('the same reads after compaction into levels 1 and 2 and a level-9 snap
     expect(r.status, r.stderr).toBe(0);
     expect(r.json.txid).toBe(hex(TXS));
     expect(Buffer.compare(readFileSync(out), states[TXS])).toBe(0);
-    const changes = (await (await devFetch(server, `/v1/databases/${DB}/changes?since=${hex(TXS - 1)}`)).json()) as { pgnos: number[]; all: boolean };
+    const changes = (await (await devFetch(server, `/v1/databases/${DB}/changes?since=${hex(TXS - 1)}`)).json()) as {
+      pgnos: number[];
+      all: boolean;
+    };
     expect(changes).toMatchObject({ all: false, pgnos: changedPages(states[TXS - 1], states[TXS]) });
   });
 });

@@ -29,7 +29,10 @@ function postChunked(path: string, first: Uint8Array, total: number): Promise<Ou
   return new Promise((resolve) => {
     const out: Outcome = { body: '', sent: 0 };
     const url = new URL(path, server.url);
-    const req = request(url.href, { method: 'POST', headers: { authorization: `Bearer ${DEV_TOKEN}`, 'content-type': 'application/octet-stream' } });
+    const req = request(url.href, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV_TOKEN}`, 'content-type': 'application/octet-stream' },
+    });
     // Resolves once the response has ended and the body is all sent, or at the first error.
     let responded = false;
     let sentAll = false;
@@ -73,7 +76,9 @@ it('a 6 MiB chunked JSON body to a 64 KiB route: the client sends it all and rea
 }, 60_000);
 
 it('a push whose header claims past the cap, with 24 MiB behind it: 413 DATABASE_TOO_LARGE, read by the client', async () => {
-  const header = writeHeaderBytes(makeHeader({ pageSize: 4096, commit: 262_145, minTXID: 1n, maxTXID: 1n, flags: HEADER_FLAG_NO_CHECKSUM }));
+  const header = writeHeaderBytes(
+    makeHeader({ pageSize: 4096, commit: 262_145, minTXID: 1n, maxTXID: 1n, flags: HEADER_FLAG_NO_CHECKSUM }),
+  );
   const r = await postChunked('/v1/databases/sock-cap/ltx', header, 24 << 20);
   expect(r.error).toBeUndefined();
   expect(r.status).toBe(413);

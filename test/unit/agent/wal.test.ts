@@ -136,8 +136,20 @@ describe('frames into transactions (built WALs)', () => {
       const r = scanWAL(wal);
       expect(r.header.bigEndian).toBe(bigEndian);
       expect(r.transactions.map((t) => [t.commit, [...t.pages]])).toEqual([
-        [2, [[1, dataAt(2)], [2, dataAt(1)]]],
-        [3, [[3, dataAt(3)], [2, dataAt(5)]]],
+        [
+          2,
+          [
+            [1, dataAt(2)],
+            [2, dataAt(1)],
+          ],
+        ],
+        [
+          3,
+          [
+            [3, dataAt(3)],
+            [2, dataAt(5)],
+          ],
+        ],
         [4, [[4, dataAt(6)]]],
       ]);
       expect(r.cursor.offset).toBe(wal.length);
@@ -199,7 +211,15 @@ describe('frames into transactions (built WALs)', () => {
   }
 
   it('pgno 0 ends reading', () => {
-    const r = scanWAL(buildWAL({ pageSize: 512, frames: [{ pgno: 1, commit: 1 }, { pgno: 0, commit: 1 }] }));
+    const r = scanWAL(
+      buildWAL({
+        pageSize: 512,
+        frames: [
+          { pgno: 1, commit: 1 },
+          { pgno: 0, commit: 1 },
+        ],
+      }),
+    );
     expect(r.transactions).toHaveLength(1);
   });
 
@@ -216,7 +236,15 @@ describe('frames into transactions (built WALs)', () => {
     const old = scanWAL(gen1);
     const oldHeader: WALHeader = old.header;
     // Generation 2 rewrites the WAL from the start with new salts; gen1's frames remain past its end.
-    const gen2 = buildWAL({ pageSize: ps, salt1: 6, salt2: 1234, frames: [{ pgno: 1, commit: 4 }, { pgno: 2, commit: 4 }] });
+    const gen2 = buildWAL({
+      pageSize: ps,
+      salt1: 6,
+      salt2: 1234,
+      frames: [
+        { pgno: 1, commit: 4 },
+        { pgno: 2, commit: 4 },
+      ],
+    });
     const file = gen1.slice();
     file.set(gen2);
     const newHeader = parseWALHeader(file);
@@ -243,7 +271,9 @@ describe('frames into transactions (built WALs)', () => {
       const wal = buildWAL({ pageSize: ps, bigEndian: r.int(2) === 1, frames });
       const torn = wal.subarray(0, wal.length - r.int(2) * r.int(ps));
       const all = scanWAL(torn);
-      expect(all.transactions).toHaveLength(new Set(frames.flatMap((f, i) => (f.commit && frameOffset(ps, i + 1) <= torn.length ? [i] : []))).size);
+      expect(all.transactions).toHaveLength(
+        new Set(frames.flatMap((f, i) => (f.commit && frameOffset(ps, i + 1) <= torn.length ? [i] : []))).size,
+      );
       for (const chunkBytes of [1, 3 * (24 + ps), 1 << 20]) {
         expect(plain((await readFile(torn, undefined, { chunkBytes })).transactions)).toEqual(plain(all.transactions));
       }

@@ -31,7 +31,8 @@ function fakeFetch(answers: Answer[]) {
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-const refused = (): Error => new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+const refused = (): Error =>
+  new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
 const POS = { txid: '0000000000000001', postApplyChecksum: '8000000000000000' };
 const CONFIG = { url: 'http://server.test:8787/base', token: 'tok' };
 

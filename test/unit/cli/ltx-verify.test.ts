@@ -16,7 +16,6 @@ interface VerifyEntry {
   message?: string;
 }
 
-
 const GOOD = vector('block-ps4096/0000000000000001-0000000000000001.ltx');
 const GOOD2 = vector('block-ps4096/0000000000000002-0000000000000002.ltx');
 

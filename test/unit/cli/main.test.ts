@@ -17,14 +17,16 @@ describe('ltx-edge usage', () => {
     expect(r.stdout.trim()).toBe(VERSION);
   });
 
-  it.each([['ltx', 'inspect', '--help'], ['ltx', 'verify', '-h'], ['ltx', 'apply', '--help'], ['ltx', '--help']])(
-    '%s %s %s prints help, exit 0',
-    (...args) => {
-      const r = runCLI(args);
-      expect(r.status).toBe(0);
-      expect(r.stdout).toContain('Usage:');
-    },
-  );
+  it.each([
+    ['ltx', 'inspect', '--help'],
+    ['ltx', 'verify', '-h'],
+    ['ltx', 'apply', '--help'],
+    ['ltx', '--help'],
+  ])('%s %s %s prints help, exit 0', (...args) => {
+    const r = runCLI(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage:');
+  });
 
   const USAGE_ERRORS: [name: string, args: string[]][] = [
     ['no arguments', []],

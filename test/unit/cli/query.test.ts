@@ -59,9 +59,22 @@ function refuse(status: number, code: string, message: string, details?: Record<
 
 describe('ltx-edge query', () => {
   it('posts the statement with its point and params, prints a table and the cost on stderr', async () => {
-    const r = await runCLIAsync(['query', url, 'shop', 'SELECT * FROM users WHERE id > ?', '--txid', '2A', '--params', '[0]', '--token', 't']);
+    const r = await runCLIAsync([
+      'query',
+      url,
+      'shop',
+      'SELECT * FROM users WHERE id > ?',
+      '--txid',
+      '2A',
+      '--params',
+      '[0]',
+      '--token',
+      't',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(seen).toEqual([{ url: '/v1/databases/shop/query', auth: 'Bearer t', body: { sql: 'SELECT * FROM users WHERE id > ?', params: [0], txid: TXID } }]);
+    expect(seen).toEqual([
+      { url: '/v1/databases/shop/query', auth: 'Bearer t', body: { sql: 'SELECT * FROM users WHERE id > ?', params: [0], txid: TXID } },
+    ]);
     expect(r.stdout).toBe(
       [
         'id  name  big                  avatar      note',
@@ -80,7 +93,10 @@ describe('ltx-edge query', () => {
     });
     expect(r.status).toBe(0);
     expect(r.json).toEqual(ANSWER);
-    expect(seen[0]).toMatchObject({ auth: 'Bearer env-token', body: { sql: 'SELECT 1', at: '5 minutes ago', min_txid: '0000000000000007' } });
+    expect(seen[0]).toMatchObject({
+      auth: 'Bearer env-token',
+      body: { sql: 'SELECT 1', at: '5 minutes ago', min_txid: '0000000000000007' },
+    });
   });
 
   it("a refusal exits 1 with the server's code and a hint; --json prints {error}", async () => {

@@ -82,7 +82,16 @@ describe('restoreDatabase', () => {
     script = (_, __, res) => full(res);
     const out = path.join(dir, 'out.db');
     const r = await restore(out, { verify: true });
-    expect(r).toMatchObject({ out, db: 'db', txid: TXID, size: dbBytes.length, pageSize: 4096, commit: dbBytes.length / 4096, attempts: 1, integrity: 'ok' });
+    expect(r).toMatchObject({
+      out,
+      db: 'db',
+      txid: TXID,
+      size: dbBytes.length,
+      pageSize: 4096,
+      commit: dbBytes.length / 4096,
+      attempts: 1,
+      integrity: 'ok',
+    });
     expect(Buffer.compare(readFileSync(out), dbBytes)).toBe(0);
     expect(requests).toEqual(['/v1/databases/db/snapshot?format=sqlite']);
     expect(leftovers('out.db')).toEqual([]);
@@ -105,7 +114,10 @@ describe('restoreDatabase', () => {
     const r = await restore(out, { at: '5 minutes ago', onRestart: ({ error }) => restarts.push(error.code) });
     expect(r.attempts).toBe(2);
     expect(restarts).toEqual(['BROKEN_DOWNLOAD']);
-    expect(requests).toEqual(['/v1/databases/db/snapshot?format=sqlite&at=5+minutes+ago', `/v1/databases/db/snapshot?format=sqlite&txid=${TXID}`]);
+    expect(requests).toEqual([
+      '/v1/databases/db/snapshot?format=sqlite&at=5+minutes+ago',
+      `/v1/databases/db/snapshot?format=sqlite&txid=${TXID}`,
+    ]);
     expect(Buffer.compare(readFileSync(out), dbBytes)).toBe(0);
     expect(leftovers('out.db')).toEqual([]);
   });
@@ -202,7 +214,15 @@ describe('ltx-edge restore (the executable)', () => {
     const out = path.join(dir, 'cli.db');
     const r = await runCLIAsyncJSON<Record<string, unknown>>(['restore', url, 'db', '-o', out, '--txid', '2A', '--json', '--verify']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ out, db: 'db', txid: TXID, size: dbBytes.length, pageSize: 4096, commit: dbBytes.length / 4096, integrity: 'ok' });
+    expect(r.json).toMatchObject({
+      out,
+      db: 'db',
+      txid: TXID,
+      size: dbBytes.length,
+      pageSize: 4096,
+      commit: dbBytes.length / 4096,
+      integrity: 'ok',
+    });
     expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
     const human = await runCLIAsync(['restore', url, 'db', '-o', out]);
     expect(human.status).toBe(1);
@@ -214,7 +234,14 @@ describe('ltx-edge restore (the executable)', () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'database db does not exist' } }));
     };
-    const r = await runCLIAsyncJSON<{ error: { code: string; status: number } }>(['restore', url, 'db', '-o', path.join(dir, 'x.db'), '--json']);
+    const r = await runCLIAsyncJSON<{ error: { code: string; status: number } }>([
+      'restore',
+      url,
+      'db',
+      '-o',
+      path.join(dir, 'x.db'),
+      '--json',
+    ]);
     expect(r.status).toBe(1);
     expect(r.json.error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
     expect(leftovers()).toEqual([]);

@@ -26,7 +26,12 @@ const compactions = manifest.files
   .filter((f) => f.path.includes('/compacted/'))
   .map((f) => {
     const dir = f.path.slice(0, f.path.indexOf('/compacted/'));
-    const [cmin, cmax] = f.path.split('/').pop()!.replace('.ltx', '').split('-').map((h) => BigInt('0x' + h));
+    const [cmin, cmax] = f.path
+      .split('/')
+      .pop()!
+      .replace('.ltx', '')
+      .split('-')
+      .map((h) => BigInt('0x' + h));
     const inputs = manifest.files
       .filter((g) => !g.path.includes('/compacted/') && g.path.startsWith(dir + '/'))
       .filter((g) => BigInt('0x' + g.decoded.header.min_txid) >= cmin && BigInt('0x' + g.decoded.header.max_txid) <= cmax)
@@ -39,7 +44,12 @@ describe('compaction matches the reference compactor', () => {
   it.each(compactions.map((c) => [c.ref.path, c] as const))('%s', async (_, { ref, inputs }) => {
     expect(inputs.length).toBeGreaterThan(1);
     const flags = ref.decoded.header.flags;
-    const out = await collect(compactLTX(inputs.map((p) => [readVector(p)]), { headerFlags: flags }));
+    const out = await collect(
+      compactLTX(
+        inputs.map((p) => [readVector(p)]),
+        { headerFlags: flags },
+      ),
+    );
     const ours = decodeLTX(out);
     const theirs = decodeLTX(readVector(ref.path));
     expect({ ...ours.header }).toEqual({ ...theirs.header });
@@ -59,7 +69,12 @@ describe('compaction matches the reference compactor', () => {
     const set = (n: number) => `block-ps4096/000000000000000${n}-000000000000000${n}.ltx`;
     const code = async (inputs: string[], flags?: number) => {
       try {
-        await collect(compactLTX(inputs.map((p) => [readVector(p)]), { headerFlags: flags }));
+        await collect(
+          compactLTX(
+            inputs.map((p) => [readVector(p)]),
+            { headerFlags: flags },
+          ),
+        );
         return 'OK';
       } catch (e) {
         return e instanceof LTXError ? e.code : String(e);
@@ -68,7 +83,12 @@ describe('compaction matches the reference compactor', () => {
     expect(await code([set(1), set(3)])).toBe('LTX_NOT_CONTIGUOUS');
     expect(await code([set(2), set(1)])).toBe('LTX_NOT_CONTIGUOUS');
     expect(await code([set(1), 'block-ps512/0000000000000002-0000000000000002.ltx'])).toBe('LTX_PAGE_SIZE_MISMATCH');
-    expect(await code(['block-ps4096-nochecksum/0000000000000001-0000000000000001.ltx', 'block-ps4096-nochecksum/0000000000000002-0000000000000002.ltx'], 0)).toBe('LTX_INVALID_ARGUMENT');
+    expect(
+      await code(
+        ['block-ps4096-nochecksum/0000000000000001-0000000000000001.ltx', 'block-ps4096-nochecksum/0000000000000002-0000000000000002.ltx'],
+        0,
+      ),
+    ).toBe('LTX_INVALID_ARGUMENT');
   });
 });
 
@@ -92,7 +112,14 @@ describe(`random chains: compaction equals sequential apply (seed ${SEED})`, () 
         for (let p = commit + 1; p <= next; p++) pgnos.add(p); // growth writes the new pages
         for (let n = r.int(5); n > 0; n--) pgnos.add(1 + r.int(next));
         const pages = [...pgnos].sort((a, b) => a - b).map((pgno) => ({ pgno, data: page() }));
-        const header = makeHeader({ pageSize, commit: next, minTXID: tx, maxTXID: tx, timestamp: Number(tx), preApplyChecksum: state.checksum });
+        const header = makeHeader({
+          pageSize,
+          commit: next,
+          minTXID: tx,
+          maxTXID: tx,
+          timestamp: Number(tx),
+          preApplyChecksum: state.checksum,
+        });
         const post = await postApplyOf(state, header, pages, db);
         files.push(encodeLTX(header, pages, post));
         await applyLTX(state, [files[files.length - 1]], db);
@@ -104,7 +131,14 @@ describe(`random chains: compaction equals sequential apply (seed ${SEED})`, () 
       for (const p of compacted.pages) expect(p.data).toEqual(db.page(p.pgno));
       expect(compacted.trailer.postApplyChecksum).toBe(state.checksum);
       // NoChecksum output over the same inputs, as Litestream compacts.
-      const lite = decodeLTX(await collect(compactLTX(files.map((f) => [f]), { headerFlags: HEADER_FLAG_NO_CHECKSUM })));
+      const lite = decodeLTX(
+        await collect(
+          compactLTX(
+            files.map((f) => [f]),
+            { headerFlags: HEADER_FLAG_NO_CHECKSUM },
+          ),
+        ),
+      );
       expect(lite.trailer.postApplyChecksum).toBe(0n);
       expect(lite.pages.map((p) => p.pgno)).toEqual(compacted.pages.map((p) => p.pgno));
     }
@@ -124,7 +158,11 @@ async function postApplyOf(
   const copy = new DatabaseState();
   const scratch = new MemoryDatabase();
   const snapshotPages = Array.from({ length: db.commit }, (_, i) => ({ pgno: i + 1, data: db.page(i + 1) }));
-  await applyLTX(copy, [encodeLTX(makeHeader({ pageSize: header.pageSize, commit: db.commit, minTXID: 1n, maxTXID: state.txid }), snapshotPages)], scratch);
+  await applyLTX(
+    copy,
+    [encodeLTX(makeHeader({ pageSize: header.pageSize, commit: db.commit, minTXID: 1n, maxTXID: state.txid }), snapshotPages)],
+    scratch,
+  );
   const nochk = encodeLTX({ ...header, flags: HEADER_FLAG_NO_CHECKSUM, preApplyChecksum: 0n }, pages, 0n);
   await applyLTX(copy, [nochk], scratch);
   expect(copy.checksum & CHECKSUM_FLAG).toBe(CHECKSUM_FLAG);

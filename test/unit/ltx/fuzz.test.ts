@@ -16,9 +16,7 @@ const INPUTS = Number(process.env.LTX_FUZZ_INPUTS ?? 100_000);
 const SEED = Number(process.env.LTX_FUZZ_SEED ?? 0x17e5eed);
 const INTERESTING = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x1000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
 
-const corpus = [...loadManifest().files, ...loadManifest().negative]
-  .map((f) => readVector(f.path))
-  .filter((b) => b.length <= 64 * 1024);
+const corpus = [...loadManifest().files, ...loadManifest().negative].map((f) => readVector(f.path)).filter((b) => b.length <= 64 * 1024);
 
 function join(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

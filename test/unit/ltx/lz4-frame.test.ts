@@ -27,10 +27,14 @@ function expectCode(fn: () => unknown, code: string): void {
 }
 
 const lengthOf = (frame: Uint8Array, maxLength?: number): number =>
-  lz4FrameLength((i) => {
-    if (i < 0 || i >= frame.length) throw new Error(`read out of range: ${i}`);
-    return frame[i];
-  }, frame.length, maxLength);
+  lz4FrameLength(
+    (i) => {
+      if (i < 0 || i >= frame.length) throw new Error(`read out of range: ${i}`);
+      return frame[i];
+    },
+    frame.length,
+    maxLength,
+  );
 
 const decode = (frame: Uint8Array, n: number): Uint8Array => {
   const out = new Uint8Array(n);
@@ -158,11 +162,25 @@ describe('frame options', () => {
   const block2 = Uint8Array.of(0x04, 0x08, 0x00, 0x50, 1, 2, 3, 4, 5);
   const linkedContent = Uint8Array.from([...block1, ...block1.subarray(8), 1, 2, 3, 4, 5]);
   it('linked blocks may reference the previous block', () => {
-    const frame = buildFrame({ flg: 0x44, blocks: [{ bytes: block1, stored: true }, { bytes: block2, stored: false }], content: linkedContent });
+    const frame = buildFrame({
+      flg: 0x44,
+      blocks: [
+        { bytes: block1, stored: true },
+        { bytes: block2, stored: false },
+      ],
+      content: linkedContent,
+    });
     expect(decode(frame, linkedContent.length)).toEqual(linkedContent);
   });
   it('independent blocks may not', () => {
-    const frame = buildFrame({ flg: 0x64, blocks: [{ bytes: block1, stored: true }, { bytes: block2, stored: false }], content: linkedContent });
+    const frame = buildFrame({
+      flg: 0x64,
+      blocks: [
+        { bytes: block1, stored: true },
+        { bytes: block2, stored: false },
+      ],
+      content: linkedContent,
+    });
     expectCode(() => decode(frame, linkedContent.length), 'LTX_BAD_PAGE_DATA');
   });
 
@@ -200,7 +218,10 @@ describe('lz4FrameLength rejects', () => {
     ['reserved BD low bits', withHeader(0x64, 0x41)],
     ['block max size code 3', withHeader(0x64, 0x30)],
     ['block larger than the block max', Uint8Array.from([...good.subarray(0, 7), ...u32le(0x10001), ...new Uint8Array(0x10001 + 8)])],
-    ['stored block larger than the block max', Uint8Array.from([...good.subarray(0, 7), ...u32le(0x80010001), ...new Uint8Array(0x10001 + 8)])],
+    [
+      'stored block larger than the block max',
+      Uint8Array.from([...good.subarray(0, 7), ...u32le(0x80010001), ...new Uint8Array(0x10001 + 8)]),
+    ],
   ];
   for (const [name, frame] of cases) {
     it(name, () => {
@@ -277,7 +298,11 @@ describe('frame mutation fuzz', () => {
     console.log('seed', seed);
     const r = prng(seed);
     const data = page(4096, 6);
-    const pool = [encodeLZ4FrameForTest(data), encodeLZ4FrameForTest(data, { stored: true }), buildFrame({ flg: 0x7c, blocks: [compressed(data)], content: data })];
+    const pool = [
+      encodeLZ4FrameForTest(data),
+      encodeLZ4FrameForTest(data, { stored: true }),
+      buildFrame({ flg: 0x7c, blocks: [compressed(data)], content: data }),
+    ];
     for (let i = 0; i < 5000; i++) {
       const f = pool[r.int(pool.length)].slice();
       // Mostly the header and first block bytes, where the structure is; sometimes anywhere.

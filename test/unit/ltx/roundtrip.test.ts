@@ -142,7 +142,18 @@ describe(`round trip (seed ${SEED})`, () => {
     expect(code(() => encodeLTX(h, [{ pgno: 1, data: p.subarray(1) }]))).toBe('LTX_INVALID_ARGUMENT');
     expect(code(() => encodeLTX({ ...h, pageSize: 1000 }, []))).toBe('LTX_BAD_PAGE_SIZE');
     const inc = makeHeader({ pageSize: 4096, commit: 3, minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG });
-    expect(code(() => encodeLTX(inc, [{ pgno: 2, data: p }, { pgno: 2, data: p }], CHECKSUM_FLAG))).toBe('LTX_PAGE_ORDER');
+    expect(
+      code(() =>
+        encodeLTX(
+          inc,
+          [
+            { pgno: 2, data: p },
+            { pgno: 2, data: p },
+          ],
+          CHECKSUM_FLAG,
+        ),
+      ),
+    ).toBe('LTX_PAGE_ORDER');
     expect(code(() => encodeLTX(inc, [{ pgno: 2, data: p }]))).toBe('LTX_INVALID_ARGUMENT'); // post-apply required
     expect(code(() => encodeLTX({ ...inc, flags: 2, preApplyChecksum: 0n, commit: 0 }, []))).toBe('LTX_INVALID_ARGUMENT');
   });

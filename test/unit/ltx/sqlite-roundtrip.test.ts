@@ -5,15 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type PageInput,
-  databaseChecksum,
-  decodeLTX,
-  encodeLTX,
-  formatHex64,
-  lockPgno,
-  makeHeader,
-} from '../../../src/ltx/index.ts';
+import { type PageInput, databaseChecksum, decodeLTX, encodeLTX, formatHex64, lockPgno, makeHeader } from '../../../src/ltx/index.ts';
 import { runCLI, runCLIJSON } from '../../helpers/run-cli.ts';
 
 const SQLITE3 = process.env.SQLITE3 ?? 'sqlite3';

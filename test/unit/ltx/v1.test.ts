@@ -133,7 +133,10 @@ describe('LZ4 frame stream', () => {
     for (const at of [0, 4, 5, 6, frame.length - 1]) {
       const bad = frame.slice();
       bad[at] ^= 0x40;
-      expect(codeOf(() => read(bad)), `byte ${at}`).toBe('LTX_BAD_PAGE_DATA');
+      expect(
+        codeOf(() => read(bad)),
+        `byte ${at}`,
+      ).toBe('LTX_BAD_PAGE_DATA');
     }
   });
 });
@@ -142,7 +145,14 @@ describe('v1 decoder', () => {
   it('reads the Litestream v1 fixture (uncompressed, 3 pages) and converts it', async () => {
     const bytes = readVector('negative/legacy-v1-litestream-testdata.ltx');
     const d = decodeV1(bytes);
-    expect(d.header).toMatchObject({ flags: 0, pageSize: 4096, commit: 10, minTXID: 13n, maxTXID: 13n, preApplyChecksum: 0x9c74a15b4e4f246cn });
+    expect(d.header).toMatchObject({
+      flags: 0,
+      pageSize: 4096,
+      commit: 10,
+      minTXID: 13n,
+      maxTXID: 13n,
+      preApplyChecksum: 0x9c74a15b4e4f246cn,
+    });
     expect(d.pages.map((p) => p.pgno)).toEqual([1, 7, 8]);
     expect(d.trailer.postApplyChecksum).toBe(0xfe3831a381c602b9n);
     expect(d.size).toBe(bytes.length);
@@ -198,10 +208,18 @@ describe('v1 decoder', () => {
   });
 
   it('a commit-0 file and an empty incremental decode', () => {
-    const del = encodeV1(makeHeader({ flags: 1, pageSize: PS, commit: 0, minTXID: 3n, maxTXID: 3n, preApplyChecksum: CHECKSUM_FLAG | 5n }), [], EMPTY_DB_CHECKSUM);
+    const del = encodeV1(
+      makeHeader({ flags: 1, pageSize: PS, commit: 0, minTXID: 3n, maxTXID: 3n, preApplyChecksum: CHECKSUM_FLAG | 5n }),
+      [],
+      EMPTY_DB_CHECKSUM,
+    );
     expect(decodeV1(del).pageCount).toBe(0);
     expect(sniffLTXGeneration(del)).toBe('v1');
-    const none = encodeV1(makeHeader({ pageSize: PS, commit: 3, minTXID: 3n, maxTXID: 3n, preApplyChecksum: CHECKSUM_FLAG | 5n }), [], CHECKSUM_FLAG | 5n);
+    const none = encodeV1(
+      makeHeader({ pageSize: PS, commit: 3, minTXID: 3n, maxTXID: 3n, preApplyChecksum: CHECKSUM_FLAG | 5n }),
+      [],
+      CHECKSUM_FLAG | 5n,
+    );
     expect(decodeV1(none).pageCount).toBe(0);
     expect(sniffLTXGeneration(none)).toBe('v1');
   });
@@ -216,17 +234,41 @@ describe('v1 decoder', () => {
 
   it.each<[string, () => Uint8Array, string]>([
     ['bad magic', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, headerPatch: [[0, 0x58]] }), 'LTX_BAD_MAGIC'],
-    ['flag 0x2 (v3 NoChecksum) is not v1', () => buildV1({ header: incr({ flags: 2 }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_FLAGS'],
+    [
+      'flag 0x2 (v3 NoChecksum) is not v1',
+      () => buildV1({ header: incr({ flags: 2 }), pages: twoPages, postApplyChecksum: POST }),
+      'LTX_BAD_FLAGS',
+    ],
     ['unknown flag', () => buildV1({ header: incr({ flags: 0x10 }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_FLAGS'],
     ['page size', () => buildV1({ header: incr({ pageSize: 1000 }), pages: [], postApplyChecksum: POST }), 'LTX_BAD_PAGE_SIZE'],
     ['min TXID 0', () => buildV1({ header: incr({ minTXID: 0n }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_TXID'],
     ['TXIDs out of order', () => buildV1({ header: incr({ minTXID: 3n }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_TXID'],
-    ['incremental without pre-apply', () => buildV1({ header: incr({ preApplyChecksum: 0n }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_HEADER'],
-    ['pre-apply without bit 63', () => buildV1({ header: incr({ preApplyChecksum: 5n }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_HEADER'],
-    ['wal offset without size', () => buildV1({ header: incr({ walOffset: 32n }), pages: twoPages, postApplyChecksum: POST }), 'LTX_BAD_HEADER'],
-    ['reserved byte', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, headerPatch: [[90, 1]] }), 'LTX_RESERVED_SET'],
+    [
+      'incremental without pre-apply',
+      () => buildV1({ header: incr({ preApplyChecksum: 0n }), pages: twoPages, postApplyChecksum: POST }),
+      'LTX_BAD_HEADER',
+    ],
+    [
+      'pre-apply without bit 63',
+      () => buildV1({ header: incr({ preApplyChecksum: 5n }), pages: twoPages, postApplyChecksum: POST }),
+      'LTX_BAD_HEADER',
+    ],
+    [
+      'wal offset without size',
+      () => buildV1({ header: incr({ walOffset: 32n }), pages: twoPages, postApplyChecksum: POST }),
+      'LTX_BAD_HEADER',
+    ],
+    [
+      'reserved byte',
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, headerPatch: [[90, 1]] }),
+      'LTX_RESERVED_SET',
+    ],
     ['pages out of order', () => buildV1({ header: incr(), pages: [...twoPages].reverse(), postApplyChecksum: POST }), 'LTX_PAGE_ORDER'],
-    ['page beyond commit', () => buildV1({ header: incr({ commit: 4 }), pages: twoPages, postApplyChecksum: POST }), 'LTX_PAGE_OUT_OF_RANGE'],
+    [
+      'page beyond commit',
+      () => buildV1({ header: incr({ commit: 4 }), pages: twoPages, postApplyChecksum: POST }),
+      'LTX_PAGE_OUT_OF_RANGE',
+    ],
     [
       'lock page',
       () => buildV1({ header: incr({ commit: 300_000 }), pages: [{ pgno: lockPgno(PS), data: pageOf(1) }], postApplyChecksum: POST }),
@@ -245,9 +287,17 @@ describe('v1 decoder', () => {
       () => buildV1({ header: incr({ minTXID: 1n, preApplyChecksum: 0n, commit: 5 }), pages: snapshotPages(5), postApplyChecksum: POST }),
       'LTX_POST_APPLY_MISMATCH',
     ],
-    ['commit 0 with a non-empty checksum', () => buildV1({ header: incr({ commit: 0 }), pages: [], postApplyChecksum: POST }), 'LTX_POST_APPLY_MISMATCH'],
+    [
+      'commit 0 with a non-empty checksum',
+      () => buildV1({ header: incr({ commit: 0 }), pages: [], postApplyChecksum: POST }),
+      'LTX_POST_APPLY_MISMATCH',
+    ],
     ['post-apply without bit 63', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: 2n }), 'LTX_BAD_TRAILER'],
-    ['file checksum', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, fileChecksum: CHECKSUM_FLAG | 1n }), 'LTX_FILE_CHECKSUM_MISMATCH'],
+    [
+      'file checksum',
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, fileChecksum: CHECKSUM_FLAG | 1n }),
+      'LTX_FILE_CHECKSUM_MISMATCH',
+    ],
     [
       'a flipped page byte (uncompressed)',
       () => {
@@ -257,28 +307,52 @@ describe('v1 decoder', () => {
       },
       'LTX_FILE_CHECKSUM_MISMATCH',
     ],
-    ['data after the terminator in the frame', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, afterTerminator: Uint8Array.of(0) }), 'LTX_BAD_PAGE_DATA'],
-    ['frame ends before the terminator', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, terminator: new Uint8Array(0) }), 'LTX_TRUNCATED'],
     [
-      'frame content checksum',
-      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, patchFrame: (f) => {
-          f[f.length - 1] ^= 1;
-          return f;
-        } }),
+      'data after the terminator in the frame',
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, afterTerminator: Uint8Array.of(0) }),
       'LTX_BAD_PAGE_DATA',
     ],
-    ['trailing bytes', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, trailing: Uint8Array.of(0) }), 'LTX_TRAILING_DATA'],
+    [
+      'frame ends before the terminator',
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, terminator: new Uint8Array(0) }),
+      'LTX_TRUNCATED',
+    ],
+    [
+      'frame content checksum',
+      () =>
+        buildV1({
+          header: incr(),
+          pages: twoPages,
+          postApplyChecksum: POST,
+          patchFrame: (f) => {
+            f[f.length - 1] ^= 1;
+            return f;
+          },
+        }),
+      'LTX_BAD_PAGE_DATA',
+    ],
+    [
+      'trailing bytes',
+      () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST, trailing: Uint8Array.of(0) }),
+      'LTX_TRAILING_DATA',
+    ],
     ['truncated trailer', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST }).slice(0, -3), 'LTX_TRUNCATED'],
-    ['truncated page', () => buildV1({ header: incr({ flags: 0 }), pages: twoPages, postApplyChecksum: POST }).slice(0, 2000), 'LTX_TRUNCATED'],
+    [
+      'truncated page',
+      () => buildV1({ header: incr({ flags: 0 }), pages: twoPages, postApplyChecksum: POST }).slice(0, 2000),
+      'LTX_TRUNCATED',
+    ],
     ['header only', () => buildV1({ header: incr(), pages: twoPages, postApplyChecksum: POST }).slice(0, 100), 'LTX_TRUNCATED'],
   ])('rejects: %s', async (_name, make, code) => {
     const bytes = make();
     expect(codeOf(() => decodeV1(bytes))).toBe(code);
     // The converter fails the same way and never yields a complete v3 file.
     const out: Uint8Array[] = [];
-    expect(await asyncCodeOf(async () => {
-      for await (const c of convertV1ToCurrentChunks(chunksOf(bytes, 3, 700))) out.push(c);
-    })).toBe(code);
+    expect(
+      await asyncCodeOf(async () => {
+        for await (const c of convertV1ToCurrentChunks(chunksOf(bytes, 3, 700))) out.push(c);
+      }),
+    ).toBe(code);
     expect(codeOf(() => decodeLTX(concat(out)))).not.toBeUndefined();
   });
 
@@ -309,7 +383,8 @@ describe('sniffLTXGeneration', () => {
       const bytes = readVector(f.path);
       expect(sniffLTXGeneration(bytes), f.path).toBe('current');
       let decided: string | undefined;
-      for (let n = 8; decided === undefined; n += 37) decided = sniffLTXGeneration(bytes.subarray(0, Math.min(n, bytes.length)), n >= bytes.length);
+      for (let n = 8; decided === undefined; n += 37)
+        decided = sniffLTXGeneration(bytes.subarray(0, Math.min(n, bytes.length)), n >= bytes.length);
       expect(decided, f.path).toBe('current');
     }
   });
@@ -320,7 +395,11 @@ describe('sniffLTXGeneration', () => {
     const legacyish = new Uint8Array(PS).fill(3);
     legacyish.set([0, 0, 4, 0x22, 0x4d, 0x19], 0);
     for (const data of [look, legacyish]) {
-      const f = encodeV1(makeHeader({ pageSize: PS, commit: 9, minTXID: 4n, maxTXID: 4n, preApplyChecksum: CHECKSUM_FLAG | 1n }), [{ pgno: 9, data }], CHECKSUM_FLAG | 3n);
+      const f = encodeV1(
+        makeHeader({ pageSize: PS, commit: 9, minTXID: 4n, maxTXID: 4n, preApplyChecksum: CHECKSUM_FLAG | 1n }),
+        [{ pgno: 9, data }],
+        CHECKSUM_FLAG | 3n,
+      );
       expect(sniffLTXGeneration(f)).toBe('v1');
       expect(sniffLTXGeneration(f.subarray(0, 140))).toBe('v1');
       expect(decodeV1(f).pages[0].data).toEqual(data);
@@ -351,12 +430,21 @@ describe('convertV1ToCurrent', () => {
         if (txid === 9n) commit = 35;
         const set = new Set<number>();
         for (let k = 0; k < 5; k++) set.add(1 + r.int(commit));
-        for (const p of [...set].sort((a, b) => a - b)) changed.push({ pgno: p, data: txid % 4n === 0n ? r.bytes(PS) : pageOf(r.int(1e9)) });
+        for (const p of [...set].sort((a, b) => a - b))
+          changed.push({ pgno: p, data: txid % 4n === 0n ? r.bytes(PS) : pageOf(r.int(1e9)) });
       }
       for (const p of [...pages.keys()]) if (p > commit) pages.delete(p);
       for (const p of changed) pages.set(p.pgno, p.data);
       const post = databaseChecksum(PS, commit, (p) => pages.get(p) ?? new Uint8Array(PS));
-      const header = makeHeader({ flags: txid % 2n ? 1 : 0, pageSize: PS, commit, minTXID: txid, maxTXID: txid, timestamp: Number(txid), preApplyChecksum: checksum });
+      const header = makeHeader({
+        flags: txid % 2n ? 1 : 0,
+        pageSize: PS,
+        commit,
+        minTXID: txid,
+        maxTXID: txid,
+        timestamp: Number(txid),
+        preApplyChecksum: checksum,
+      });
       const v1 = encodeV1(header, changed, txid === 1n ? undefined : post);
       const stream = new ReadableStream<Uint8Array>({
         start(c) {
@@ -377,7 +465,12 @@ describe('convertV1ToCurrent', () => {
   });
 
   it('a bad input errors the output stream before its last chunk', async () => {
-    const file = buildV1({ header: makeHeader({ flags: 1, pageSize: PS, commit: 4, minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG | 1n }), pages: [{ pgno: 1, data: pageOf(1) }], postApplyChecksum: CHECKSUM_FLAG | 2n, fileChecksum: CHECKSUM_FLAG });
+    const file = buildV1({
+      header: makeHeader({ flags: 1, pageSize: PS, commit: 4, minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG | 1n }),
+      pages: [{ pgno: 1, data: pageOf(1) }],
+      postApplyChecksum: CHECKSUM_FLAG | 2n,
+      fileChecksum: CHECKSUM_FLAG,
+    });
     const reader = convertV1ToCurrent(new Blob([file]).stream()).getReader();
     const first = await reader.read();
     expect(first.value?.length).toBe(100);
@@ -394,7 +487,9 @@ describe('v1 encoder and snapshots', () => {
     expect(codeOf(() => enc.encodePage(4, pageOf(4)))).toBe('LTX_PAGE_OUT_OF_RANGE');
     enc.encodePage(1, pageOf(1));
     expect(codeOf(() => enc.finish())).toBe('LTX_SNAPSHOT_INCOMPLETE');
-    expect(codeOf(() => new V1Encoder(makeHeader({ flags: 2, pageSize: PS, commit: 1, minTXID: 1n, maxTXID: 1n })).start())).toBe('LTX_BAD_FLAGS');
+    expect(codeOf(() => new V1Encoder(makeHeader({ flags: 2, pageSize: PS, commit: 1, minTXID: 1n, maxTXID: 1n })).start())).toBe(
+      'LTX_BAD_FLAGS',
+    );
     const inc = new V1Encoder(makeHeader({ pageSize: PS, commit: 3, minTXID: 2n, maxTXID: 2n, preApplyChecksum: CHECKSUM_FLAG }));
     inc.start();
     expect(codeOf(() => inc.finish())).toBe('LTX_INVALID_ARGUMENT');
@@ -405,14 +500,27 @@ describe('v1 encoder and snapshots', () => {
     const file = concat(pages.map((p) => p.data));
     const sum = sumOf(pages);
     for (const compress of [true, false]) {
-      const out = concat(await collect(encodeV1SnapshotFromDatabase(chunksOf(file, 4, 9000), { pageSize: PS, commit: 50, maxTXID: 9n, timestamp: 5, compress, expectedChecksum: sum })));
+      const out = concat(
+        await collect(
+          encodeV1SnapshotFromDatabase(chunksOf(file, 4, 9000), {
+            pageSize: PS,
+            commit: 50,
+            maxTXID: 9n,
+            timestamp: 5,
+            compress,
+            expectedChecksum: sum,
+          }),
+        ),
+      );
       const d = decodeV1(out);
       expect(d.header).toMatchObject({ flags: compress ? 1 : 0, minTXID: 1n, maxTXID: 9n, commit: 50, timestamp: 5 });
       expect(d.pages.map((p) => p.data)).toEqual(pages.map((p) => p.data));
       expect(d.trailer.postApplyChecksum).toBe(sum);
     }
     const run = (bytes: Uint8Array, expectedChecksum?: bigint) =>
-      asyncCodeOf(() => collect(encodeV1SnapshotFromDatabase([bytes], { pageSize: PS, commit: 50, maxTXID: 9n, timestamp: 5, expectedChecksum })));
+      asyncCodeOf(() =>
+        collect(encodeV1SnapshotFromDatabase([bytes], { pageSize: PS, commit: 50, maxTXID: 9n, timestamp: 5, expectedChecksum })),
+      );
     expect(await run(file.subarray(0, file.length - 1))).toBe('LTX_TRUNCATED');
     expect(await run(concat([file, new Uint8Array(PS)]))).toBe('LTX_TRAILING_DATA');
     expect(await run(file, CHECKSUM_FLAG | 1n)).toBe('LTX_POST_APPLY_MISMATCH');

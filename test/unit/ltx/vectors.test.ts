@@ -13,7 +13,6 @@ import { NEGATIVE_CODES } from '../../helpers/negative-codes.ts';
 
 const manifest = loadManifest();
 
-
 function codeOf(fn: () => unknown): string {
   try {
     fn();

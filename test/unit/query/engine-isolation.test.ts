@@ -18,7 +18,10 @@ const CHECK_ROWS = [[100, 5050, 'row 99']];
 /** More than PROGRESS_OPS VM steps, so the progress handler runs. */
 const BUSY_SQL = 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 10000) SELECT count(*) FROM r';
 /** The scan switched off: what reaches SQLite when a statement slips past it. */
-const UNSCANNED: QueryLimits = { ...DEFAULT_QUERY_LIMITS, complexity: { ...DEFAULT_COMPLEXITY_LIMITS, maxExpressionDepth: Infinity, maxSelects: Infinity } };
+const UNSCANNED: QueryLimits = {
+  ...DEFAULT_QUERY_LIMITS,
+  complexity: { ...DEFAULT_COMPLEXITY_LIMITS, maxExpressionDepth: Infinity, maxSelects: Infinity },
+};
 
 async function failure(p: Promise<unknown>): Promise<QueryError> {
   const e = await p.then(
@@ -44,7 +47,9 @@ describe('an exception out of the wasm module', () => {
   it('a RuntimeError thrown inside the engine drops the instance; the next isolateEngine() is fresh and answers', async () => {
     const engine = await isolateEngine(wasm);
     expect((await engine.query(new MemoryPages(bytes), { sql: CHECK })).rows).toEqual(CHECK_ROWS);
-    const e = await failure(engine.query(new MemoryPages(bytes), { sql: BUSY_SQL }, throwingLimits(new WebAssembly.RuntimeError('injected trap'))));
+    const e = await failure(
+      engine.query(new MemoryPages(bytes), { sql: BUSY_SQL }, throwingLimits(new WebAssembly.RuntimeError('injected trap'))),
+    );
     expect(e.code).toBe('QUERY_BUSY');
     expect(e.details).toEqual({ reason: 'engine_reset', retryAfterSeconds: 1 });
     expect(engine.broken).toBe(true);
@@ -59,7 +64,9 @@ describe('an exception out of the wasm module', () => {
 
   it('a native stack overflow (RangeError) is the statement’s fault: 4xx QUERY_TOO_COMPLEX, and the instance is dropped', async () => {
     const engine = await QueryEngine.create(wasm);
-    const e = await failure(engine.query(new MemoryPages(bytes), { sql: BUSY_SQL }, throwingLimits(new RangeError('Maximum call stack size exceeded'))));
+    const e = await failure(
+      engine.query(new MemoryPages(bytes), { sql: BUSY_SQL }, throwingLimits(new RangeError('Maximum call stack size exceeded'))),
+    );
     expect(e.code).toBe('QUERY_TOO_COMPLEX');
     expect(e.details).toEqual({ limit: 'native_stack' });
     expect(engine.broken).toBe(true);
@@ -71,10 +78,12 @@ describe('an exception out of the wasm module', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const waiting = [1, 2, 3].map(() => engine.query(new MemoryPages(bytes, { cold: true, onFetch: () => gate }), { sql: CHECK }).then(
-      () => 'ok',
-      (err: unknown) => err,
-    ));
+    const waiting = [1, 2, 3].map(() =>
+      engine.query(new MemoryPages(bytes, { cold: true, onFetch: () => gate }), { sql: CHECK }).then(
+        () => 'ok',
+        (err: unknown) => err,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 10)); // each ran once, missed pages, and awaits its fetch
     expect(engine.running).toBe(3);
     await failure(engine.query(new MemoryPages(bytes), { sql: BUSY_SQL }, throwingLimits(new WebAssembly.RuntimeError('injected trap'))));
@@ -169,7 +178,9 @@ describe('memory and connection limits', () => {
     expect(readConnectionLimits(mod, db)).toEqual(effective);
     expect(effective).toMatchObject({ EXPR_DEPTH: 0, ATTACHED: 0, COMPOUND_SELECT: 200, SQL_LENGTH: 100_000, LENGTH: 16 * 1024 * 1024 });
     // Every SQLITE_LIMIT_* id has its line.
-    expect(CONNECTION_LIMITS.map((l) => l.id).sort((a, b) => a - b)).toEqual(Array.from({ length: SQLite.SQLITE_LIMIT_WORKER_THREADS + 1 }, (_, i) => i));
+    expect(CONNECTION_LIMITS.map((l) => l.id).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: SQLite.SQLITE_LIMIT_WORKER_THREADS + 1 }, (_, i) => i),
+    );
     mod._sqlite3_close_v2(db);
   });
 
@@ -187,7 +198,10 @@ describe('memory and connection limits', () => {
     expect(await sqlError(`SELECT max(${Array(1001).fill('1').join(',')})`)).toMatch(/too many arguments/);
     expect(await sqlError(`SELECT ${Array(2001).fill('1').join(',')}`)).toMatch(/too many columns/);
     expect(await sqlError("ATTACH ':memory:' AS m")).toMatch(/too many attached/);
-    const ok = await engine.query(new MemoryPages(bytes), { sql: `SELECT ? LIKE ?, length(zeroblob(16777216))`, params: ['a', 'a'.repeat(10_000)] });
+    const ok = await engine.query(new MemoryPages(bytes), {
+      sql: `SELECT ? LIKE ?, length(zeroblob(16777216))`,
+      params: ['a', 'a'.repeat(10_000)],
+    });
     expect(ok.rows).toEqual([[0, 16777216]]);
   });
 });

@@ -90,7 +90,9 @@ describe('query engine over LTX pages', () => {
     const cold = await run(r, plan, 'SELECT name FROM users WHERE id = ?', [500]);
     expect(cold.out.rows).toHaveLength(1);
     const warm = await run(r, plan, 'SELECT name FROM users WHERE id = ?', [501]);
-    console.log(`point lookup: cold ${JSON.stringify(cold.pages.stats)} reruns ${cold.out.reruns}; warm ${JSON.stringify(warm.pages.stats)} reruns ${warm.out.reruns}`);
+    console.log(
+      `point lookup: cold ${JSON.stringify(cold.pages.stats)} reruns ${cold.out.reruns}; warm ${JSON.stringify(warm.pages.stats)} reruns ${warm.out.reruns}`,
+    );
     expect(cold.out.reruns).toBeLessThanOrEqual(6);
     expect(warm.out.reruns).toBeLessThanOrEqual(1); // interior pages are shared; the leaf may be new
   });
@@ -106,7 +108,14 @@ describe('query engine over LTX pages', () => {
   it('refuses writes, several statements, bad params; maps SQLite errors', async () => {
     const r = fresh();
     const plan = plans[plans.length - 1];
-    for (const sql of ['DELETE FROM users', "INSERT INTO tags (tag) VALUES ('x')", 'CREATE TABLE t (x)', 'DROP TABLE users', 'PRAGMA user_version = 3', 'VACUUM']) {
+    for (const sql of [
+      'DELETE FROM users',
+      "INSERT INTO tags (tag) VALUES ('x')",
+      'CREATE TABLE t (x)',
+      'DROP TABLE users',
+      'PRAGMA user_version = 3',
+      'VACUUM',
+    ]) {
       expect(await code(run(r, plan, sql)), sql).toBe('QUERY_NOT_READ_ONLY');
     }
     // ATTACH changes no file, but the connection allows no attached databases (SQLITE_LIMIT_ATTACHED = 0).
@@ -131,9 +140,14 @@ describe('query engine over LTX pages', () => {
     const eqp = await run(r, plan, 'EXPLAIN QUERY PLAN SELECT * FROM orders WHERE user_id = 5');
     expect(JSON.stringify(eqp.out.rows)).toContain('orders_by_user');
     expect((await run(r, plan, 'PRAGMA table_info(tags)')).out.rows.map((row) => row[1])).toEqual(['id', 'user_id', 'tag']);
-    expect((await run(r, plan, 'VALUES (1, 2), (3, 4)')).out.rows).toEqual([[1, 2], [3, 4]]);
+    expect((await run(r, plan, 'VALUES (1, 2), (3, 4)')).out.rows).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect((await run(r, plan, 'SELECT sqlite_version()')).out.rows).toEqual([['3.53.0']]);
-    expect((await run(r, plan, "SELECT typeof(datetime('now')), json_extract('{\"a\": [1, 2]}', '$.a[1]')")).out.rows).toEqual([['text', 2]]);
+    expect((await run(r, plan, "SELECT typeof(datetime('now')), json_extract('{\"a\": [1, 2]}', '$.a[1]')")).out.rows).toEqual([
+      ['text', 2],
+    ]);
   });
 
   it('binds every parameter kind', async () => {
@@ -162,7 +176,8 @@ describe('query engine over LTX pages', () => {
     const spin = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c';
     expect(await code(run(r, plan, spin, undefined, { maxVmSteps: 1_000_000 }))).toBe('QUERY_TOO_EXPENSIVE');
     expect(await code(run(r, plan, spin, undefined, { timeoutMs: 50 }))).toBe('QUERY_TIMEOUT');
-    const sort = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 500000) SELECT count(*) FROM (SELECT x, randomblob(100) AS b FROM c ORDER BY b)';
+    const sort =
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 500000) SELECT count(*) FROM (SELECT x, randomblob(100) AS b FROM c ORDER BY b)';
     expect(await code(run(r, plan, sort, undefined, { maxHeapBytes: engine.heapBytes + 1024 * 1024 }))).toBe('QUERY_TOO_EXPENSIVE');
     expect(await code(run(fresh(), plan, 'SELECT sum(length(note)) FROM orders', undefined, {}, 8 * 1024))).toBe('QUERY_TOO_EXPENSIVE');
     expect(await code(run(fresh(), plan, 'SELECT count(*) FROM orders', undefined, { maxFetchRounds: 1 }))).toBe('QUERY_TOO_EXPENSIVE');
@@ -172,7 +187,11 @@ describe('query engine over LTX pages', () => {
   it('concurrent queries share one isolate page budget: past it, QUERY_BUSY; closed queries give it back', async () => {
     const plan = plans[plans.length - 1];
     const memory = new PageMemory(40 * 1024);
-    const open = async () => QueryPages.open(plan, new PageSource(store, new PageIndexCache(), { prefix: PREFIX }), new SharedPageCache(), { prefix: PREFIX, memory });
+    const open = async () =>
+      QueryPages.open(plan, new PageSource(store, new PageIndexCache(), { prefix: PREFIX }), new SharedPageCache(), {
+        prefix: PREFIX,
+        memory,
+      });
     const a = await open();
     const b = await open();
     try {

@@ -8,7 +8,9 @@ import type { EnginePages } from '../../../src/query/engine.ts';
 import type { QueryError } from '../../../src/query/query-error.ts';
 
 /** The bytes of a database of 1 KiB pages after running `sql` (default: t(x, y) with 100 rows). */
-export function memoryDatabase(sql = "CREATE TABLE t (x INTEGER, y TEXT); WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100) INSERT INTO t SELECT i, 'row ' || i FROM r;"): Uint8Array {
+export function memoryDatabase(
+  sql = "CREATE TABLE t (x INTEGER, y TEXT); WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100) INSERT INTO t SELECT i, 'row ' || i FROM r;",
+): Uint8Array {
   const dir = mkdtempSync(path.join(tmpdir(), 'ltx-memory-db-'));
   try {
     const file = path.join(dir, 'db.sqlite');

@@ -75,7 +75,11 @@ describe('QueryPages and the database share', () => {
   });
 
   const open = (memory: PageMemory, database?: string): Promise<QueryPages> =>
-    QueryPages.open(plan, new PageSource(store, new PageIndexCache(), { prefix: PREFIX }), new SharedPageCache(), { prefix: PREFIX, memory, ...(database === undefined ? {} : { database }) });
+    QueryPages.open(plan, new PageSource(store, new PageIndexCache(), { prefix: PREFIX }), new SharedPageCache(), {
+      prefix: PREFIX,
+      memory,
+      ...(database === undefined ? {} : { database }),
+    });
 
   it('one database cannot starve another: past its share while another holds memory, QUERY_BUSY with retryAfterSeconds', async () => {
     const memory = new PageMemory(64 * 1024); // share: 32 KiB
@@ -87,7 +91,9 @@ describe('QueryPages and the database share', () => {
       const held = memory.usedBy('victim');
       expect(held).toBeGreaterThan(0);
       // The hog scans: it may not take more than its share, although the isolate has room.
-      const e = await engine.query(hog, { sql: 'SELECT count(*), sum(length(note)) FROM orders' }, DEFAULT_QUERY_LIMITS).catch((err: unknown) => err);
+      const e = await engine
+        .query(hog, { sql: 'SELECT count(*), sum(length(note)) FROM orders' }, DEFAULT_QUERY_LIMITS)
+        .catch((err: unknown) => err);
       expect(e).toBeInstanceOf(QueryError);
       expect((e as QueryError).code).toBe('QUERY_BUSY');
       expect((e as QueryError).details).toEqual({ limit: 'database_page_bytes', value: 32 * 1024, retryAfterSeconds: 1 });

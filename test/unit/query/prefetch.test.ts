@@ -87,7 +87,9 @@ describe('sibling prefetch', () => {
   });
 
   it('several users: within a 2 MiB budget that the pages read fit in', async () => {
-    const { out, stats } = await run('SELECT count(*), sum(length(payload)) FROM events WHERE user_id BETWEEN ? AND ?', [10, 19], { maxPageBytes: 2 << 20 });
+    const { out, stats } = await run('SELECT count(*), sum(length(payload)) FROM events WHERE user_id BETWEEN ? AND ?', [10, 19], {
+      maxPageBytes: 2 << 20,
+    });
     expect(out.rows[0][0]).toBe((10 * ROWS) / USERS);
     console.log(`several users, 2 MiB: ${JSON.stringify(stats)}`);
     expect(stats.pagesRead * PAGE_SIZE).toBeLessThan(2 << 20);
@@ -118,7 +120,9 @@ describe('sibling prefetch', () => {
   });
 
   it('misses alone beyond the budget still fail with page_bytes', async () => {
-    const err = await run('SELECT count(*), max(length(payload)) FROM events', [], { maxPageBytes: 64 * PAGE_SIZE }).catch((e: unknown) => e);
+    const err = await run('SELECT count(*), max(length(payload)) FROM events', [], { maxPageBytes: 64 * PAGE_SIZE }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(QueryError);
     expect((err as QueryError).code).toBe('QUERY_TOO_EXPENSIVE');
     expect((err as QueryError).details?.limit).toBe('page_bytes');

@@ -28,10 +28,19 @@ export const BOMB_SHAPES: BombShape[] = [
   { name: 'coalesce(c, coalesce(…))', build: (n, t, c) => `SELECT ${`coalesce(${c}, `.repeat(n)}${c}${')'.repeat(n)} FROM ${t}` },
   { name: 'CAST(CAST(…))', build: (n, t, c) => `SELECT ${'CAST('.repeat(n)}${c}${' AS INTEGER)'.repeat(n)} FROM ${t}` },
   { name: 'scalar subqueries', build: (n) => `SELECT ${'(SELECT '.repeat(n)}1${')'.repeat(n)}` },
-  { name: 'subqueries in WHERE', build: (n, t, c) => `SELECT * FROM ${t} WHERE ${c} IN ${`(SELECT ${c} FROM ${t} WHERE ${c} IN `.repeat(n)}(1)${')'.repeat(n)}` },
-  { name: 'EXISTS (EXISTS …)', build: (n, t) => `SELECT * FROM ${t} WHERE ${`EXISTS (SELECT 1 FROM ${t} WHERE `.repeat(n)}1${')'.repeat(n)}` },
+  {
+    name: 'subqueries in WHERE',
+    build: (n, t, c) => `SELECT * FROM ${t} WHERE ${c} IN ${`(SELECT ${c} FROM ${t} WHERE ${c} IN `.repeat(n)}(1)${')'.repeat(n)}`,
+  },
+  {
+    name: 'EXISTS (EXISTS …)',
+    build: (n, t) => `SELECT * FROM ${t} WHERE ${`EXISTS (SELECT 1 FROM ${t} WHERE `.repeat(n)}1${')'.repeat(n)}`,
+  },
   { name: 'derived tables', build: (n, t, c) => `SELECT * FROM ${`(SELECT ${c} FROM `.repeat(n)}${t}${') AS s'.repeat(n)}` },
-  { name: 'parenthesized joins', build: (n, t) => `SELECT count(*) FROM ${list(n, (i) => `(${t} AS a${i} JOIN `, '')}${t} AS z${')'.repeat(n)}` },
+  {
+    name: 'parenthesized joins',
+    build: (n, t) => `SELECT count(*) FROM ${list(n, (i) => `(${t} AS a${i} JOIN `, '')}${t} AS z${')'.repeat(n)}`,
+  },
   { name: 'nested CASE', build: (n, t, c) => `SELECT ${`CASE WHEN ${c} THEN 1 ELSE `.repeat(n)}0${' END'.repeat(n)} FROM ${t}` },
   { name: 'nested CASE in THEN', build: (n, t, c) => `SELECT ${`CASE WHEN ${c} THEN `.repeat(n)}1${' END'.repeat(n)} FROM ${t}` },
   { name: 'x BETWEEN x BETWEEN …', build: (n, t, c) => `SELECT ${`${c} BETWEEN `.repeat(n)}1${' AND 2'.repeat(n)} FROM ${t}` },
@@ -47,13 +56,21 @@ export const BOMB_SHAPES: BombShape[] = [
   { name: 'GROUP BY chain', build: (n, t, c) => `SELECT count(*) FROM ${t} GROUP BY ${list(n, () => c, ' * ')}` },
   { name: 'window ORDER BY chain', build: (n, t, c) => `SELECT sum(${c}) OVER (ORDER BY ${list(n, () => c, ' - ')}) FROM ${t}` },
   { name: 'FILTER chain', build: (n, t, c) => `SELECT count(*) FILTER (WHERE ${list(n, () => c, ' + ')}) FROM ${t}` },
-  { name: 'identifier named like a clause', build: (n) => `WITH q("offset") AS (SELECT 1) SELECT ${list(n, () => 'offset', ' + ')} FROM q` },
+  {
+    name: 'identifier named like a clause',
+    build: (n) => `WITH q("offset") AS (SELECT 1) SELECT ${list(n, () => 'offset', ' + ')} FROM q`,
+  },
   { name: 'UNION ALL compound', build: (n, t, c) => list(n, () => `SELECT ${c} FROM ${t}`, ' UNION ALL ') },
   { name: 'compound in FROM', build: (n, t, c) => `SELECT count(*) FROM (${list(n, () => `SELECT ${c} FROM ${t}`, ' UNION ALL ')})` },
-  { name: 'CTE chain', build: (n, t, c) => `WITH c0(v) AS (SELECT ${c} FROM ${t}), ${list(n, (i) => `c${i + 1}(v) AS (SELECT v FROM c${i})`, ', ')} SELECT count(*) FROM c${n}` },
+  {
+    name: 'CTE chain',
+    build: (n, t, c) =>
+      `WITH c0(v) AS (SELECT ${c} FROM ${t}), ${list(n, (i) => `c${i + 1}(v) AS (SELECT v FROM c${i})`, ', ')} SELECT count(*) FROM c${n}`,
+  },
   {
     name: 'CTEs expanding each other',
-    build: (n, t, c) => `WITH c0(v) AS (SELECT ${c} FROM ${t}), ${list(n, (i) => `c${i + 1}(v) AS (SELECT v FROM c${i} UNION ALL SELECT v FROM c${i})`, ', ')} SELECT count(*) FROM c${n}`,
+    build: (n, t, c) =>
+      `WITH c0(v) AS (SELECT ${c} FROM ${t}), ${list(n, (i) => `c${i + 1}(v) AS (SELECT v FROM c${i} UNION ALL SELECT v FROM c${i})`, ', ')} SELECT count(*) FROM c${n}`,
   },
   { name: 'IN list', build: (n, t, c) => `SELECT count(*) FROM ${t} WHERE ${c} IN (${list(n, (i) => String(i), ',')})` },
   { name: 'VALUES rows', build: (n) => `VALUES ${list(n, (i) => `(${i})`, ',')}` },
@@ -76,7 +93,9 @@ const COMPLEX = ['QUERY_TOO_COMPLEX'];
  * Over table `t`, column `c`.
  */
 export function sqlBombs(t: string, c: string): Bomb[] {
-  const bombs: Bomb[] = BOMB_SHAPES.filter((s) => !['IN list', 'VALUES rows', 'CASE with many branches', 'CTEs expanding each other'].includes(s.name)).map((s) => ({
+  const bombs: Bomb[] = BOMB_SHAPES.filter(
+    (s) => !['IN list', 'VALUES rows', 'CASE with many branches', 'CTEs expanding each other'].includes(s.name),
+  ).map((s) => ({
     name: `${s.name}, 3,000 deep`,
     sql: s.build(3000, t, c),
     codes: COMPLEX,
@@ -93,13 +112,38 @@ export function sqlBombs(t: string, c: string): Bomb[] {
     { name: 'a 20 kB LIKE pattern', sql: `SELECT 'a' LIKE '${'%a'.repeat(10_000)}'`, codes: ['SQL_ERROR'] },
     { name: 'a 20 kB LIKE pattern in params', sql: 'SELECT ? LIKE ?', params: ['a', '%a'.repeat(10_000)], codes: ['SQL_ERROR'] },
     { name: 'json() 5,000 deep', sql: `SELECT json('${'['.repeat(5000)}${']'.repeat(5000)}')`, codes: ['SQL_ERROR'] },
-    { name: 'json() 50,000 deep in params', sql: 'SELECT json_valid(?), json(?)', params: ['['.repeat(50_000), '{"a":'.repeat(50_000)], codes: ['SQL_ERROR'] },
-    { name: 'endless recursive CTE', sql: 'WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r', codes: ['QUERY_TOO_EXPENSIVE'] },
-    { name: 'recursive CTE doubling a string', sql: "WITH RECURSIVE r(s) AS (SELECT 'xx' UNION ALL SELECT s || s FROM r) SELECT count(*) FROM r", codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'] },
-    { name: 'recursive CTE building deep JSON', sql: "WITH RECURSIVE r(n, j) AS (SELECT 0, '1' UNION ALL SELECT n + 1, json_array(json(j)) FROM r WHERE n < 5000) SELECT max(length(j)) FROM r", codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'] },
-    { name: 'CTEs expanding each other, 30 levels', sql: BOMB_SHAPES.find((s) => s.name === 'CTEs expanding each other')!.build(30, t, c), codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'] },
+    {
+      name: 'json() 50,000 deep in params',
+      sql: 'SELECT json_valid(?), json(?)',
+      params: ['['.repeat(50_000), '{"a":'.repeat(50_000)],
+      codes: ['SQL_ERROR'],
+    },
+    {
+      name: 'endless recursive CTE',
+      sql: 'WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r',
+      codes: ['QUERY_TOO_EXPENSIVE'],
+    },
+    {
+      name: 'recursive CTE doubling a string',
+      sql: "WITH RECURSIVE r(s) AS (SELECT 'xx' UNION ALL SELECT s || s FROM r) SELECT count(*) FROM r",
+      codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'],
+    },
+    {
+      name: 'recursive CTE building deep JSON',
+      sql: "WITH RECURSIVE r(n, j) AS (SELECT 0, '1' UNION ALL SELECT n + 1, json_array(json(j)) FROM r WHERE n < 5000) SELECT max(length(j)) FROM r",
+      codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'],
+    },
+    {
+      name: 'CTEs expanding each other, 30 levels',
+      sql: BOMB_SHAPES.find((s) => s.name === 'CTEs expanding each other')!.build(30, t, c),
+      codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'],
+    },
     { name: 'zeroblob(1e9)', sql: 'SELECT length(zeroblob(1000000000))', codes: ['SQL_ERROR'] },
-    { name: 'a 32 MB string built by replace()', sql: "SELECT length(replace(hex(zeroblob(8000000)), '0', '00'))", codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'] },
+    {
+      name: 'a 32 MB string built by replace()',
+      sql: "SELECT length(replace(hex(zeroblob(8000000)), '0', '00'))",
+      codes: ['SQL_ERROR', 'QUERY_TOO_EXPENSIVE'],
+    },
     { name: '2,001 result columns', sql: `SELECT ${list(2001, () => '1', ',')}`, codes: ['SQL_ERROR'] },
     { name: '1,001 function arguments', sql: `SELECT max(${list(1001, () => '1', ',')})`, codes: ['SQL_ERROR'] },
     { name: 'parameter ?40000', sql: 'SELECT ?40000', codes: ['SQL_ERROR'] },

@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_HEAP_BYTES, QueryEngine } from '../../../src/query/engine.ts';
 import { QueryError } from '../../../src/query/query-error.ts';
-import { MAX_EXPRESSION_DEPTH, MAX_LIST_ITEMS, MAX_LITERAL_BYTES, MAX_SELECTS, MAX_SQL_BYTES, checkSqlComplexity, measureSql } from '../../../src/query/sql-complexity.ts';
+import {
+  MAX_EXPRESSION_DEPTH,
+  MAX_LIST_ITEMS,
+  MAX_LITERAL_BYTES,
+  MAX_SELECTS,
+  MAX_SQL_BYTES,
+  checkSqlComplexity,
+  measureSql,
+} from '../../../src/query/sql-complexity.ts';
 import type { SqliteModule } from '../../../src/query/sqlite-module.ts';
 import { STACK_PAINT, type StackGuard, WASM_STACK_BYTES } from '../../../src/query/stack-guard.ts';
 import { WORKLOAD_QUERIES } from '../../helpers/query-workload.ts';
@@ -90,9 +98,27 @@ describe('measureSql', () => {
   it('refuses each limit with its own details', () => {
     const cases: [string, string, number][] = [
       [`SELECT '${'x'.repeat(MAX_SQL_BYTES)}'`, 'sql_bytes', MAX_SQL_BYTES],
-      [`SELECT ${Array(MAX_EXPRESSION_DEPTH + 2).fill('1').join('+')}`, 'expression_depth', MAX_EXPRESSION_DEPTH],
-      [Array(MAX_SELECTS + 1).fill('SELECT 1').join(' UNION ALL '), 'selects', MAX_SELECTS],
-      [`SELECT 1 IN (${Array(MAX_LIST_ITEMS + 1).fill('1').join(',')})`, 'list_items', MAX_LIST_ITEMS],
+      [
+        `SELECT ${Array(MAX_EXPRESSION_DEPTH + 2)
+          .fill('1')
+          .join('+')}`,
+        'expression_depth',
+        MAX_EXPRESSION_DEPTH,
+      ],
+      [
+        Array(MAX_SELECTS + 1)
+          .fill('SELECT 1')
+          .join(' UNION ALL '),
+        'selects',
+        MAX_SELECTS,
+      ],
+      [
+        `SELECT 1 IN (${Array(MAX_LIST_ITEMS + 1)
+          .fill('1')
+          .join(',')})`,
+        'list_items',
+        MAX_LIST_ITEMS,
+      ],
       [`SELECT '${'x'.repeat(MAX_LITERAL_BYTES + 1)}'`, 'literal_bytes', MAX_LITERAL_BYTES],
     ];
     for (const [sql, limit, max] of cases) {

@@ -57,7 +57,12 @@ describe('decideFileAnswer', () => {
 
 describe('parseRangeHeader, resolveRange, formatRangeSpec', () => {
   it('one spec has one canonical spelling', () => {
-    for (const [header, canonical] of [['bytes=0-9', '0-9'], ['BYTES = 5-', '5-'], ['bytes=-7', '-7'], ['bytes= 007-010', '7-10']] as const) {
+    for (const [header, canonical] of [
+      ['bytes=0-9', '0-9'],
+      ['BYTES = 5-', '5-'],
+      ['bytes=-7', '-7'],
+      ['bytes= 007-010', '7-10'],
+    ] as const) {
       const r = parseRangeHeader(header);
       expect(r.kind, header).toBe('one');
       if (r.kind === 'one') expect(formatRangeSpec(r.spec)).toBe(canonical);

@@ -1,6 +1,11 @@
 // Maintenance simulation: a month of ~1 push/s with idle stretches, the planner's actions applied every minute, invariants after every tick.
 import { describe, expect, it } from 'vitest';
-import { type MaintenanceConfig, checkLevelConsistency, nextMaintenanceDue, planMaintenance } from '../../../src/replication/maintenance.ts';
+import {
+  type MaintenanceConfig,
+  checkLevelConsistency,
+  nextMaintenanceDue,
+  planMaintenance,
+} from '../../../src/replication/maintenance.ts';
 import { oldestRestorable, planRestore } from '../../../src/replication/restore-plan.ts';
 import { mulberry32 } from '../../../src/storage/prng.ts';
 import { CatalogModel, type CompactMode, DAY, DEFAULTS, HOUR, MINUTE, T0 } from '../../helpers/maintenance-model.ts';
@@ -104,7 +109,8 @@ function simulate(mode: CompactMode, days: number, seed: number, cfg: Maintenanc
     const files = m.list();
     const fail = (what: string): string => `seed ${seed}, ${mode}, minute ${minute}: ${what}`;
     const problems = checkLevelConsistency(files);
-    if (problems.length > 0) expect.fail(fail(`level problems ${JSON.stringify(problems, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`));
+    if (problems.length > 0)
+      expect.fail(fail(`level problems ${JSON.stringify(problems, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`));
     const head = planRestore(files, m.head);
     if (!head.ok) expect.fail(fail(`head ${m.head} not restorable: ${head.reason}`));
     if (!wellFormed(head.files, m.head)) expect.fail(fail('head plan is not a chain from a snapshot'));
@@ -136,7 +142,8 @@ function simulate(mode: CompactMode, days: number, seed: number, cfg: Maintenanc
       const after = now + 1_000;
       const due = nextMaintenanceDue(files, m.head, after, cfg);
       const planned = planMaintenance(files, m.head, after, cfg).length;
-      if ((due !== undefined && due <= after) !== planned > 0) expect.fail(fail(`nextMaintenanceDue ${due} vs ${planned} actions at ${after}`));
+      if ((due !== undefined && due <= after) !== planned > 0)
+        expect.fail(fail(`nextMaintenanceDue ${due} vs ${planned} actions at ${after}`));
       if (minute > 2 * 1440) {
         let oldestAt = Infinity;
         for (const f of files) if (f.maxTXID === oldest && f.timestamp < oldestAt) oldestAt = f.timestamp;
@@ -175,7 +182,7 @@ describe(`maintenance simulation (seed ${SEED})`, () => {
 
   it('random configurations, late ticks and damaged catalogs: actions always apply and never cost the head', () => {
     const rand = mulberry32(SEED ^ 0x5bd1e995);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     let damaged = 0;
     let blockedHeads = 0;
     for (let run = 0; run < 12; run++) {
@@ -213,12 +220,16 @@ describe(`maintenance simulation (seed ${SEED})`, () => {
         if (!restorable) blockedHeads++;
         const actions = planMaintenance(before, m.head, now, cfg);
         const fail = (what: string): string => `seed ${SEED}, run ${run}, minute ${minute}, ${JSON.stringify(cfg)}: ${what}`;
-        if (!restorable && actions.some((a) => a.kind !== 'compact')) expect.fail(fail('snapshot or delete while the head is not restorable'));
+        if (!restorable && actions.some((a) => a.kind !== 'compact'))
+          expect.fail(fail('snapshot or delete while the head is not restorable'));
         m.apply(actions, now);
-        if (restorable && !planRestore(m.list(), m.head).ok) expect.fail(fail(`head ${m.head} lost by ${actions.map((a) => a.kind).join(',')}`));
+        if (restorable && !planRestore(m.list(), m.head).ok)
+          expect.fail(fail(`head ${m.head} lost by ${actions.map((a) => a.kind).join(',')}`));
       }
     }
-    console.log(`random configurations (seed ${SEED}): 12 runs, ${damaged} files lost on purpose, ${blockedHeads} ticks with an unrestorable head`);
+    console.log(
+      `random configurations (seed ${SEED}): 12 runs, ${damaged} files lost on purpose, ${blockedHeads} ticks with an unrestorable head`,
+    );
   }, 300_000);
 
   it('the DO as it is today (compaction drops its inputs at once): 3 days', () => {

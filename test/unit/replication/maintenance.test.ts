@@ -47,7 +47,8 @@ describe('compaction on a fake clock', () => {
       // The first L0 minute is 5 minutes old and L1 has covered it for more than the grace.
       6: [l1(6), l0Gone(1)],
     };
-    for (let k = 7; k <= 20; k++) want[k] = k % 5 === 0 ? [l1(k), `compact L2 ${250 * (k / 5) - 249}-${250 * (k / 5)}`, l0Gone(k - 5)] : [l1(k), l0Gone(k - 5)];
+    for (let k = 7; k <= 20; k++)
+      want[k] = k % 5 === 0 ? [l1(k), `compact L2 ${250 * (k / 5) - 249}-${250 * (k / 5)}`, l0Gone(k - 5)] : [l1(k), l0Gone(k - 5)];
     expect(got).toEqual(want);
     // No L3 within the first hour; the day's snapshot is not due again.
     expect(m.list().filter((f) => f.level === 3)).toEqual([]);
@@ -71,14 +72,24 @@ describe('compaction on a fake clock', () => {
   const cases: { name: string; files: CatalogEntry[]; head: number; now: number; want: string[] }[] = [
     {
       name: 'too early: L1 was compacted after the last minute boundary',
-      files: [file(1, 1, 10, T0 + MINUTE + 100), file(0, 11, 11, T0 + MINUTE + 5_000), file(0, 12, 12, T0 + MINUTE + 6_000), file(9, 1, 10, T0 + 100)],
+      files: [
+        file(1, 1, 10, T0 + MINUTE + 100),
+        file(0, 11, 11, T0 + MINUTE + 5_000),
+        file(0, 12, 12, T0 + MINUTE + 6_000),
+        file(9, 1, 10, T0 + 100),
+      ],
       head: 12,
       now: T0 + 2 * MINUTE - 1,
       want: [],
     },
     {
       name: 'due: the next minute boundary has passed',
-      files: [file(1, 1, 10, T0 + MINUTE + 100), file(0, 11, 11, T0 + MINUTE + 5_000), file(0, 12, 12, T0 + MINUTE + 6_000), file(9, 1, 10, T0 + 100)],
+      files: [
+        file(1, 1, 10, T0 + MINUTE + 100),
+        file(0, 11, 11, T0 + MINUTE + 5_000),
+        file(0, 12, 12, T0 + MINUTE + 6_000),
+        file(9, 1, 10, T0 + 100),
+      ],
       head: 12,
       now: T0 + 2 * MINUTE,
       want: ['compact L1 11-12'],
@@ -113,7 +124,13 @@ describe('compaction on a fake clock', () => {
     },
     {
       name: 'a source run starting past the level (history below it is gone) starts there, as Litestream seeks',
-      files: [file(1, 1, 10, T0), file(0, 21, 21, T0 + 1_000), file(0, 22, 22, T0 + 2_000), file(9, 1, 30, T0), file(0, 23, 30, T0 + 3_000)],
+      files: [
+        file(1, 1, 10, T0),
+        file(0, 21, 21, T0 + 1_000),
+        file(0, 22, 22, T0 + 2_000),
+        file(9, 1, 30, T0),
+        file(0, 23, 30, T0 + 3_000),
+      ],
       head: 30,
       now: T0 + MINUTE,
       want: ['compact L1 21-30'],
@@ -137,7 +154,13 @@ describe('snapshots', () => {
       now: T0 + 3_000,
       want: ['snapshot 2'],
     },
-    { name: 'made after the last day boundary: too early', files: [file(9, 1, 1, T0 + 500), ...base], head: 2, now: T0 + DAY - 1, want: [] },
+    {
+      name: 'made after the last day boundary: too early',
+      files: [file(9, 1, 1, T0 + 500), ...base],
+      head: 2,
+      now: T0 + DAY - 1,
+      want: [],
+    },
     { name: 'at the next day boundary', files: [file(9, 1, 1, T0 + 500), ...base], head: 2, now: T0 + DAY, want: ['snapshot 2'] },
     { name: 'head not beyond the newest snapshot', files: [file(9, 1, 2, T0 - DAY), ...base], head: 2, now: T0 + DAY, want: [] },
     {
@@ -211,14 +234,25 @@ describe('retention', () => {
     },
     {
       name: 'rule 2: files L2 has not compacted yet stay',
-      files: [file(9, 1, 300, T0 + DAY), file(1, 1, 100, T0 + HOUR), file(1, 101, 200, T0 + 2 * HOUR), file(1, 201, 320, T0 + DAY + HOUR), file(2, 1, 100, T0 + 6 * HOUR)],
+      files: [
+        file(9, 1, 300, T0 + DAY),
+        file(1, 1, 100, T0 + HOUR),
+        file(1, 101, 200, T0 + 2 * HOUR),
+        file(1, 201, 320, T0 + DAY + HOUR),
+        file(2, 1, 100, T0 + 6 * HOUR),
+      ],
       head: 320,
       now,
       want: ['delete retention-by-txid L1 1-100 (1)'],
     },
     {
       name: 'rule 2 read grace: the floor snapshot is younger than the grace',
-      files: [file(9, 1, 300, now - MINUTE + 1), file(1, 1, 100, T0 + HOUR), file(1, 101, 300, T0 + 2 * HOUR), file(2, 1, 300, T0 + 6 * HOUR)],
+      files: [
+        file(9, 1, 300, now - MINUTE + 1),
+        file(1, 1, 100, T0 + HOUR),
+        file(1, 101, 300, T0 + 2 * HOUR),
+        file(2, 1, 300, T0 + 6 * HOUR),
+      ],
       head: 300,
       now,
       want: [],
@@ -238,8 +272,14 @@ describe('retention', () => {
       want: ['delete l0-retention L0 11-12 (2)'],
     },
     {
-      name: 'rule 3: a file beyond L1\'s MaxTXID stays, and so does everything after it',
-      files: [file(9, 1, 10, T0), file(1, 1, 11, now - 10 * MINUTE), file(0, 11, 11, now - 9 * MINUTE), file(0, 12, 12, now - 9 * MINUTE), file(0, 13, 13, now - 8 * MINUTE)],
+      name: "rule 3: a file beyond L1's MaxTXID stays, and so does everything after it",
+      files: [
+        file(9, 1, 10, T0),
+        file(1, 1, 11, now - 10 * MINUTE),
+        file(0, 11, 11, now - 9 * MINUTE),
+        file(0, 12, 12, now - 9 * MINUTE),
+        file(0, 13, 13, now - 8 * MINUTE),
+      ],
       head: 13,
       now,
       want: ['delete l0-retention L0 11-11 (1)'],
@@ -253,14 +293,26 @@ describe('retention', () => {
     },
     {
       name: 'rule 3 read grace: the L1 file covering it is younger than the grace',
-      files: [file(9, 1, 10, T0), file(1, 1, 12, now - MINUTE + 1), file(0, 11, 11, now - 9 * MINUTE), file(0, 12, 12, now - 9 * MINUTE), file(0, 13, 13, now - 9 * MINUTE)],
+      files: [
+        file(9, 1, 10, T0),
+        file(1, 1, 12, now - MINUTE + 1),
+        file(0, 11, 11, now - 9 * MINUTE),
+        file(0, 12, 12, now - 9 * MINUTE),
+        file(0, 13, 13, now - 9 * MINUTE),
+      ],
       head: 13,
       now,
       want: [],
     },
     {
       name: 'rule 3 with retention 0: as soon as covered (after the grace)',
-      files: [file(9, 1, 10, T0), file(1, 1, 12, now - MINUTE), file(0, 11, 11, now - 2_000), file(0, 12, 12, now - 1_000), file(0, 13, 13, now - 500)],
+      files: [
+        file(9, 1, 10, T0),
+        file(1, 1, 12, now - MINUTE),
+        file(0, 11, 11, now - 2_000),
+        file(0, 12, 12, now - 1_000),
+        file(0, 13, 13, now - 500),
+      ],
       head: 13,
       now,
       cfg: { ...cfg, l0RetentionMs: 0 },
@@ -405,7 +457,9 @@ describe('speed', () => {
         dueMs = Math.min(dueMs, performance.now() - mid);
       }
       const order = input === files ? 'sorted' : 'shuffled';
-      console.log(`${input.length} files (${order}): planMaintenance ${planMs.toFixed(1)} ms, nextMaintenanceDue ${dueMs.toFixed(1)} ms, ${actions.length} actions`);
+      console.log(
+        `${input.length} files (${order}): planMaintenance ${planMs.toFixed(1)} ms, nextMaintenanceDue ${dueMs.toFixed(1)} ms, ${actions.length} actions`,
+      );
       expect(planMs).toBeLessThan(100);
       expect(dueMs).toBeLessThan(100);
       expect(actions.some((a) => a.kind === 'delete')).toBe(true);

@@ -2,7 +2,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { PageIndex } from '../../../src/ltx/page-index.ts';
-import { DEFAULT_PAGE_INDEX_CACHE_BYTES, PAGE_INDEX_ENTRY_OVERHEAD, PageIndexCache, pageIndexCost } from '../../../src/replication/page-index-cache.ts';
+import {
+  DEFAULT_PAGE_INDEX_CACHE_BYTES,
+  PAGE_INDEX_ENTRY_OVERHEAD,
+  PageIndexCache,
+  pageIndexCost,
+} from '../../../src/replication/page-index-cache.ts';
 
 /** An index of `n` pages: 16 bytes of typed arrays per page. */
 function index(n: number): PageIndex {

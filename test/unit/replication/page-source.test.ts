@@ -89,7 +89,10 @@ describe('zero pages', () => {
     const pageSize = 512;
     const r = prng(SEED);
     const files = [
-      encodeLTX(header({ pageSize, commit: 10, minTXID: 1n, maxTXID: 1n }), Array.from({ length: 10 }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) }))),
+      encodeLTX(
+        header({ pageSize, commit: 10, minTXID: 1n, maxTXID: 1n }),
+        Array.from({ length: 10 }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) })),
+      ),
       encodeLTX(header({ pageSize, commit: 4, minTXID: 2n, maxTXID: 2n }), [{ pgno: 1, data: r.bytes(pageSize) }]),
       encodeLTX(header({ pageSize, commit: 12, minTXID: 3n, maxTXID: 3n }), [{ pgno: 12, data: r.bytes(pageSize) }]),
     ];
@@ -110,8 +113,14 @@ describe('zero pages', () => {
     const lock = lockPgno(pageSize); // 16385
     const data = new Uint8Array(pageSize).fill(7);
     const files = [
-      encodeLTX(header({ pageSize, commit: 2, minTXID: 1n, maxTXID: 1n }), [{ pgno: 1, data }, { pgno: 2, data }]),
-      encodeLTX(header({ pageSize, commit: lock + 2, minTXID: 2n, maxTXID: 2n }), [{ pgno: lock - 1, data }, { pgno: lock + 1, data }]),
+      encodeLTX(header({ pageSize, commit: 2, minTXID: 1n, maxTXID: 1n }), [
+        { pgno: 1, data },
+        { pgno: 2, data },
+      ]),
+      encodeLTX(header({ pageSize, commit: lock + 2, minTXID: 2n, maxTXID: 2n }), [
+        { pgno: lock - 1, data },
+        { pgno: lock + 1, data },
+      ]),
     ];
     const mem = new MemoryObjectStore();
     const refs = [await putFile(mem, PREFIX, 'big', 9, files[0]), await putFile(mem, PREFIX, 'big', 0, files[1])];
@@ -134,7 +143,14 @@ describe('zero pages', () => {
 
   it('rejects page numbers that are not positive integers', async () => {
     const src = new PageSource(new MemoryObjectStore(), new PageIndexCache(), { prefix: PREFIX });
-    const plan: ReadPlan = { db: 'x', txid: 1n, pageSize: 512, commit: 1, checksum: 0n, files: [{ level: 0, minTXID: 1n, maxTXID: 1n, size: 200 }] };
+    const plan: ReadPlan = {
+      db: 'x',
+      txid: 1n,
+      pageSize: 512,
+      commit: 1,
+      checksum: 0n,
+      files: [{ level: 0, minTXID: 1n, maxTXID: 1n, size: 200 }],
+    };
     await expect(src.readPages(plan, [0])).rejects.toThrow(RangeError);
     await expect(src.readPages(plan, [1.5])).rejects.toThrow(RangeError);
   });
@@ -145,14 +161,27 @@ async function costFixture(pages = 64) {
   const pageSize = 4096;
   const r = prng(SEED + 1);
   const files = [
-    encodeLTX(header({ pageSize, commit: pages, minTXID: 1n, maxTXID: 1n }), Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) }))),
-    encodeLTX(header({ pageSize, commit: pages, minTXID: 2n, maxTXID: 2n }), [3, 4, 5].map((pgno) => ({ pgno, data: r.bytes(pageSize) }))),
-    encodeLTX(header({ pageSize, commit: pages + 1, minTXID: 3n, maxTXID: 3n }), [1, pages + 1].map((pgno) => ({ pgno, data: r.bytes(pageSize) }))),
+    encodeLTX(
+      header({ pageSize, commit: pages, minTXID: 1n, maxTXID: 1n }),
+      Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) })),
+    ),
+    encodeLTX(
+      header({ pageSize, commit: pages, minTXID: 2n, maxTXID: 2n }),
+      [3, 4, 5].map((pgno) => ({ pgno, data: r.bytes(pageSize) })),
+    ),
+    encodeLTX(
+      header({ pageSize, commit: pages + 1, minTXID: 3n, maxTXID: 3n }),
+      [1, pages + 1].map((pgno) => ({ pgno, data: r.bytes(pageSize) })),
+    ),
   ];
   const steps = await replayChain(files);
   const mem = new MemoryObjectStore();
   const store = new CountingStore(mem);
-  const refs = [await putFile(mem, PREFIX, 'cost', 9, files[0]), await putFile(mem, PREFIX, 'cost', 0, files[1]), await putFile(mem, PREFIX, 'cost', 0, files[2])];
+  const refs = [
+    await putFile(mem, PREFIX, 'cost', 9, files[0]),
+    await putFile(mem, PREFIX, 'cost', 0, files[1]),
+    await putFile(mem, PREFIX, 'cost', 0, files[2]),
+  ];
   const plan = makePlan('cost', refs, steps[2], pageSize);
   const expected = (pgno: number) => pageOf(steps[2].db, pageSize, pgno);
   return { mem, store, plan, expected, pageSize, files, refs };

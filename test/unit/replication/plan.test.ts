@@ -72,7 +72,9 @@ describe('plan wire form', () => {
 
   it('accepts a plan of one snapshot and overlapping compactions', () => {
     expect(code(() => validatePlan(plan))).toBe('OK');
-    expect(code(() => validatePlan({ ...plan, txid: 7n, commit: 3, files: [{ level: 9, minTXID: 1n, maxTXID: 7n, size: 200 }] }))).toBe('OK');
+    expect(code(() => validatePlan({ ...plan, txid: 7n, commit: 3, files: [{ level: 9, minTXID: 1n, maxTXID: 7n, size: 200 }] }))).toBe(
+      'OK',
+    );
   });
 });
 

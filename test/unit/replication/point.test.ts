@@ -99,7 +99,8 @@ describe('parseAt: RFC3339', () => {
     ['future bare date', '2024-06-16'],
     ['epoch milliseconds', '1718454645123'],
   ];
-  for (const [name, text] of bad) it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
+  for (const [name, text] of bad)
+    it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
 
   it('the skew allowance is a minute', () => {
     expect(parseAt(new Date(NOW + AT_FUTURE_SKEW_MS).toISOString(), NOW)).toBe(NOW + AT_FUTURE_SKEW_MS);
@@ -165,7 +166,8 @@ describe('parseAt: relative', () => {
     ['overlong', `${'1 minute '.repeat(7)}ago`],
     ['whitespace only', '   '],
   ];
-  for (const [name, text] of bad) it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
+  for (const [name, text] of bad)
+    it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
 
   it('is deterministic for a given now, whatever the date', () => {
     // Across a US DST change and a month end: the reference is an instant in UTC, not local time.

@@ -85,7 +85,11 @@ function randomCatalog(r: Rand, txs: readonly DbState[]): ModelFile[] {
   files.push(merged(txs, 0, 1, firstBatch));
   for (const [a, b] of chunks(r, n, 1, r() < 0.5 ? 1 : 3, firstBatch + 1)) files.push(merged(txs, 0, a, b));
   // L1–L3: each level contiguous in itself, from TXID 1 or starting later (compaction began later).
-  const sizes: [number, number][] = [[2, 5], [4, 12], [10, 30]];
+  const sizes: [number, number][] = [
+    [2, 5],
+    [4, 12],
+    [10, 30],
+  ];
   for (let level = 1; level <= 3; level++) {
     if (r() < 0.2) continue;
     const [lo, hi] = sizes[level - 1];

@@ -41,7 +41,12 @@ async function collect(gen: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return concatBytes(chunks);
 }
 
-async function expectSqlite(store: MemoryObjectStore | CountingStore, plan: ReadPlan, step: ChainStep, opts?: SnapshotOptions): Promise<void> {
+async function expectSqlite(
+  store: MemoryObjectStore | CountingStore,
+  plan: ReadPlan,
+  step: ChainStep,
+  opts?: SnapshotOptions,
+): Promise<void> {
   const snap = snapshotSqlite(store, plan, PREFIX, opts);
   expect(snap.length).toBe(step.commit * plan.pageSize);
   const bytes = await readAll(snap.body);
@@ -49,10 +54,22 @@ async function expectSqlite(store: MemoryObjectStore | CountingStore, plan: Read
   expect(Buffer.compare(bytes, step.db), `SQLite bytes at TXID ${step.txid}`).toBe(0);
 }
 
-async function expectLtx(store: MemoryObjectStore, plan: ReadPlan, step: ChainStep, tracked: boolean, opts?: SnapshotOptions): Promise<Uint8Array> {
+async function expectLtx(
+  store: MemoryObjectStore,
+  plan: ReadPlan,
+  step: ChainStep,
+  tracked: boolean,
+  opts?: SnapshotOptions,
+): Promise<Uint8Array> {
   const bytes = await readAll(snapshotLtx(store, plan, PREFIX, opts));
   const d = decodeLTX(bytes);
-  expect(d.header).toMatchObject({ minTXID: 1n, maxTXID: step.txid, commit: step.commit, pageSize: plan.pageSize, flags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM });
+  expect(d.header).toMatchObject({
+    minTXID: 1n,
+    maxTXID: step.txid,
+    commit: step.commit,
+    pageSize: plan.pageSize,
+    flags: tracked ? 0 : HEADER_FLAG_NO_CHECKSUM,
+  });
   const lock = lockPgno(plan.pageSize);
   expect(d.pages.map((p) => p.pgno)).toEqual(Array.from({ length: step.commit }, (_, i) => i + 1).filter((p) => p !== lock));
   for (const p of d.pages) expect(Buffer.compare(p.data, pageOf(step.db, plan.pageSize, p.pgno))).toBe(0);
@@ -76,7 +93,13 @@ describe.each([4096, 65536])('snapshots at every TXID equal the applied chain (p
     }
     // A snapshot made by snapshotLtx, stored at level 9, then level-0 files on top.
     for (const s of [3, 7]) {
-      const snap = await putFile(mem, PREFIX, 'chain', 9, await expectLtx(mem, makePlan('chain', l0.slice(0, s), steps[s - 1], pageSize), steps[s - 1], tracked));
+      const snap = await putFile(
+        mem,
+        PREFIX,
+        'chain',
+        9,
+        await expectLtx(mem, makePlan('chain', l0.slice(0, s), steps[s - 1], pageSize), steps[s - 1], tracked),
+      );
       for (const t of [s, s + 2, steps.length]) {
         const plan = makePlan('chain', [snap, ...l0.slice(s, t)], steps[t - 1], pageSize);
         await expectSqlite(mem, plan, steps[t - 1]);
@@ -106,10 +129,17 @@ it('a plan with an overlapping compacted file (compactLTX)', async () => {
 async function fixture(pages: number, extra: number) {
   const pageSize = 4096;
   const r = prng(SEED + 2);
-  const files = [encodeLTX(header({ pageSize, commit: pages, minTXID: 1n, maxTXID: 1n }), Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) })))];
+  const files = [
+    encodeLTX(
+      header({ pageSize, commit: pages, minTXID: 1n, maxTXID: 1n }),
+      Array.from({ length: pages }, (_, i) => ({ pgno: i + 1, data: r.bytes(pageSize) })),
+    ),
+  ];
   for (let i = 0; i < extra; i++) {
     const txid = BigInt(i + 2);
-    files.push(encodeLTX(header({ pageSize, commit: pages, minTXID: txid, maxTXID: txid }), [{ pgno: 1 + r.int(pages), data: r.bytes(pageSize) }]));
+    files.push(
+      encodeLTX(header({ pageSize, commit: pages, minTXID: txid, maxTXID: txid }), [{ pgno: 1 + r.int(pages), data: r.bytes(pageSize) }]),
+    );
   }
   const mem = new MemoryObjectStore();
   const refs: PlanFileRef[] = [];

@@ -56,7 +56,9 @@ describe('MemoryObjectStore', () => {
   it('rejects unknown uploads and foreign cursors with typed errors', async () => {
     const store = new MemoryObjectStore();
     await expect(store.resumeMultipart('k', 'nope').abort()).rejects.toBeInstanceOf(StorageError);
-    await expect(store.resumeMultipart('k', 'nope').uploadPart(1, new Uint8Array(1))).rejects.toMatchObject({ code: 'STORAGE_NO_SUCH_UPLOAD' });
+    await expect(store.resumeMultipart('k', 'nope').uploadPart(1, new Uint8Array(1))).rejects.toMatchObject({
+      code: 'STORAGE_NO_SUCH_UPLOAD',
+    });
     await expect(store.list({ prefix: '', cursor: 'garbage' })).rejects.toMatchObject({ code: 'STORAGE_INVALID_ARGUMENT' });
   });
 

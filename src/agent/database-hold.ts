@@ -16,7 +16,7 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { AgentError } from './agent-error.ts';
-import { readFully } from './wal.ts';
+import { readUpTo } from '../sqlite/file-read.ts';
 
 /** How long BEGIN IMMEDIATE waits for an application's write transaction (ms); on timeout the checkpoint waits for the next sync. */
 export const DEFAULT_LOCK_WAIT_MS = 100;
@@ -156,7 +156,7 @@ export class DatabaseHold {
 
   /** Fills `into` from the main file at `offset`; past its end, zeros (SQLite grows files lazily). */
   async readMain(into: Uint8Array, offset: number): Promise<void> {
-    const got = await readFully(this.main, into, into.length, offset);
+    const got = await readUpTo(this.main, into, into.length, offset);
     if (got < into.length) into.fill(0, got);
   }
 

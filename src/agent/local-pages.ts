@@ -1,8 +1,8 @@
 // The database as SQLite sees it: the main file's pages overlaid with the committed frames of its WAL.
 
 import { type FileHandle, open } from 'node:fs/promises';
-import { headerPageCount } from '../cli/restore.ts';
-import { sqlitePageSize } from '../cli/sqlite-file.ts';
+import { headerPageCount, isSQLiteHeader, sqlitePageSize } from '../sqlite/header.ts';
+import { readUpTo } from '../sqlite/file-read.ts';
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, MemoryPageChecksums, isValidPageSize, lockPgno, pageChecksum } from '../ltx/index.ts';
 import { AgentError, ViewChangedError } from './agent-error.ts';
 import { type FileId, fileIdOfHandle } from './database-hold.ts';
@@ -13,16 +13,12 @@ import {
   WAL_HEADER_SIZE,
   WALError,
   parseWALHeader,
-  readFully as readUpTo,
   readWALTransactions,
   startCursor,
 } from './wal.ts';
 
 /** Bytes read from the main file per call during a whole-database scan. */
 const SCAN_READ_BYTES = 1 << 20;
-
-/** "SQLite format 3\0". */
-const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\0');
 
 /**
  * Where main-file pages come from: the agent's DatabaseHold for a live database (its one descriptor,
@@ -102,10 +98,10 @@ export class LocalPages {
 
 /** The page size and size (in pages) the main file's header claims; undefined for an empty or foreign file. */
 export function parseDatabaseHeader(head: Uint8Array, fileSize: number): { pageSize: number; commit: number } | undefined {
-  if (head.length < 100 || !SQLITE_MAGIC.every((b, i) => head[i] === b)) return undefined;
+  if (!isSQLiteHeader(head)) return undefined;
   const pageSize = sqlitePageSize(head);
   if (!isValidPageSize(pageSize)) return undefined;
-  return { pageSize, commit: headerPageCount(head, fileSize) ?? Math.floor(fileSize / pageSize) };
+  return { pageSize, commit: headerPageCount(head) ?? Math.floor(fileSize / pageSize) };
 }
 
 /** The whole database read once: its WAL position, size and per-page checksums. */

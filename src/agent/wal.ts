@@ -9,6 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { type WALChecksum, walChecksum } from './wal-checksum.ts';
 import { WALError } from './wal-error.ts';
+import { readUpTo } from '../sqlite/file-read.ts';
 
 export { WAL_ERROR_CODES, WALError, type WALErrorCode } from './wal-error.ts';
 export { type WALChecksum, walChecksum } from './wal-checksum.ts';
@@ -229,18 +230,6 @@ export function scanWAL(bytes: Uint8Array, opts: WALReadOptions & { cursor?: WAL
   return { header, ...scan.result() };
 }
 
-/** Reads exactly `length` bytes at `position` into `buf[0..]` unless the file ends first; returns the bytes read. */
-/** Reads up to `length` bytes at `position` into `buf`, looping over short reads; returns how many arrived (fewer only at EOF). */
-export async function readFully(file: FileHandle, buf: Uint8Array, length: number, position: number): Promise<number> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await file.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
-}
-
 /**
  * Reads committed transactions after `cursor` from an open WAL file, in order, stopping at the first
  * frame that is not valid (salt mismatch = stale frame from an earlier generation, checksum break, or
@@ -267,7 +256,7 @@ export async function readWALTransactions(
   let left = available;
   while (left > 0 && !scan.ended && !scan.full) {
     const want = Math.min(perChunk, left) * size;
-    const got = await readFully(file, buf, want, pos);
+    const got = await readUpTo(file, buf, want, pos);
     const frames = Math.floor(got / size);
     for (let k = 0; k < frames && !scan.ended && !scan.full; k++) scan.frame(buf, dv, k * size, pos + k * size);
     if (got < want) break; // the file shrank under us: the rest is torn or gone
@@ -280,7 +269,7 @@ export async function readWALTransactions(
 /** Reads one page's bytes at a data offset from a WALTransaction.pages map. Throws WALError WAL_READ if the file is shorter. */
 export async function readWALPage(file: FileHandle, offset: number, pageSize: number): Promise<Uint8Array> {
   const page = new Uint8Array(pageSize);
-  const got = await readFully(file, page, pageSize, offset);
+  const got = await readUpTo(file, page, pageSize, offset);
   if (got !== pageSize) throw new WALError('WAL_READ', `WAL page at ${offset}: read ${got} of ${pageSize} bytes`);
   return page;
 }
@@ -288,6 +277,6 @@ export async function readWALPage(file: FileHandle, offset: number, pageSize: nu
 /** Reads and parses the header of an open WAL file; null while the file is shorter than a header (no WAL written yet, or just truncated). */
 export async function readWALHeader(file: FileHandle): Promise<WALHeader | null> {
   const buf = new Uint8Array(WAL_HEADER_SIZE);
-  const got = await readFully(file, buf, WAL_HEADER_SIZE, 0);
+  const got = await readUpTo(file, buf, WAL_HEADER_SIZE, 0);
   return got < WAL_HEADER_SIZE ? null : parseWALHeader(buf);
 }

@@ -13,7 +13,7 @@ import { type ApiClient, ApiClientError, DEFAULT_RETRIES, resolveClientConfig } 
 import { type Progress, createProgress } from './progress.ts';
 import { restoreInPlace } from './restore-in-place.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
-import { sqlitePageSize } from './sqlite-file.ts';
+import { SQLITE_HEADER_SIZE, headerPageCount, isSQLiteHeader, sqlitePageSize } from '../sqlite/header.ts';
 
 export const RESTORE_USAGE = `Usage: ltx-edge restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--force] [--verify] [--token T] [--json]
        ltx-edge restore <url> <db> --in-place (--txid HEX | --at TIME) [--token T] [--json]
@@ -84,8 +84,6 @@ export interface RestoreOptions extends RestorePoint {
 }
 
 /** The first bytes of the file: enough for the SQLite header fields we read. */
-const SQLITE_HEADER_SIZE = 100;
-const SQLITE_MAGIC = 'SQLite format 3\0';
 const TXID_HEADER = /^[0-9a-f]{16}$/;
 
 /** A download that broke off, stalled or came out the wrong size: worth starting again (at `txid`, once known). */
@@ -223,7 +221,7 @@ async function download(client: ApiClient, db: string, point: RestorePoint, file
       throw new BrokenDownload('SIZE_MISMATCH', `received ${size} bytes, the server announced ${expected}`, known);
     }
     // Without a length announced, a body that ended cleanly but early is caught by SQLite's own count.
-    const pages = expected === undefined ? headerPageCount(head, size) : undefined;
+    const pages = expected === undefined ? (size >= SQLITE_HEADER_SIZE ? headerPageCount(head) : undefined) : undefined;
     if (pages !== undefined && pages * sqlitePageSize(head) > size) {
       throw new BrokenDownload('SIZE_MISMATCH', `received ${size} bytes, the database header says ${pages} pages`, known);
     }
@@ -255,23 +253,10 @@ function writeAll(fd: number, chunk: Uint8Array, position: number): void {
   }
 }
 
-/**
- * The in-header database size (pages, offset 28) when SQLite would trust it: non-zero and the change
- * counter (offset 24) equal to version-valid-for (offset 92). Undefined otherwise.
- */
-export function headerPageCount(head: Uint8Array, size: number): number | undefined {
-  if (size < SQLITE_HEADER_SIZE || head.length < SQLITE_HEADER_SIZE) return undefined;
-  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const pages = v.getUint32(28);
-  return pages > 0 && v.getUint32(24) === v.getUint32(92) ? pages : undefined;
-}
-
 /** Page size and commit from the downloaded header; BAD_RESPONSE when it is not a SQLite database. */
 function describeSQLite(head: Uint8Array, size: number): { pageSize: number; commit: number } {
   if (size === 0) return { pageSize: 0, commit: 0 };
-  const magic = new TextDecoder('latin1').decode(head.subarray(0, SQLITE_MAGIC.length));
-  if (head.length < SQLITE_HEADER_SIZE || magic !== SQLITE_MAGIC)
-    throw new CliError('BAD_RESPONSE', 'the download is not a SQLite database');
+  if (!isSQLiteHeader(head)) throw new CliError('BAD_RESPONSE', 'the download is not a SQLite database');
   const pageSize = sqlitePageSize(head);
   if (!isValidPageSize(pageSize) || size % pageSize !== 0) {
     throw new CliError('BAD_RESPONSE', `the download (${size} bytes) is not a whole number of ${pageSize}-byte pages`);

@@ -3,11 +3,9 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { type PageInput, isValidPageSize, lockPgno } from '../ltx/index.ts';
 import { CliError } from './cli-errors.ts';
+import { SQLITE_HEADER_SIZE, isSQLiteHeader, sqlitePageSize } from '../sqlite/header.ts';
 
-/** "SQLite format 3\0": the first 16 bytes of every SQLite database file. */
-const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\0');
 /** The database header is the first 100 bytes of page 1. */
-const SQLITE_HEADER_SIZE = 100;
 /** A WAL file starts with a 32-byte header; anything beyond it is frames. */
 const WAL_HEADER_SIZE = 32;
 /** The first 8 bytes of a rollback journal that still holds a transaction (a "hot" journal). */
@@ -45,7 +43,7 @@ export async function inspectSQLiteFile(file: string): Promise<SQLiteFileInfo> {
   } finally {
     await fh.close();
   }
-  if (header.length < SQLITE_HEADER_SIZE || !SQLITE_MAGIC.every((b, i) => header[i] === b)) {
+  if (!isSQLiteHeader(header)) {
     throw new CliError('NOT_SQLITE', 'not a SQLite database (no "SQLite format 3" header)');
   }
   const pageSize = sqlitePageSize(header);
@@ -71,12 +69,6 @@ export async function inspectSQLiteFile(file: string): Promise<SQLiteFileInfo> {
     );
   }
   return { file, pageSize, commit: st.size / pageSize, size: st.size, mtimeMs: st.mtimeMs };
-}
-
-/** SQLite's page size: big-endian u16 at offset 16 of the file header, 1 meaning 65536. */
-export function sqlitePageSize(header: Uint8Array): number {
-  const v = (header[16] << 8) | header[17];
-  return v === 1 ? 65536 : v;
 }
 
 /**

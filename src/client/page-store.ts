@@ -178,11 +178,3 @@ export function chunkPgnos(pgnos: readonly number[]): number[][] {
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
 }
-
-/** Page 1's in-header database size (bytes 28–31) when SQLite marks it valid (bytes 92–95 = 24–27), else undefined. */
-export function headerPageCount(page1: Uint8Array): number | undefined {
-  if (page1.length < 100) return undefined;
-  const v = new DataView(page1.buffer, page1.byteOffset, page1.byteLength);
-  const n = v.getUint32(28);
-  return n > 0 && v.getUint32(24) === v.getUint32(92) ? n : undefined;
-}

@@ -7,7 +7,7 @@ import { LTXError } from '../ltx/errors.ts';
 import type { ByteSource } from '../ltx/page-reader.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { withRetry } from '../storage/retry.ts';
+import { doRetry, withRetry } from '../storage/retry.ts';
 import type { CatalogFile } from './catalog.ts';
 import type { IngestContext } from './ingest.ts';
 import { LtxUpload } from './ltx-upload.ts';
@@ -385,5 +385,5 @@ function pendingRows(ctx: IngestContext): { id: string; keys: string[] }[] {
 }
 
 function retryOf(ctx: IngestContext): <T>(fn: () => Promise<T>) => Promise<T> {
-  return (fn) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
+  return (fn) => withRetry(fn, doRetry(ctx.retryDelayMs));
 }

@@ -1,13 +1,13 @@
 // Deletes every R2 object of a database (DESIGN §4 DELETE /v1/databases/:db).
 
 import { dbPrefix } from '../storage/keys.ts';
-import { withRetry } from '../storage/retry.ts';
+import { doRetry, withRetry } from '../storage/retry.ts';
 import type { IngestContext } from './ingest.ts';
 
 /** Lists and deletes `<prefix>/<name>/…` in pages of 1000; returns how many objects went. */
 export async function deleteDatabase(ctx: IngestContext): Promise<number> {
   const prefix = dbPrefix(ctx.prefix, ctx.name);
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { attempts: 5, baseDelayMs: ctx.retryDelayMs ?? 50, maxDelayMs: 2000 });
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, doRetry(ctx.retryDelayMs));
   let deleted = 0;
   for (;;) {
     const page = await retry(() => ctx.store.list({ prefix }));

@@ -1,7 +1,7 @@
 // Writes one LTX object to R2 as bytes stream in: buffered and put once when small, multipart when large.
 
 import type { ObjectInfo, MultipartUpload, ObjectStore } from '../storage/object-store.ts';
-import { withRetry } from '../storage/retry.ts';
+import { DO_RETRY, doRetry, withRetry } from '../storage/retry.ts';
 
 /** Part size for multipart uploads: R2 needs ≥ 5 MiB and equal parts; 8 MiB bounds memory per ingest. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -45,7 +45,7 @@ export class LtxUpload {
     this.opts = {
       customMetadata: opts.customMetadata,
       partSize: opts.partSize ?? DEFAULT_PART_SIZE,
-      retryDelayMs: opts.retryDelayMs ?? 50,
+      retryDelayMs: opts.retryDelayMs ?? DO_RETRY.baseDelayMs,
     };
   }
 
@@ -147,6 +147,6 @@ export class LtxUpload {
   }
 
   private retry<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, { attempts: 5, baseDelayMs: this.opts.retryDelayMs, maxDelayMs: 2000 });
+    return withRetry(fn, doRetry(this.opts.retryDelayMs));
   }
 }

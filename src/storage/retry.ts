@@ -18,12 +18,17 @@ export interface RetryOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Defaults for the DO's R2 calls: 4 attempts, 100 ms → 5 s. */
-export const DEFAULT_RETRY: Readonly<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>> = {
-  attempts: 4,
-  baseDelayMs: 100,
-  maxDelayMs: 5000,
+/** The DO's R2 calls (uploads, compaction, deletes): 5 attempts, 50 ms → 2 s; tests lower the base to 0. */
+export const DO_RETRY: Readonly<Required<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>>> = {
+  attempts: 5,
+  baseDelayMs: 50,
+  maxDelayMs: 2000,
 };
+
+/** DO_RETRY with its base delay taken from a context that may override it (tests: 0). */
+export function doRetry(baseDelayMs: number | undefined): Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'> {
+  return { ...DO_RETRY, baseDelayMs: baseDelayMs ?? DO_RETRY.baseDelayMs };
+}
 
 /**
  * The delay before retry number `retry` (from 1): uniform in [0, min(max, base·2^(retry−1))),

@@ -3,9 +3,9 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { app } from '../../src/app.ts';
-import { DatabaseState, MemoryDatabase, applyLTX } from '../../src/ltx/index.ts';
 import { INCARNATION_CHECK_MS } from '../../src/read/read-service.ts';
 import { decodePageBatch } from '../../src/replication/page-batch.ts';
+import { bytesOf, pushWorkload } from '../helpers/workload-images.ts';
 
 const BASE = 'https://ltx-edge.test';
 const AUTH = { authorization: 'Bearer dev-token' };
@@ -13,27 +13,13 @@ const [first, second] = inject('queryWorkloads');
 const NAME = 'incarnation';
 const hex = (n: number): string => n.toString(16).padStart(16, '0');
 
-function bytesOf(b64: string): Uint8Array {
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
 const call = (path: string, init: RequestInit = {}): Promise<Response> =>
   Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } }, env));
 
 /** Pushes a workload's chain under NAME; the database file at TXID 1 and at the head, as the codec rebuilds it. */
 async function create(w: typeof first): Promise<{ txid1: Uint8Array; head: Uint8Array; headTXID: string; pageSize: number }> {
-  const state = new DatabaseState();
-  const model = new MemoryDatabase();
-  const images: Uint8Array[] = [];
-  for (const b64 of w.ltx) {
-    const res = await call(`/v1/databases/${NAME}/ltx`, { method: 'POST', body: bytesOf(b64) });
-    expect(res.status, await res.clone().text()).toBe(201);
-    await applyLTX(state, [bytesOf(b64)], model);
-    const image = new Uint8Array(model.commit * model.pageSize);
-    for (let p = 1; p <= model.commit; p++) image.set(model.page(p), (p - 1) * model.pageSize);
-    images.push(image);
-  }
-  return { txid1: images[0], head: images.at(-1)!, headTXID: hex(images.length), pageSize: model.pageSize };
+  const images = await pushWorkload(call, NAME, w);
+  return { txid1: images[0], head: images.at(-1)!, headTXID: hex(images.length), pageSize: w.pageSize };
 }
 
 /** Every read route at one point, as bytes or JSON: what a client would see. */

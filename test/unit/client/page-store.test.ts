@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ApiClient, MAX_BATCH_PAGES, formatPgnoList } from '../../../src/cli/http-client.ts';
-import { PageStore, chunkPgnos, headerPageCount } from '../../../src/client/page-store.ts';
+import { PageStore, chunkPgnos } from '../../../src/client/page-store.ts';
+import { headerPageCount } from '../../../src/sqlite/header.ts';
 import { encodePageBatch } from '../../../src/replication/page-batch.ts';
 import { prng } from '../../helpers/prng.ts';
 

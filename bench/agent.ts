@@ -43,6 +43,7 @@ export const DEFAULT_AGENT_PARAMS: AgentBenchParams = {
   seed: 20261125,
 };
 export const QUICK_AGENT_PARAMS: Partial<AgentBenchParams> = { seconds: 5, baselineSeconds: 2 };
+export const SMOKE_AGENT_PARAMS: Partial<AgentBenchParams> = { rates: [200], seconds: 2, fastRate: 200, baselineSeconds: 1 };
 
 /** The issue's goal: the agent keeps up with this many small transactions a second. */
 const GOAL_RATE = 5000;
@@ -207,7 +208,11 @@ export const suite: Suite = {
   title: 'replicate: commit → durable latency and sustained write rate (local wrangler dev)',
   async run(ctx) {
     const given = process.env.LTX_BENCH_PARAMS ? (JSON.parse(process.env.LTX_BENCH_PARAMS) as Partial<AgentBenchParams>) : {};
-    const p: AgentBenchParams = { ...DEFAULT_AGENT_PARAMS, ...(ctx.quick ? QUICK_AGENT_PARAMS : {}), ...given };
+    const p: AgentBenchParams = {
+      ...DEFAULT_AGENT_PARAMS,
+      ...(ctx.smoke ? SMOKE_AGENT_PARAMS : ctx.quick ? QUICK_AGENT_PARAMS : {}),
+      ...given,
+    };
     const specs: RunSpec[] = [
       { label: 'alone', rate: 'max', seconds: p.baselineSeconds },
       ...p.rates.map((r) => ({ label: `r${r}`, rate: r, seconds: p.seconds, intervalMs: p.intervalMs })),

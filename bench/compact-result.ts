@@ -26,6 +26,15 @@ export const DEFAULT_COMPACT_PARAMS: CompactBenchParams = {
   bigRounds: 2,
 };
 
+export const SMOKE_COMPACT_PARAMS: Partial<CompactBenchParams> = {
+  smallFiles: 20,
+  smallRounds: 1,
+  bigMiB: 4,
+  bigChanges: 5,
+  bigChangePages: 4,
+  bigRounds: 1,
+};
+
 export const QUICK_COMPACT_PARAMS: Partial<CompactBenchParams> = {
   smallFiles: 300,
   smallRounds: 3,

@@ -11,6 +11,7 @@ import {
   type CompactCase,
   DEFAULT_COMPACT_PARAMS,
   QUICK_COMPACT_PARAMS,
+  SMOKE_COMPACT_PARAMS,
 } from './compact-result.ts';
 import { RSS_SAMPLE_MS, type RssSample, runWorkerdBench } from './workerd-run.ts';
 
@@ -119,7 +120,11 @@ export const suite: Suite = {
   title: 'compaction in the DO vs a plain R2 copy of the same objects (local workerd)',
   async run(ctx) {
     const given = process.env.LTX_BENCH_PARAMS ? (JSON.parse(process.env.LTX_BENCH_PARAMS) as Partial<CompactBenchParams>) : {};
-    const params: CompactBenchParams = { ...DEFAULT_COMPACT_PARAMS, ...(ctx.quick ? QUICK_COMPACT_PARAMS : {}), ...given };
+    const params: CompactBenchParams = {
+      ...DEFAULT_COMPACT_PARAMS,
+      ...(ctx.smoke ? SMOKE_COMPACT_PARAMS : ctx.quick ? QUICK_COMPACT_PARAMS : {}),
+      ...given,
+    };
     const t0 = Date.now();
     const loadBefore = os.loadavg()[0];
     const { result, rss } = await runWorkerdBench<CompactBenchResult>(TEST_FILE, 'COMPACT_BENCH_RESULT', params, ctx.log);

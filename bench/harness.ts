@@ -21,6 +21,7 @@ export interface MeasureOptions {
 
 export const DEFAULT_OPTIONS: MeasureOptions = { minTimeMs: 1000, minSamples: 5, warmupMs: 300, clock: 'cpu' };
 export const QUICK_OPTIONS: MeasureOptions = { minTimeMs: 200, minSamples: 5, warmupMs: 200, clock: 'cpu' };
+export const SMOKE_OPTIONS: MeasureOptions = { minTimeMs: 5, minSamples: 1, warmupMs: 1, clock: 'cpu' };
 
 /** What one call of the measured function does: bytes processed (→ MB/s) or operations (→ ops/s). */
 export type Work = { bytes: number } | { ops: number };
@@ -212,6 +213,8 @@ export interface SuiteReport {
 export interface SuiteContext {
   options: MeasureOptions;
   quick: boolean;
+  /** `--smoke`: the smallest run that still goes through every step (CI: a broken bench cannot land); its numbers mean nothing. */
+  smoke: boolean;
   /** Progress output (stderr), not part of the report. */
   log(line: string): void;
 }

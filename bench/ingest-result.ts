@@ -28,6 +28,14 @@ export const DEFAULT_INGEST_PARAMS: IngestBenchParams = {
   partMiB: 8,
 };
 
+export const SMOKE_INGEST_PARAMS: Partial<IngestBenchParams> = {
+  smallWarmup: 1,
+  smallRounds: 2,
+  smallPerRound: 2,
+  bigMiB: 12,
+  bigRounds: 1,
+};
+
 export const QUICK_INGEST_PARAMS: Partial<IngestBenchParams> = {
   smallWarmup: 10,
   smallRounds: 16,

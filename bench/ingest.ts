@@ -4,7 +4,14 @@
 
 import os from 'node:os';
 import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
-import { DEFAULT_INGEST_PARAMS, type IngestBenchParams, type IngestBenchResult, QUICK_INGEST_PARAMS, type Split } from './ingest-result.ts';
+import {
+  DEFAULT_INGEST_PARAMS,
+  type IngestBenchParams,
+  type IngestBenchResult,
+  QUICK_INGEST_PARAMS,
+  SMOKE_INGEST_PARAMS,
+  type Split,
+} from './ingest-result.ts';
 import { RSS_SAMPLE_MS, type RssSample, runWorkerdBench } from './workerd-run.ts';
 
 /** Our push must reach this fraction of the raw R2 baseline, for small and for large files. */
@@ -225,7 +232,11 @@ export const suite: Suite = {
   title: 'pushes through the Worker and DO vs raw R2 writes from a DO (local workerd)',
   async run(ctx) {
     const env = process.env.LTX_BENCH_PARAMS ? (JSON.parse(process.env.LTX_BENCH_PARAMS) as Partial<IngestBenchParams>) : {};
-    const params: IngestBenchParams = { ...DEFAULT_INGEST_PARAMS, ...(ctx.quick ? QUICK_INGEST_PARAMS : {}), ...env };
+    const params: IngestBenchParams = {
+      ...DEFAULT_INGEST_PARAMS,
+      ...(ctx.smoke ? SMOKE_INGEST_PARAMS : ctx.quick ? QUICK_INGEST_PARAMS : {}),
+      ...env,
+    };
     const t0 = Date.now();
     const loadBefore = os.loadavg()[0];
     const { result, rss } = await runInWorkerd(params, ctx);

@@ -168,7 +168,7 @@ function check(what: string, got: Value[][], want: Value[][]): void {
 export async function runBigQuery(ctx: SuiteContext): Promise<{ intro: string[]; sections: Section[] }> {
   const reps = Number(process.env.LTX_BENCH_QUERY_BIG_REPS ?? (ctx.quick ? 1 : 3));
   /** Warm runs are cheap (no restart, no download) and the noisiest (a few ms each): more of them. */
-  const warmReps = Math.max(reps, Number(process.env.LTX_BENCH_QUERY_BIG_WARM_REPS ?? (ctx.quick ? 2 : 11)));
+  const warmReps = Math.max(reps, Number(process.env.LTX_BENCH_QUERY_BIG_WARM_REPS ?? (ctx.smoke ? 1 : ctx.quick ? 2 : 11)));
   const loadBefore = loadavg()[0];
   ctx.log(
     `  big database: seed ${BIG_SEED} (LTX_BENCH_QUERY_BIG_SEED=${BIG_SEED} repeats it), ${reps} fresh-isolate and restore-then-query runs, ${warmReps} warm runs per query`,

@@ -34,6 +34,18 @@ export const DEFAULT_READ_PARAMS: ReadBenchParams = {
   coldReads: 20,
 };
 
+export const SMOKE_READ_PARAMS: Partial<ReadBenchParams> = {
+  dbMiB: 2,
+  incrementals: 2,
+  pageWarmup: 1,
+  pageRounds: 1,
+  pagesPerRound: 4,
+  batchPages: 16,
+  batchRounds: 1,
+  snapshotRounds: 1,
+  coldReads: 2,
+};
+
 export const QUICK_READ_PARAMS: Partial<ReadBenchParams> = {
   dbMiB: 16,
   pageWarmup: 10,

@@ -4,7 +4,14 @@
 
 import os from 'node:os';
 import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
-import { type CostRow, DEFAULT_READ_PARAMS, QUICK_READ_PARAMS, type ReadBenchParams, type ReadBenchResult } from './read-result.ts';
+import {
+  type CostRow,
+  DEFAULT_READ_PARAMS,
+  QUICK_READ_PARAMS,
+  type ReadBenchParams,
+  SMOKE_READ_PARAMS,
+  type ReadBenchResult,
+} from './read-result.ts';
 import { runWorkerdBench } from './workerd-run.ts';
 
 const TEST_FILE = 'bench/workers/read.bench-test.ts';
@@ -425,7 +432,12 @@ export const suite: Suite = {
   title: 'pages, batches and snapshots through the Worker vs raw R2 reads (local workerd)',
   async run(ctx) {
     const fromEnv = process.env.LTX_BENCH_PARAMS ? (JSON.parse(process.env.LTX_BENCH_PARAMS) as Partial<ReadBenchParams>) : {};
-    const params: ReadBenchParams = { ...DEFAULT_READ_PARAMS, ...(ctx.quick ? QUICK_READ_PARAMS : {}), ...fromEnv, suite: 'read' };
+    const params: ReadBenchParams = {
+      ...DEFAULT_READ_PARAMS,
+      ...(ctx.smoke ? SMOKE_READ_PARAMS : ctx.quick ? QUICK_READ_PARAMS : {}),
+      ...fromEnv,
+      suite: 'read',
+    };
     const t0 = Date.now();
     const loadBefore = os.loadavg()[0];
     const result = await runInWorkerd(params, ctx);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_OPTIONS, QUICK_OPTIONS, type Suite, renderSections } from './harness.ts';
+import { DEFAULT_OPTIONS, QUICK_OPTIONS, SMOKE_OPTIONS, type Suite, renderSections } from './harness.ts';
 
 /** Suites in run order. Adding one is one line here plus its bench/<name>.ts exporting `suite`. */
 const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
@@ -23,11 +23,12 @@ const BENCHMARKS_MD = join(ROOT, 'BENCHMARKS.md');
 
 function usage(): string {
   return [
-    'usage: node bench/run.ts [suite...|all] [--quick] [--wall] [--write]',
-    '       npm run bench -- [suite...|all] [--quick] [--wall] [--write]',
+    'usage: node bench/run.ts [suite...|all] [--quick | --smoke] [--wall] [--write]',
+    '       npm run bench -- [suite...|all] [--quick | --smoke] [--wall] [--write]',
     '',
     `suites: ${Object.keys(SUITES).join(', ')} (all, or none given, runs every suite)`,
     '  --quick   200 ms per measurement instead of 1000 ms (still at least 5 samples)',
+    '  --smoke   the smallest inputs and one sample: every step runs, no number means anything (CI; not with --write)',
     '  --wall    time by the wall clock instead of process CPU time',
     "  --write   rewrite each suite's section of BENCHMARKS.md with this run's numbers",
   ].join('\n');
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(usage());
       return 0;
     }
-    if (f !== '--quick' && f !== '--write' && f !== '--wall') {
+    if (f !== '--quick' && f !== '--smoke' && f !== '--write' && f !== '--wall') {
       console.error(`unknown option ${f}\n\n${usage()}`);
       return 2;
     }
@@ -95,20 +96,28 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const selected = names.length === 0 || names.includes('all') ? Object.keys(SUITES) : [...new Set(names)];
-  const quick = flags.has('--quick');
-  const options = { ...(quick ? QUICK_OPTIONS : DEFAULT_OPTIONS), ...(flags.has('--wall') ? { clock: 'wall' as const } : {}) };
+  const smoke = flags.has('--smoke');
+  if (smoke && flags.has('--write')) {
+    console.error(`--smoke numbers mean nothing: it does not --write\n\n${usage()}`);
+    return 2;
+  }
+  const quick = smoke || flags.has('--quick');
+  const base = smoke ? SMOKE_OPTIONS : quick ? QUICK_OPTIONS : DEFAULT_OPTIONS;
+  const options = { ...base, ...(flags.has('--wall') ? { clock: 'wall' as const } : {}) };
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   for (const name of selected) {
     const { suite } = await SUITES[name]();
     const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     log(`# ${name}: ${suite.title}`);
-    const report = await suite.run({ options, quick, log });
+    const started = performance.now();
+    const report = await suite.run({ options, quick, smoke, log });
+    if (smoke) log(`  ${name}: smoke run done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const meta = [
       `Command: \`${commandLine(argv)}\``,
       `Date: ${date} · Machine: ${machine()}`,
       `Code: ${codeVersion()}`,
-      `Measurement: ${suite.measurement ?? `${options.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; warm-up ${options.warmupMs} ms, then samples until ≥ ${options.minTimeMs} ms and ≥ ${options.minSamples} samples (compared rows: in 3 passes); median shown`}${quick ? ' (quick run)' : ''}.`,
+      `Measurement: ${suite.measurement ?? `${options.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; warm-up ${options.warmupMs} ms, then samples until ≥ ${options.minTimeMs} ms and ≥ ${options.minSamples} samples (compared rows: in 3 passes); median shown`}${smoke ? ' (SMOKE RUN: meaningless numbers)' : quick ? ' (quick run)' : ''}.`,
     ].join('  \n');
     const body = `## ${name}: ${suite.title}\n\n${meta}\n\n${renderSections(report)}`;
     console.log(`\n${body}\n`);

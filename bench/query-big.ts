@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'n
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { ApiClient } from '../src/cli/http-client.ts';
+import { ApiClient } from '../src/remote/http-client.ts';
 import { importDatabase } from '../src/cli/import.ts';
 import { type Section, type SuiteContext, prng } from './harness.ts';
 import { DEV_TOKEN, LocalPlatform } from './local-platform.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { ApiClient } from '../src/cli/http-client.ts';
+import { ApiClient } from '../src/remote/http-client.ts';
 import { importDatabase } from '../src/cli/import.ts';
 import { createDemoDatabase } from '../scripts/lib/demo-seed.ts';
 import { openRangeBrowser } from '../test/browser/range-readers.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { ApiClient } from '../../src/cli/http-client.ts';
+import { ApiClient } from '../../src/remote/http-client.ts';
 import { type ImportResult, importDatabase } from '../../src/cli/import.ts';
 
 export const DEMO_DB = 'demo';

@@ -9,8 +9,8 @@
 // whole-database diff, which the server checks against its own page checksums before it accepts it.
 
 import { DatabaseState, EMPTY_DB_CHECKSUM } from '../ltx/index.ts';
-import { type ApiClient, ApiClientError } from '../cli/http-client.ts';
-import { batchedByteStream, counted } from '../cli/byte-streams.ts';
+import { type ApiClient, ApiClientError } from '../remote/http-client.ts';
+import { batchedByteStream, counted } from '../remote/byte-streams.ts';
 import { AgentError, ViewChangedError, divergence } from './agent-error.ts';
 import {
   type Pos,

@@ -3,7 +3,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync, backup } from 'node:sqlite';
-import type { ApiClient } from '../cli/http-client.ts';
+import type { ApiClient } from '../remote/http-client.ts';
 import { restoreDatabase } from '../cli/restore.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import { AgentError } from './agent-error.ts';

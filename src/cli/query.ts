@@ -3,8 +3,8 @@
 import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
-import type { ApiClient } from './http-client.ts';
-import { resolveClientConfig } from './http-client.ts';
+import type { ApiClient } from '../remote/http-client.ts';
+import { resolveClientConfig } from './remote-cli.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 
 export const QUERY_USAGE = `Usage: ltx-edge query <url> <db> "<sql>" [--txid HEX | --at TIME] [--min-txid HEX] [--params JSON] [--token T] [--json]

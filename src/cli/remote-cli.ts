@@ -2,9 +2,41 @@
 
 import { CliError, EXIT_FAILURE, describeError } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
-import { ApiClient, ApiClientError, type ClientConfig } from './http-client.ts';
+import { ApiClient, ApiClientError, type ClientConfig } from '../remote/http-client.ts';
+import { UsageError } from './cli-errors.ts';
 
 /** parseArgs options every remote command takes. */
+/**
+ * The server URL and token from flags, else LTX_EDGE_URL / LTX_EDGE_TOKEN (DESIGN §5). A URL given
+ * as the first positional argument wins over both; it is taken off `positionals` when present.
+ * Throws UsageError when there is no URL or it is not http(s).
+ */
+export function resolveClientConfig(
+  positionals: string[],
+  flags: { url?: string; token?: string },
+  usage: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: ClientConfig; rest: string[] } {
+  let url: string | undefined;
+  let rest = positionals;
+  if (positionals.length > 0 && /^https?:\/\//i.test(positionals[0])) {
+    url = positionals[0];
+    rest = positionals.slice(1);
+  } else {
+    url = flags.url ?? env.LTX_EDGE_URL;
+  }
+  if (url === undefined || url === '') throw new UsageError('no server URL: give <url> or set LTX_EDGE_URL', usage);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid server URL: ${url}`, usage);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`server URL must be http(s): ${url}`, usage);
+  const token = flags.token ?? (env.LTX_EDGE_TOKEN || undefined);
+  return { config: { url: parsed.href, token }, rest };
+}
+
 export const REMOTE_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },

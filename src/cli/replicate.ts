@@ -6,7 +6,7 @@ import { type AgentEvent, Replicator } from '../agent/replicator.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import type { CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
-import { resolveClientConfig } from './http-client.ts';
+import { resolveClientConfig } from './remote-cli.ts';
 import { REMOTE_OPTIONS, cliClient } from './remote-cli.ts';
 
 /** Time between syncs (ms). */

@@ -2,7 +2,7 @@
 
 import { EXIT_OK } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
-import type { ApiClient } from './http-client.ts';
+import type { ApiClient } from '../remote/http-client.ts';
 import { describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 
 /**

@@ -1,6 +1,7 @@
 // Typed failures of the Node client library: local refusals (ClientError) and a lost write race (ConflictError).
 
-import { ApiClientError, type PosJSON } from '../cli/http-client.ts';
+import type { PosJSON } from '../remote/wire.ts';
+import { ApiClientError } from '../remote/http-client.ts';
 
 export type ClientErrorCode =
   /** An option or argument is malformed (negative TXID, both txid and at, a page number out of range…). */

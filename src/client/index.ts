@@ -1,6 +1,6 @@
 // The Node client library (issue 7): open a remote ltx-edge database, query it locally, follow it, travel in time, write atomically.
 
-export type { ChangesJSON, PosJSON, ReadPoint } from '../cli/http-client.ts';
+export type { ChangesJSON, PosJSON, ReadPoint } from '../remote/wire.ts';
 export { type ClientPagesStats, DEFAULT_MAX_QUERY_BYTES } from './client-pages.ts';
 export { ClientError, type ClientErrorCode, ConflictError } from './errors.ts';
 export { DEFAULT_CACHE_BYTES, type PageStoreStats } from './page-store.ts';
@@ -18,5 +18,5 @@ export {
 } from './remote-database.ts';
 export type { PointInput } from './point-input.ts';
 export { DEFAULT_MAX_WRITE_ROUNDS, type StatementResult, type Transaction } from './write-session.ts';
-export { ApiClientError } from '../cli/http-client.ts';
+export { ApiClientError } from '../remote/http-client.ts';
 export { QueryError } from '../query/query-error.ts';

@@ -1,6 +1,7 @@
 // One database view's pages in Node: an LRU of server bytes with a byte cap, batched fetches at a pinned TXID, and commit discovery.
 
-import { type ApiClient, MAX_BATCH_PAGES, type ReadPoint } from '../cli/http-client.ts';
+import { MAX_BATCH_PAGES, type ReadPoint } from '../remote/wire.ts';
+import type { ApiClient } from '../remote/http-client.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';
 import { ClientError } from './errors.ts';

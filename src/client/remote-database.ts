@@ -1,6 +1,7 @@
 // RemoteDatabase: a remote ltx-edge database opened from Node — local SQL over lazily fetched pages, following the head, time travel, atomic writes.
 
-import { ApiClient, ApiClientError, type ClientOptions, type PosJSON, type ReadPoint } from '../cli/http-client.ts';
+import type { PosJSON, ReadPoint } from '../remote/wire.ts';
+import { ApiClient, ApiClientError, type ClientOptions } from '../remote/http-client.ts';
 import { formatHex64 } from '../ltx/checksum.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/engine.ts';

@@ -7,7 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Replicator } from '../../../src/agent/replicator.ts';
-import { ApiClient } from '../../../src/cli/http-client.ts';
+import { ApiClient } from '../../../src/remote/http-client.ts';
 import { formatHex64 } from '../../../src/ltx/index.ts';
 import { databaseImage, openAppDatabase, runTransaction, sha256 } from '../../helpers/agent-workload.ts';
 import { DEV_TOKEN, type DevServer, startDevServer } from '../../helpers/dev-server.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentEvent, Replicator, type ReplicatorOptions } from '../../../src/agent/replicator.ts';
-import { ApiClient } from '../../../src/cli/http-client.ts';
+import { ApiClient } from '../../../src/remote/http-client.ts';
 import { databaseImage, sha256 } from '../../helpers/agent-workload.ts';
 import { DEV_TOKEN, type DevServer, devFetch, startDevServer } from '../../helpers/dev-server.ts';
 import { APP_SCHEMA, PythonApp } from '../../helpers/python-app.ts';

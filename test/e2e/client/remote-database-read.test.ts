@@ -1,7 +1,7 @@
 // RemoteDatabase against the real local platform: local SQL equal to node:sqlite at every TXID, lazy pages, the LRU cap, refresh and follow, time travel, typed errors.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClientError } from '../../../src/cli/http-client.ts';
+import { ApiClientError } from '../../../src/remote/http-client.ts';
 import { ClientError } from '../../../src/client/errors.ts';
 import { RemoteDatabase, type RemoteDatabaseOptions } from '../../../src/client/remote-database.ts';
 import { QueryError } from '../../../src/query/query-error.ts';

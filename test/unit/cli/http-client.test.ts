@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/cli-errors.ts';
-import { ApiClient, ApiClientError, type RetryInfo, resolveClientConfig } from '../../../src/cli/http-client.ts';
+import { ApiClient, ApiClientError, type RetryInfo } from '../../../src/remote/http-client.ts';
+import { resolveClientConfig } from '../../../src/cli/remote-cli.ts';
 import { createProgress, formatProgressLine } from '../../../src/cli/progress.ts';
 
 type Answer = Response | Error | (() => Response | Error);

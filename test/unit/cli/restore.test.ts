@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, ApiClientError } from '../../../src/cli/http-client.ts';
+import { ApiClient, ApiClientError } from '../../../src/remote/http-client.ts';
 import { type RestoreOptions, integrityCheck, restoreDatabase } from '../../../src/cli/restore.ts';
 import { CliError } from '../../../src/cli/cli-errors.ts';
 import { runCLI, runCLIAsync, runCLIAsyncJSON } from '../../helpers/run-cli.ts';

@@ -1,9 +1,9 @@
-// A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries.
+// A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries. No CLI concerns: arguments and usage live in src/cli.
 
 import { formatHex64 } from '../ltx/checksum.ts';
 import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
-import { UsageError } from './cli-errors.ts';
+import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from './wire.ts';
 
 /** Retries after the first attempt, for network errors, 429 and 5xx (except 501). */
 export const DEFAULT_RETRIES = 4;
@@ -11,37 +11,6 @@ export const DEFAULT_RETRIES = 4;
 export const DEFAULT_RETRY_DELAY_MS = 250;
 /** Longest wait between two attempts, milliseconds, also for a server's Retry-After. */
 export const MAX_RETRY_DELAY_MS = 8_000;
-
-/** A position on the wire: 16 lowercase hex digits each (DESIGN §4). */
-export interface PosJSON {
-  txid: string;
-  postApplyChecksum: string;
-}
-
-/** The fields of `GET /v1/databases/:db` the CLI relies on (the server sends more). */
-export interface DatabaseInfoJSON {
-  name: string;
-  pos: PosJSON;
-  pageSize: number;
-  commit: number;
-  size: number;
-}
-
-/** `GET /v1/databases/:db/changes`: pages changed after `since` up to `pos` (all = every page may have). */
-export interface ChangesJSON {
-  pos: PosJSON;
-  pgnos: number[];
-  all: boolean;
-}
-
-/** The point of a read (DESIGN §4): an explicit TXID, a time (`at=`: RFC3339 or relative), or neither = the head. */
-export interface ReadPoint {
-  txid?: bigint;
-  at?: string;
-}
-
-/** Most pages per `GET …/pages?pgno=` (the server's MAX_BATCH_PAGES). */
-export const MAX_BATCH_PAGES = 4096;
 
 /**
  * A failed API call. `status` is the HTTP status, or 0 when no answer came (code NETWORK_ERROR);
@@ -67,37 +36,6 @@ export interface ClientConfig {
   url: string;
   /** Bearer token; undefined sends no Authorization header. */
   token: string | undefined;
-}
-
-/**
- * The server URL and token from flags, else LTX_EDGE_URL / LTX_EDGE_TOKEN (DESIGN §5). A URL given
- * as the first positional argument wins over both; it is taken off `positionals` when present.
- * Throws UsageError when there is no URL or it is not http(s).
- */
-export function resolveClientConfig(
-  positionals: string[],
-  flags: { url?: string; token?: string },
-  usage: string,
-  env: NodeJS.ProcessEnv = process.env,
-): { config: ClientConfig; rest: string[] } {
-  let url: string | undefined;
-  let rest = positionals;
-  if (positionals.length > 0 && /^https?:\/\//i.test(positionals[0])) {
-    url = positionals[0];
-    rest = positionals.slice(1);
-  } else {
-    url = flags.url ?? env.LTX_EDGE_URL;
-  }
-  if (url === undefined || url === '') throw new UsageError('no server URL: give <url> or set LTX_EDGE_URL', usage);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`invalid server URL: ${url}`, usage);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`server URL must be http(s): ${url}`, usage);
-  const token = flags.token ?? (env.LTX_EDGE_TOKEN || undefined);
-  return { config: { url: parsed.href, token }, rest };
 }
 
 /** A request body, made afresh for each attempt (`attempt` counts from 1), so retries can resend it. */

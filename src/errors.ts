@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { LTXError } from './ltx/errors.ts';
+import { LTXError } from './ltx/index.ts';
 import { QueryError } from './query/query-error.ts';
 import { PlanError } from './replication/plan.ts';
 import { PointError } from './replication/point.ts';

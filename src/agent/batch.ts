@@ -1,15 +1,15 @@
 // One push in the making: the pages of one LTX file (held in memory or read from the main file when sent) and its header.
 
-import { crcLinear } from '../ltx/crc64.ts';
 import {
   ChecksumUpdate,
+  crcLinear,
   type DatabaseState,
-  type Header,
-  type PageInput,
   encodeLTXStream,
+  type Header,
   lockPgno,
   makeHeader,
   pageChecksum,
+  type PageInput,
 } from '../ltx/index.ts';
 import { ViewChangedError } from './agent-error.ts';
 import type { Pos } from './agent-state.ts';

@@ -1,6 +1,6 @@
 // One statement's (or one write attempt's) pages in Node: the engine's PageFile over a PageStore, pinned to a TXID, b-tree sibling prefetch.
 
-import { lockPgno } from '../ltx/constants.ts';
+import { lockPgno } from '../ltx/index.ts';
 import { BtreeWalk, DEFAULT_PREFETCH, type PrefetchOptions } from '../query/btree-walk.ts';
 import type { EnginePages } from '../query/engine.ts';
 import { QueryError } from '../query/query-error.ts';

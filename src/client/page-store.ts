@@ -2,7 +2,7 @@
 
 import { MAX_BATCH_PAGES, type ReadPoint } from '../remote/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';
 import { ClientError } from './errors.ts';
 

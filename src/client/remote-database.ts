@@ -2,7 +2,7 @@
 
 import type { PosJSON, ReadPoint } from '../remote/wire.ts';
 import { ApiClient, ApiClientError, type ClientOptions } from '../remote/http-client.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/engine.ts';
 import type { SharedPageCacheStats } from '../query/shared-page-cache.ts';

@@ -1,6 +1,6 @@
 // Reads a request body in large chunks: a stream crossing into the DO otherwise arrives 4 KiB at a time.
 
-import { concatBytes } from '../ltx/encoder.ts';
+import { concatBytes } from '../ltx/index.ts';
 
 /** The slice of a stream reader ingest uses. */
 export interface ChunkReader {

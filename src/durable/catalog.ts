@@ -1,6 +1,6 @@
 // Typed SQL over the DatabaseDO's SQLite: the position, the catalog of LTX files, per-page checksums.
 
-import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
+import { formatHex64, parseHex64 } from '../ltx/index.ts';
 import type { SqlExec } from './migrate.ts';
 
 /** The database head. TXID 0 with no row means empty. */

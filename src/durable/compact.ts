@@ -1,10 +1,6 @@
 // Compaction inside the DO: merge a contiguous run of catalog files into one file at a higher level, then swap them.
 
-import { formatHex64 } from '../ltx/checksum.ts';
-import { compactLTX } from '../ltx/compactor.ts';
-import { HEADER_FLAG_NO_CHECKSUM, SNAPSHOT_LEVEL } from '../ltx/constants.ts';
-import { LTXError } from '../ltx/errors.ts';
-import type { ByteSource } from '../ltx/page-reader.ts';
+import { type ByteSource, compactLTX, formatHex64, HEADER_FLAG_NO_CHECKSUM, LTXError, SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { doRetry, withRetry } from '../storage/retry.ts';

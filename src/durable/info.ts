@@ -1,6 +1,6 @@
 // JSON shapes the DatabaseDO reports: database info (GET /v1/databases/:db) and catalog rows (GET .../ltx).
 
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import type { CatalogFile, Position } from './catalog.ts';
 import type { MaintenanceStateJSON } from './maintenance-state.ts';
 import { type PosJSON, posJSON } from './rpc-result.ts';

@@ -1,12 +1,16 @@
 // The DO's write path: stream a pushed LTX file through the strict decoder into R2, then commit it to the catalog.
 
-import { DatabaseState, applyLTX } from '../ltx/apply.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
-import type { DecoderLimits } from '../ltx/decoder.ts';
-import { LTXError } from '../ltx/errors.ts';
-import { type Header, decodeHeader } from '../ltx/header.ts';
-import { LTXDecoder } from '../ltx/decoder.ts';
-import { HEADER_SIZE } from '../ltx/constants.ts';
+import {
+  applyLTX,
+  DatabaseState,
+  decodeHeader,
+  type DecoderLimits,
+  formatHex64,
+  type Header,
+  HEADER_SIZE,
+  LTXDecoder,
+  LTXError,
+} from '../ltx/index.ts';
 import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';

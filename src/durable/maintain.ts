@@ -1,6 +1,6 @@
 // Runs the due maintenance of one database (compaction, snapshot, retention) that the pure planner chose.
 
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import {
   type CatalogEntry,
   type MaintenanceAction,

@@ -1,6 +1,6 @@
 // Per-page checksums in the DO's SQLite, staged while a file streams in and committed with its catalog row.
 
-import type { PageChecksumStore } from '../ltx/apply.ts';
+import type { PageChecksumStore } from '../ltx/index.ts';
 import type { SqlExec } from './migrate.ts';
 
 /**

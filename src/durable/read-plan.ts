@@ -1,6 +1,6 @@
 // The DO's side of reads: resolve a point (head, TXID, time) to a plan of LTX files, with page hints at the head.
 
-import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
+import { formatHex64, parseHex64 } from '../ltx/index.ts';
 import { type PlanFileJSON, type PlanJSON, type ReadPlan, planToJSON } from '../replication/plan.ts';
 import { type PlanFile, oldestRestorable, planRestore, txidAtTime } from '../replication/restore-plan.ts';
 import type { Catalog, CatalogFile, Position } from './catalog.ts';

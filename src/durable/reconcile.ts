@@ -1,7 +1,6 @@
 // Brings the catalog up to what R2 holds: adopt the next contiguous valid file(s), ignore the rest.
 
-import { formatHex64 } from '../ltx/checksum.ts';
-import { SNAPSHOT_LEVEL } from '../ltx/constants.ts';
+import { formatHex64, SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { levelPrefix, parseLtxKey } from '../storage/keys.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 import { type IngestContext, ingestLTX } from './ingest.ts';

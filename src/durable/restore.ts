@@ -1,11 +1,6 @@
 // Non-destructive restore: the database as it was at a past point, written as the next transaction.
 
-import { ChecksumUpdate, DatabaseState } from '../ltx/apply.ts';
-import { pageChecksumLinear } from '../ltx/checksum.ts';
-import { MAX_TXID, lockPgno } from '../ltx/constants.ts';
-import { crcLinear } from '../ltx/crc64.ts';
-import { LTXEncoder } from '../ltx/encoder.ts';
-import { makeHeader } from '../ltx/header.ts';
+import { ChecksumUpdate, crcLinear, DatabaseState, lockPgno, LTXEncoder, makeHeader, MAX_TXID, pageChecksumLinear } from '../ltx/index.ts';
 import type { ReadPlan } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { type IngestContext, ingestLTX } from './ingest.ts';

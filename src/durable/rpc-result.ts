@@ -1,7 +1,6 @@
 // Result objects the DatabaseDO returns over RPC: expected failures travel as data (custom errors don't survive RPC).
 
-import { formatHex64 } from '../ltx/checksum.ts';
-import type { LTXError } from '../ltx/errors.ts';
+import { formatHex64, type LTXError } from '../ltx/index.ts';
 import type { ErrorCode, ErrorDetails } from '../errors.ts';
 
 /** A position on the wire (DESIGN §4): 16 lowercase hex digits each. */

@@ -1,10 +1,6 @@
 // Page-set writes (DESIGN §4 POST .../tx): the DO assigns the next TXID, encodes the LTX file and ingests it.
 
-import { ChecksumUpdate, DatabaseState } from '../ltx/apply.ts';
-import { MAX_TXID, isValidPageSize, lockPgno } from '../ltx/constants.ts';
-import { crcLinear } from '../ltx/crc64.ts';
-import { encodeLTX } from '../ltx/encoder.ts';
-import { makeHeader } from '../ltx/header.ts';
+import { ChecksumUpdate, crcLinear, DatabaseState, encodeLTX, isValidPageSize, lockPgno, makeHeader, MAX_TXID } from '../ltx/index.ts';
 import { decodePageBatch } from '../replication/page-batch.ts';
 import { headJSON, type IngestContext, ingestLTX } from './ingest.ts';
 import { StagedPageChecksums } from './page-checksums.ts';

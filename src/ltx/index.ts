@@ -1,10 +1,10 @@
 // The LTX codec's public surface: pure, no Workers imports (see ltx-format.md beside the repo).
 
 export { ChecksumUpdate, DatabaseState, MemoryPageChecksums, type PageChecksumStore, type PageSink, applyLTX } from './apply.ts';
-export { databaseChecksum, formatHex64, pageChecksum, parseHex64, updateChecksum } from './checksum.ts';
-export { type CompactOptions, compactLTX, compactedHeader, isContiguous } from './compactor.ts';
+export { databaseChecksum, formatHex64, pageChecksum, pageChecksumLinear, parseHex64, updateChecksum } from './checksum.ts';
+export { type CompactOptions, compactLTX, compactedHeader, isContiguous, mergePages } from './compactor.ts';
 export * from './constants.ts';
-export { CRC64, crc64 } from './crc64.ts';
+export { CRC64, crc64, crcLinear } from './crc64.ts';
 export {
   DEFAULT_DECODER_LIMITS,
   type DecodeResult,
@@ -15,7 +15,7 @@ export {
   decodeLTXStream,
 } from './decoder.ts';
 export { type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } from './encoder.ts';
-export { LTX_ERROR_CODES, LTXError, type LTXErrorCode } from './errors.ts';
+export { LTX_ERROR_CODES, LTXError, type LTXErrorCode, fail } from './errors.ts';
 export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
 export { MemoryDatabase } from './memory-database.ts';
 export { decodePageFrame } from './page-frame.ts';
@@ -29,3 +29,5 @@ export {
   pageIndexProbeRange,
 } from './page-index.ts';
 export { type ByteSource, PageReader } from './page-reader.ts';
+export { type LTXGeneration, convertV1ToCurrentChunks, readChunks, sniffLTXGeneration } from './v1.ts';
+export { encodeV1SnapshotFromDatabase } from './v1-encoder.ts';

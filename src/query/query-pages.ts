@@ -1,7 +1,6 @@
 // One query's view of a database at a plan: pages located in the plan's files, a per-request page map, misses batched into ranged reads.
 
-import { lockPgno } from '../ltx/constants.ts';
-import { type PageIndex, findPage } from '../ltx/page-index.ts';
+import { findPage, lockPgno, type PageIndex } from '../ltx/index.ts';
 import { type PageSource, indexCacheKey } from '../replication/page-source.ts';
 import { type ReadPlan, planCeilings, planFileKey } from '../replication/plan.ts';
 import { BtreeWalk, DEFAULT_PREFETCH, type PrefetchOptions, isInteriorPage } from './btree-walk.ts';

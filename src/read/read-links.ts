@@ -7,7 +7,7 @@
 // created again under the same name does not inherit them.
 
 import { ApiError } from '../errors.ts';
-import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
+import { formatHex64, parseHex64 } from '../ltx/index.ts';
 
 /** Lifetime of a link when the request names none (s). */
 export const DEFAULT_LINK_SECONDS = 3_600;

@@ -11,7 +11,7 @@ import type { Context } from 'hono';
 import type { PlanAnswer, PlanRequest } from '../durable/read-plan.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { PageSource } from '../replication/page-source.ts';
 import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey, planFromJSON } from '../replication/plan.ts';
 import { parseMinTXID, parsePoint } from '../replication/point.ts';

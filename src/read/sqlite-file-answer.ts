@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError, errorResponse } from '../errors.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import type { ReadPlan } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';

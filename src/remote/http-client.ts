@@ -1,6 +1,6 @@
 // A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries. No CLI concerns: arguments and usage live in src/cli.
 
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
 import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from './wire.ts';

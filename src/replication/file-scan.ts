@@ -1,9 +1,6 @@
 // A sequential read of one plan file through its page index, a run of frames at a time (snapshots merge these).
 
-import { HEADER_SIZE, lockPgno } from '../ltx/constants.ts';
-import { fail } from '../ltx/errors.ts';
-import { type Header, decodeHeader } from '../ltx/header.ts';
-import { decodePageFrame } from '../ltx/page-frame.ts';
+import { decodeHeader, decodePageFrame, fail, type Header, HEADER_SIZE, lockPgno } from '../ltx/index.ts';
 import type { LoadedIndex, PageSource } from './page-source.ts';
 import type { PlanFileRef } from './plan.ts';
 

@@ -1,6 +1,6 @@
 // Pure rules for accepting a pushed LTX file at a database's head (DESIGN §4 POST .../ltx).
 
-import { type Header, isSnapshot, tracksChecksums } from '../ltx/header.ts';
+import { type Header, isSnapshot, tracksChecksums } from '../ltx/index.ts';
 
 /** What the DO knows of the head when a push arrives (undefined = empty database). */
 export interface Head {

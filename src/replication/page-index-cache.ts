@@ -1,6 +1,6 @@
 // A bounded, byte-accounted LRU of decoded page indexes, keyed by immutable R2 key (DESIGN §1: cached per isolate).
 
-import type { PageIndex } from '../ltx/page-index.ts';
+import type { PageIndex } from '../ltx/index.ts';
 
 /** Default budget: 32 MiB holds the indexes of ~2M pages (16 bytes each), a quarter of a Worker's 128 MB. */
 export const DEFAULT_PAGE_INDEX_CACHE_BYTES = 32 * 1024 * 1024;

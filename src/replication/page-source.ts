@@ -1,9 +1,6 @@
 // Random page reads at a plan: page indexes from file tails (cached), frames by coalesced range reads (ltx-format.md §4, §12).
 
-import { lockPgno } from '../ltx/constants.ts';
-import { fail } from '../ltx/errors.ts';
-import { decodePageFrame } from '../ltx/page-frame.ts';
-import { type PageIndex, decodePageIndexFromTail, findPage, pageIndexProbeRange } from '../ltx/page-index.ts';
+import { decodePageFrame, decodePageIndexFromTail, fail, findPage, lockPgno, type PageIndex, pageIndexProbeRange } from '../ltx/index.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { FileScan } from './file-scan.ts';
 import type { PageIndexCache } from './page-index-cache.ts';

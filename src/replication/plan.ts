@@ -1,9 +1,17 @@
 // The read plan the DO hands Workers: the ordered LTX files that rebuild a database at a TXID, its wire form and checks.
 
 import { isValidDatabaseName } from '../config.ts';
-import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
-import { isContiguous } from '../ltx/compactor.ts';
-import { HEADER_SIZE, INDEX_LENGTH_FIELD_SIZE, PAGE_HEADER_SIZE, SNAPSHOT_LEVEL, TRAILER_SIZE, isValidPageSize } from '../ltx/constants.ts';
+import {
+  formatHex64,
+  HEADER_SIZE,
+  INDEX_LENGTH_FIELD_SIZE,
+  isContiguous,
+  isValidPageSize,
+  PAGE_HEADER_SIZE,
+  parseHex64,
+  SNAPSHOT_LEVEL,
+  TRAILER_SIZE,
+} from '../ltx/index.ts';
 import { ltxKey } from '../storage/keys.ts';
 
 /** One LTX object of a plan, addressed as in the storage layout (DESIGN §2). */

@@ -1,6 +1,6 @@
 // The database size cap (LTX_EDGE_MAX_DATABASE_BYTES) and SQLite's page-count limit, as one pure check every write path calls.
 
-import { SQLITE_MAX_PAGE_COUNT } from '../ltx/constants.ts';
+import { SQLITE_MAX_PAGE_COUNT } from '../ltx/index.ts';
 
 export interface SizeRefusal {
   message: string;

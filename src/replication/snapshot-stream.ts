@@ -1,11 +1,17 @@
 // The whole database at a plan as a pull-driven stream (SQLite file or one snapshot LTX), with bounded memory.
 
-import { compactedHeader, mergePages } from '../ltx/compactor.ts';
-import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../ltx/constants.ts';
-import type { DecoderLimits } from '../ltx/decoder.ts';
-import { LTXEncoder, concatBytes } from '../ltx/encoder.ts';
-import { type Header, tracksChecksums } from '../ltx/header.ts';
-import { PageReader } from '../ltx/page-reader.ts';
+import {
+  compactedHeader,
+  concatBytes,
+  type DecoderLimits,
+  type Header,
+  HEADER_FLAG_NO_CHECKSUM,
+  lockPgno,
+  LTXEncoder,
+  mergePages,
+  PageReader,
+  tracksChecksums,
+} from '../ltx/index.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { PageIndexCache } from './page-index-cache.ts';
 import type { ScannedPage } from './file-scan.ts';

@@ -11,7 +11,7 @@ import { rpcResponse, unwrap } from './rpc.ts';
 import { parsePoint } from '../replication/point.ts';
 import { z } from 'zod';
 import { parseJSONBody, readJSONBody } from './json-body.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
 

@@ -5,7 +5,7 @@ import { cors } from 'hono/cors';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { parsePoint } from '../replication/point.ts';
 import { DEFAULT_LINK_SECONDS, linkPath, verifyLink } from '../read/read-links.ts';
 import { ReadService } from '../read/read-service.ts';

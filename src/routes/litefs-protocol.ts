@@ -14,7 +14,7 @@ import { type Scope, isValidDatabaseName } from '../config.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { apiErrorOf, type ErrorCode } from '../errors.ts';
-import type { LTXErrorCode } from '../ltx/errors.ts';
+import type { LTXErrorCode } from '../ltx/index.ts';
 
 /** An error answered in LiteFS's shape. */
 export class LiteFSError extends Error {

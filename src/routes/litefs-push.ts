@@ -1,9 +1,8 @@
 // POST /litefs/db/tx bodies: tell v1 from current LTX by their first bytes and hand the DO a current-format stream.
 
 import { BodyReadError, type UploadDeadlines, UploadTimeoutError, withDeadlines } from '../durable/body-reader.ts';
-import { LTXError } from '../ltx/errors.ts';
+import { convertV1ToCurrentChunks, LTXError, type LTXGeneration, sniffLTXGeneration } from '../ltx/index.ts';
 import { LiteFSError } from './litefs-protocol.ts';
-import { type LTXGeneration, convertV1ToCurrentChunks, sniffLTXGeneration } from '../ltx/v1.ts';
 
 /** A pushed body ready for the DO's ingest. */
 export interface PreparedPush {

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { ChangesAnswer, PlanAnswer } from '../durable/read-plan.ts';
 import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { LiteFSError, type QueryPos, fromApiError } from './litefs-protocol.ts';
 import { ReadService } from '../read/read-service.ts';
 

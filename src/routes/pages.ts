@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
 import { unwrap } from './rpc.ts';

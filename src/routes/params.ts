@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
 import { DATABASE_NAME_PATTERN, isValidDatabaseName } from '../config.ts';
-import { SNAPSHOT_LEVEL } from '../ltx/constants.ts';
+import { SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_AT_LENGTH, TXID_HEX } from '../replication/point.ts';
 

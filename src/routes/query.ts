@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/engine.ts';
 import { QueryPages } from '../query/query-pages.ts';
 import type { Params } from '../query/values.ts';

@@ -3,7 +3,7 @@
 import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { formatHex64 } from '../ltx/checksum.ts';
+import { formatHex64 } from '../ltx/index.ts';
 import { snapshotLtx } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { dbName, parseSnapshotFormat } from './params.ts';

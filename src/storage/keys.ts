@@ -1,7 +1,6 @@
 // The Litestream storage layout [contract] (DESIGN §2): LTX object keys, level/db prefixes, timestamp metadata.
 import { isValidDatabaseName } from '../config.ts';
-import { formatHex64, parseHex64 } from '../ltx/checksum.ts';
-import { SNAPSHOT_LEVEL } from '../ltx/constants.ts';
+import { formatHex64, parseHex64, SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { StorageError } from './object-store.ts';
 
 /** An LTX object key, parsed. TXIDs are bigint (DESIGN §3). */

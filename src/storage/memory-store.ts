@@ -1,6 +1,5 @@
 // MemoryObjectStore: a Map-backed ObjectStore with R2's semantics, deterministic etags and an injectable clock.
-import { formatHex64 } from '../ltx/checksum.ts';
-import { crc64 } from '../ltx/crc64.ts';
+import { crc64, formatHex64 } from '../ltx/index.ts';
 import {
   LIST_METADATA_PAGE_LIMIT,
   MULTIPART_MIN_PART_SIZE,

@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_RANGE_BYTES,
   PageSource,
 } from '../../src/replication/page-source.ts';
-import { type ReadPlan, planFileKey, planFromJSON } from '../../src/replication/plan.ts';
+import { type ReadPlan, planFileKey } from '../../src/replication/plan.ts';
 import { snapshotSqlite } from '../../src/replication/snapshot-stream.ts';
 import { unwrap } from '../../src/routes/rpc.ts';
 import { resetReadCaches } from '../../src/read/read-caches.ts';
@@ -213,7 +213,7 @@ async function buildData(): Promise<DataSet> {
 
   const txid = BigInt(files.length);
   const hex = formatHex64(txid);
-  const plan = planFromJSON(unwrap(await env.DATABASE.getByName(name).plan(name, { txid: hex })).plan);
+  const plan: ReadPlan = unwrap(await env.DATABASE.getByName(name).plan(name, { txid: hex })).plan;
   if (plan.files.length !== files.length) throw new Error(`plan has ${plan.files.length} files, pushed ${files.length}`);
 
   const byPgno: (Loc | undefined)[] = new Array(commit);

@@ -10,7 +10,6 @@ import { applyMigrations } from './migrate.ts';
 import { DATABASE_MIGRATIONS } from './migrations.ts';
 import { MutationQueue } from './mutation-queue.ts';
 import { type RestoreResult, restoreAsNewTransaction } from './restore.ts';
-import { planFromJSON } from '../replication/plan.ts';
 import { type StatKey, Stats, type StatsJSON } from './stats.ts';
 import { type ChangesAnswer, type PlanAnswer, type PlanRequest, ReadPlanner } from './read-plan.ts';
 import { reconcile } from './reconcile.ts';
@@ -303,7 +302,7 @@ export class DatabaseDO extends DurableObject<Env> {
       this.planner.setName(name);
       const planned = this.planner.plan(req);
       if (!planned.ok) return planned;
-      const result = await restoreAsNewTransaction(this.ingestContext(name), planFromJSON(planned.value.plan));
+      const result = await restoreAsNewTransaction(this.ingestContext(name), planned.value.plan);
       this.count(result, 'txWrites');
       return this.announce(name, result);
     });

@@ -1,7 +1,7 @@
 // The DO's side of reads: resolve a point (head, TXID, time) to a plan of LTX files, with page hints at the head.
 
 import { formatHex64, parseHex64 } from '../ltx/index.ts';
-import { type PlanFileJSON, type PlanJSON, type ReadPlan, planToJSON } from '../replication/plan.ts';
+import type { PlanFileRef, ReadPlan } from '../replication/plan.ts';
 import { type PlanFile, oldestRestorable, planRestore, txidAtTime } from '../replication/restore-plan.ts';
 import type { Catalog, CatalogFile, Position } from './catalog.ts';
 import { type PosJSON, type RpcResult, err, ok, posJSON } from './rpc-result.ts';
@@ -22,22 +22,23 @@ export interface ChangesAnswer {
   /** Changed pages, when the DO could list them (at the head). */
   pgnos?: number[];
   /** Otherwise the level-0 files after `since` whose page indexes hold the changed pages. */
-  files?: PlanFileJSON[];
+  files?: PlanFileRef[];
 }
 
+/** The plan as it is: DO RPC carries bigint and Map, so nothing is turned into JSON and parsed back. */
 export interface PlanAnswer {
-  plan: PlanJSON;
+  plan: ReadPlan;
   /** The head when the plan was made. */
   head: PosJSON;
-  /** [pgno, index into plan.files] for pages whose newest version is known (head reads only). */
-  hints: number[][];
+  /** pgno → index into plan.files, for pages whose newest version is known (head reads only). */
+  hints: Map<number, number>;
 }
 
 /** Builds plans from the catalog; caches them per target TXID until the catalog changes. */
 export class ReadPlanner {
   private readonly catalog: Catalog;
   private dbName = '';
-  private cache = new Map<bigint, { plan: ReadPlan; json: PlanJSON }>();
+  private cache = new Map<bigint, ReadPlan>();
 
   constructor(catalog: Catalog) {
     this.catalog = catalog;
@@ -65,8 +66,8 @@ export class ReadPlanner {
     if (!target.ok) return target;
     const made = this.planAt(pos, target.value);
     if (!made.ok) return made;
-    const hints = target.value === pos.txid && req.pgnos ? this.hints(made.value.plan, req.pgnos) : [];
-    return ok({ plan: made.value.json, head: posJSON(pos.txid, pos.checksum), hints });
+    const hints = target.value === pos.txid && req.pgnos ? this.hints(made.value, req.pgnos) : new Map<number, number>();
+    return ok({ plan: made.value, head: posJSON(pos.txid, pos.checksum), hints });
   }
 
   resolveTarget(pos: Position, req: PlanRequest): RpcResult<bigint> {
@@ -92,7 +93,7 @@ export class ReadPlanner {
     return ok(pos.txid);
   }
 
-  private planAt(pos: Position, target: bigint): RpcResult<{ plan: ReadPlan; json: PlanJSON }> {
+  private planAt(pos: Position, target: bigint): RpcResult<ReadPlan> {
     const cached = this.cache.get(target);
     if (cached) return ok(cached);
     const catalogFiles = this.catalog.filesUpTo(target);
@@ -116,10 +117,9 @@ export class ReadPlanner {
       checksum: last.postApplyChecksum,
       files: files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, commit: f.commit })),
     };
-    const entry = { plan, json: planToJSON(plan) };
     if (this.cache.size >= 64) this.cache.clear();
-    this.cache.set(target, entry);
-    return ok(entry);
+    this.cache.set(target, plan);
+    return ok(plan);
   }
 
   /**
@@ -151,13 +151,7 @@ export class ReadPlanner {
     if (to === pos.txid) return answer({ all: false, pgnos: this.catalog.pagesWrittenAfter(since).filter((p) => p <= at.commit) });
     return answer({
       all: false,
-      files: chain.map((f) => ({
-        level: 0,
-        minTXID: formatHex64(f.minTXID),
-        maxTXID: formatHex64(f.maxTXID),
-        size: f.size,
-        commit: f.commit,
-      })),
+      files: chain.map((f) => ({ level: 0, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, commit: f.commit })),
     });
   }
 
@@ -168,14 +162,14 @@ export class ReadPlanner {
   }
 
   /** Which plan file holds the newest version of each page: the newest file covering its last writer. */
-  private hints(plan: ReadPlan, pgnos: number[]): [number, number][] {
+  private hints(plan: ReadPlan, pgnos: number[]): Map<number, number> {
     const writers = this.catalog.pageWriters(pgnos.slice(0, 4096));
-    const out: [number, number][] = [];
+    const out = new Map<number, number>();
     for (const [pgno, writer] of writers) {
       for (let i = plan.files.length - 1; i >= 0; i--) {
         const f = plan.files[i];
         if (f.minTXID <= writer && writer <= f.maxTXID) {
-          out.push([pgno, i]);
+          out.set(pgno, i);
           break;
         }
       }

@@ -13,7 +13,7 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import { PageSource } from '../replication/page-source.ts';
-import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey, planFromJSON } from '../replication/plan.ts';
+import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey } from '../replication/plan.ts';
 import { parseMinTXID, parsePoint } from '../replication/point.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { unwrap } from '../routes/rpc.ts';
@@ -152,11 +152,11 @@ export class ReadService {
       if (e instanceof ApiError && e.code === 'NOT_FOUND') this.caches.incarnations.delete(this.name);
       throw e;
     }
-    const plan = planFromJSON(answer.plan);
+    const { plan } = answer;
     const known: KnownIncarnation = { incarnation: plan.incarnation ?? '', generation: plan.generation ?? 0, checkedAt: this.now() };
     this.caches.incarnations.set(this.name, known);
     if (cacheable) this.caches.plans.set(planKey(lifeKey(known), this.name, point.txid!), plan);
-    return { plan, hints: new Map(answer.hints.map(([pgno, file]) => [pgno, file])), explicit, source: this.source(plan), doCalls: 1 };
+    return { plan, hints: answer.hints, explicit, source: this.source(plan), doCalls: 1 };
   }
 
   /**

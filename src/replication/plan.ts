@@ -1,14 +1,12 @@
-// The read plan the DO hands Workers: the ordered LTX files that rebuild a database at a TXID, its wire form and checks.
+// The read plan the DO hands Workers (over RPC, as it is: bigint and all): the ordered LTX files that rebuild a database at a TXID, and its checks.
 
 import { isValidDatabaseName } from '../config.ts';
 import {
-  formatHex64,
   HEADER_SIZE,
   INDEX_LENGTH_FIELD_SIZE,
   isContiguous,
   isValidPageSize,
   PAGE_HEADER_SIZE,
-  parseHex64,
   SNAPSHOT_LEVEL,
   TRAILER_SIZE,
 } from '../ltx/index.ts';
@@ -44,27 +42,6 @@ export interface ReadPlan {
   /** Rolling post-apply checksum at `txid` (0 when the chain tracks none). */
   checksum: bigint;
   files: PlanFileRef[];
-}
-
-/** A PlanFileRef on the wire: TXIDs as 16 lowercase hex digits. */
-export interface PlanFileJSON {
-  level: number;
-  minTXID: string;
-  maxTXID: string;
-  size: number;
-  commit?: number;
-}
-
-/** A ReadPlan on the wire (DO RPC, caches): TXIDs and the checksum as 16 lowercase hex digits (DESIGN §3). */
-export interface PlanJSON {
-  db: string;
-  incarnation?: string;
-  generation?: number;
-  txid: string;
-  pageSize: number;
-  commit: number;
-  checksum: string;
-  files: PlanFileJSON[];
 }
 
 export type PlanErrorCode =
@@ -160,63 +137,4 @@ export function planCeilings(plan: ReadPlan): number[] {
     if (c !== undefined && c < ceiling) ceiling = c;
   }
   return out;
-}
-
-export function planToJSON(plan: ReadPlan): PlanJSON {
-  return {
-    db: plan.db,
-    ...(plan.incarnation !== undefined ? { incarnation: plan.incarnation } : {}),
-    ...(plan.generation !== undefined ? { generation: plan.generation } : {}),
-    txid: formatHex64(plan.txid),
-    pageSize: plan.pageSize,
-    commit: plan.commit,
-    checksum: formatHex64(plan.checksum),
-    files: plan.files.map((f) => {
-      const out: PlanFileJSON = { level: f.level, minTXID: formatHex64(f.minTXID), maxTXID: formatHex64(f.maxTXID), size: f.size };
-      if (f.commit !== undefined) out.commit = f.commit;
-      return out;
-    }),
-  };
-}
-
-function hex(v: unknown, what: string): bigint {
-  const parsed = typeof v === 'string' ? parseHex64(v) : undefined;
-  return parsed ?? invalid(`${what} must be 16 lowercase hex digits`);
-}
-
-function int(v: unknown, what: string): number {
-  return typeof v === 'number' && Number.isSafeInteger(v) ? v : invalid(`${what} must be an integer`);
-}
-
-/** Parses and validates a plan from untrusted JSON (a cache, an RPC); throws PlanError PLAN_INVALID. */
-export function planFromJSON(json: unknown): ReadPlan {
-  if (typeof json !== 'object' || json === null) invalid('a plan must be an object');
-  const j = json as Record<string, unknown>;
-  if (typeof j.db !== 'string') invalid('db must be a string');
-  if (!Array.isArray(j.files)) invalid('files must be an array');
-  if (j.incarnation !== undefined && (typeof j.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(j.incarnation)))
-    invalid('incarnation must be hex digits');
-  const plan: ReadPlan = {
-    db: j.db,
-    ...(j.incarnation !== undefined ? { incarnation: j.incarnation as string } : {}),
-    ...(j.generation !== undefined ? { generation: int(j.generation, 'generation') } : {}),
-    txid: hex(j.txid, 'txid'),
-    pageSize: int(j.pageSize, 'pageSize'),
-    commit: int(j.commit, 'commit'),
-    checksum: hex(j.checksum, 'checksum'),
-    files: j.files.map((v: unknown, i: number) => {
-      if (typeof v !== 'object' || v === null) invalid(`file ${i} must be an object`);
-      const f = v as Record<string, unknown>;
-      const ref: PlanFileRef = {
-        level: int(f.level, `file ${i} level`),
-        minTXID: hex(f.minTXID, `file ${i} minTXID`),
-        maxTXID: hex(f.maxTXID, `file ${i} maxTXID`),
-        size: int(f.size, `file ${i} size`),
-      };
-      if (f.commit !== undefined) ref.commit = int(f.commit, `file ${i} commit`);
-      return ref;
-    }),
-  };
-  validatePlan(plan);
-  return plan;
 }

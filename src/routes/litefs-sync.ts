@@ -41,7 +41,7 @@ export async function syncAnswer(c: Context<AppEnv>, name: string, pos: QueryPos
   if (pos.txid === headTXID) return pos.checksum === BigInt('0x' + head.postApplyChecksum) ? { pos: head, pgnos: [], all: false } : all;
   const at = asResult<PlanAnswer>(await stub.plan(name, { txid: formatHex64(pos.txid) }));
   if (!at.ok) return all; // older than retention
-  const checksum = BigInt('0x' + at.value.plan.checksum);
+  const checksum = at.value.plan.checksum;
   if (checksum !== 0n && checksum !== pos.checksum) return all;
   const changes = asResult<ChangesAnswer>(await stub.changes(name, formatHex64(pos.txid), {}));
   if (!changes.ok) throw fromApiError(changes.error.code, changes.error.message, changes.error.details);

@@ -19,7 +19,7 @@ import type { PlanAnswer } from '../durable/read-plan.ts';
 import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { encodeV1SnapshotFromDatabase, formatHex64, readChunks } from '../ltx/index.ts';
-import { isPlanStale, planFromJSON } from '../replication/plan.ts';
+import { isPlanStale } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import {
@@ -197,13 +197,13 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
   };
   const reads = new ReadService(c, name);
   const read = async (answer: PlanAnswer) => {
-    const p = planFromJSON(answer.plan);
+    const p = answer.plan;
     const source = reads.source(p);
     if (p.checksum !== 0n && p.checksum !== pos.checksum) throw posMismatch(answer.head);
     if (pgnos.length * p.pageSize > MAX_PAGE_RESPONSE_BYTES) {
       throw new LiteFSError(400, 'EINVAL', `at most ${MAX_PAGE_RESPONSE_BYTES} bytes of pages per request`);
     }
-    const pages = await source.readPages(p, pgnos, new Map(answer.hints.map(([pgno, f]) => [pgno, f])));
+    const pages = await source.readPages(p, pgnos, answer.hints);
     return [...pages].sort((a, b) => a[0] - b[0]).map(([pgno, data]) => ({ pgno, data: toBase64(data) }));
   };
   let pages: Awaited<ReturnType<typeof read>>;

@@ -54,13 +54,7 @@ pageRoutes.get('/:db/changes', requireScope('read'), async (c) => {
   if (pgnos) return c.json({ pos, pgnos, all: false });
   // Before the head: the union of the level-0 files' page indexes, within the final commit.
   return new ReadService(c, name).read(point, undefined, async (r) => {
-    const refs = (files ?? []).map((f) => ({
-      level: f.level,
-      minTXID: BigInt('0x' + f.minTXID),
-      maxTXID: BigInt('0x' + f.maxTXID),
-      size: f.size,
-      commit: f.commit,
-    }));
+    const refs = files ?? [];
     const changed = new Set<number>();
     const commit = r.plan.commit;
     for (const f of refs) {

@@ -6,7 +6,7 @@ import { CliError, EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { batchedByteStream, counted } from '../remote/byte-streams.ts';
-import type { PosJSON } from '../remote/wire.ts';
+import type { PosJSON } from '../api/wire.ts';
 import { type ApiClient, ApiClientError } from '../remote/http-client.ts';
 import { resolveClientConfig } from './remote-cli.ts';
 import { type Progress, createProgress } from './progress.ts';

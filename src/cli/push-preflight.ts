@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { HEADER_SIZE, type Header, LTXError, decodeHeader, formatHex64, parseHex64 } from '../ltx/index.ts';
 import { type Head, decideIngest } from '../replication/ingest-rules.ts';
 import { CliError } from './cli-errors.ts';
-import type { DatabaseInfoJSON, PosJSON } from '../remote/wire.ts';
+import type { DatabaseInfoJSON, PosJSON } from '../api/wire.ts';
 
 /** A push the server would refuse from the header: same code and details as its answer would carry. */
 export class PreflightRefusal extends CliError {

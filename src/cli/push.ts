@@ -7,7 +7,7 @@ import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { fileByteStream } from '../remote/byte-streams.ts';
 import type { Head } from '../replication/ingest-rules.ts';
-import type { PosJSON } from '../remote/wire.ts';
+import type { PosJSON } from '../api/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
 import { resolveClientConfig } from './remote-cli.ts';
 import { type Progress, createProgress } from './progress.ts';

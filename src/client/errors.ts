@@ -1,6 +1,6 @@
 // Typed failures of the Node client library: local refusals (ClientError) and a lost write race (ConflictError).
 
-import type { PosJSON } from '../remote/wire.ts';
+import type { PosJSON } from '../api/wire.ts';
 import { ApiClientError } from '../remote/http-client.ts';
 
 export type ClientErrorCode =

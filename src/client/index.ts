@@ -1,6 +1,6 @@
 // The Node client library (issue 7): open a remote ltx-edge database, query it locally, follow it, travel in time, write atomically.
 
-export type { ChangesJSON, PosJSON, ReadPoint } from '../remote/wire.ts';
+export type { ChangesJSON, PosJSON, ReadPoint } from '../api/wire.ts';
 export { type ClientPagesStats, DEFAULT_MAX_QUERY_BYTES } from './client-pages.ts';
 export { ClientError, type ClientErrorCode, ConflictError } from './errors.ts';
 export { DEFAULT_CACHE_BYTES, type PageStoreStats } from './page-store.ts';

@@ -1,6 +1,6 @@
 // One database view's pages in Node: an LRU of server bytes with a byte cap, batched fetches at a pinned TXID, and commit discovery.
 
-import { MAX_BATCH_PAGES, type ReadPoint } from '../remote/wire.ts';
+import { MAX_BATCH_PAGES, type ReadPoint } from '../api/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';

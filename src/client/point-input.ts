@@ -1,6 +1,6 @@
 // Points a caller may give the client (a TXID or a time, in several forms) as the wire's ReadPoint, validated locally.
 
-import type { ReadPoint } from '../remote/wire.ts';
+import type { ReadPoint } from '../api/wire.ts';
 import { ClientError } from './errors.ts';
 
 /** A point to read at: a TXID (bigint, number, or 1–16 hex digits) or a time (Date, RFC3339, or relative such as "5 minutes ago"). */

@@ -1,6 +1,6 @@
 // RemoteDatabase: a remote ltx-edge database opened from Node — local SQL over lazily fetched pages, following the head, time travel, atomic writes.
 
-import type { PosJSON, ReadPoint } from '../remote/wire.ts';
+import type { PosJSON, ReadPoint } from '../api/wire.ts';
 import { ApiClient, ApiClientError, type ClientOptions } from '../remote/http-client.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';

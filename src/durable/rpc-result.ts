@@ -3,11 +3,9 @@
 import { formatHex64, type LTXError } from '../ltx/index.ts';
 import type { ErrorCode, ErrorDetails } from '../errors.ts';
 
-/** A position on the wire (DESIGN §4): 16 lowercase hex digits each. */
-export interface PosJSON {
-  txid: string;
-  postApplyChecksum: string;
-}
+import type { PosJSON } from '../api/wire.ts';
+
+export type { PosJSON };
 
 export function posJSON(txid: bigint, checksum: bigint): PosJSON {
   return { txid: formatHex64(txid), postApplyChecksum: formatHex64(checksum) };

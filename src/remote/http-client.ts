@@ -3,7 +3,7 @@
 import { formatHex64 } from '../ltx/index.ts';
 import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
-import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from './wire.ts';
+import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from '../api/wire.ts';
 
 /** Retries after the first attempt, for network errors, 429 and 5xx (except 501). */
 export const DEFAULT_RETRIES = 4;

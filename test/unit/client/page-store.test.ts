@@ -1,7 +1,7 @@
 // PageStore without a server: batch chunking, commit discovery at an old TXID, epochs guarding the LRU, page 1's in-header size.
 
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_PAGES } from '../../../src/remote/wire.ts';
+import { MAX_BATCH_PAGES } from '../../../src/api/wire.ts';
 import { ApiClient, formatPgnoList } from '../../../src/remote/http-client.ts';
 import { PageStore, chunkPgnos } from '../../../src/client/page-store.ts';
 import { headerPageCount } from '../../../src/sqlite/header.ts';

@@ -1,4 +1,4 @@
-// The JSON shapes the Node side (CLI, agent, client) reads from the ltx-edge HTTP API (DESIGN §4), and the API's limits it must respect.
+// The JSON shapes of the HTTP API (DESIGN §4) in one place: the routes and the DO answer with them, the Node side (CLI, agent, client) reads them. Types and limits only, no code.
 
 /** A position on the wire: 16 lowercase hex digits each (DESIGN §4). */
 export interface PosJSON {
@@ -6,7 +6,7 @@ export interface PosJSON {
   postApplyChecksum: string;
 }
 
-/** The fields of `GET /v1/databases/:db` the CLI relies on (the server sends more). */
+/** The fields of `GET /v1/databases/:db` the Node side relies on (the server sends more: durable/info.ts). */
 export interface DatabaseInfoJSON {
   name: string;
   pos: PosJSON;

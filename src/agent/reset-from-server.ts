@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync, backup } from 'node:sqlite';
 import type { ApiClient } from '../remote/http-client.ts';
-import { restoreDatabase } from '../cli/restore.ts';
+import { restoreDatabase } from '../remote/restore.ts';
 import { formatHex64 } from '../ltx/index.ts';
 import { AgentError } from './agent-error.ts';
 import { type Pos, type SavedSums, stateDir } from './agent-state.ts';

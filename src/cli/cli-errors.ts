@@ -2,6 +2,7 @@
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LTXError } from '../ltx/index.ts';
+import { OperationError } from '../remote/operation-error.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 
 /** Exit statuses of every command. */
@@ -20,14 +21,11 @@ export class UsageError extends Error {
   }
 }
 
-/** A failure the CLI itself decides on (e.g. EEXIST when out.db exists), with a stable code. */
-export class CliError extends Error {
-  readonly code: string;
-
+/** A failure the CLI itself decides on (e.g. a bad input file), with a stable code: an OperationError of the command layer. */
+export class CliError extends OperationError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'CliError';
-    this.code = code;
   }
 }
 
@@ -40,10 +38,10 @@ export interface ErrorInfo {
 
 /**
  * Maps anything thrown to a code: LTXError codes (LTX_*), Node system error codes (ENOENT, EISDIR,
- * EACCES…), CliError codes; anything else is a bug and reported as INTERNAL.
+ * EACCES…), OperationError (and CliError) codes; anything else is a bug and reported as INTERNAL.
  */
 export function describeError(e: unknown): ErrorInfo {
-  if (e instanceof LTXError || e instanceof CliError) return { code: e.code, message: e.message };
+  if (e instanceof LTXError || e instanceof OperationError) return { code: e.code, message: e.message };
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {

@@ -9,7 +9,7 @@ import { batchedByteStream, counted } from '../remote/byte-streams.ts';
 import type { PosJSON } from '../api/wire.ts';
 import { type ApiClient, ApiClientError } from '../remote/http-client.ts';
 import { resolveClientConfig } from './remote-cli.ts';
-import { type Progress, createProgress } from './progress.ts';
+import { type Progress, createProgress } from '../remote/progress.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 import { inspectSQLiteFile, readSQLitePages } from './sqlite-file.ts';
 

@@ -2,7 +2,7 @@
 
 import { DatabaseState, applyLTX, formatHex64 } from '../ltx/index.ts';
 import { EXIT_OK, UsageError, describeError, parseCommandArgs, reportFailure } from './cli-errors.ts';
-import { createAtomicFile } from './atomic-file.ts';
+import { createAtomicFile } from '../remote/atomic-file.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import { FilePageSink, withFileChunks } from './file-io.ts';
 

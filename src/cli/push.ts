@@ -10,7 +10,7 @@ import type { Head } from '../replication/ingest-rules.ts';
 import type { PosJSON } from '../api/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
 import { resolveClientConfig } from './remote-cli.ts';
-import { type Progress, createProgress } from './progress.ts';
+import { type Progress, createProgress } from '../remote/progress.ts';
 import { headFromInfo, headFromPush, preflight, readLTXHeader } from './push-preflight.ts';
 import { REMOTE_OPTIONS, REMOTE_OPTIONS_USAGE, cliClient, describeRemoteError, reportRemoteFailure } from './remote-cli.ts';
 

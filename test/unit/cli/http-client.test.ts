@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/cli-errors.ts';
 import { ApiClient, ApiClientError, type RetryInfo } from '../../../src/remote/http-client.ts';
 import { resolveClientConfig } from '../../../src/cli/remote-cli.ts';
-import { createProgress, formatProgressLine } from '../../../src/cli/progress.ts';
+import { createProgress, formatProgressLine } from '../../../src/remote/progress.ts';
 
 type Answer = Response | Error | (() => Response | Error);
 

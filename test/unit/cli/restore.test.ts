@@ -9,8 +9,8 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiClientError } from '../../../src/remote/http-client.ts';
-import { type RestoreOptions, integrityCheck, restoreDatabase } from '../../../src/cli/restore.ts';
-import { CliError } from '../../../src/cli/cli-errors.ts';
+import { OperationError } from '../../../src/remote/operation-error.ts';
+import { type RestoreOptions, integrityCheck, restoreDatabase } from '../../../src/remote/restore.ts';
 import { runCLI, runCLIAsync, runCLIAsyncJSON } from '../../helpers/run-cli.ts';
 
 const TXID = '000000000000002a';
@@ -153,8 +153,8 @@ describe('restoreDatabase', () => {
     script = (_, __, res) => cutOff(res, 10_000);
     const out = path.join(dir, 'out.db');
     const e = await restore(out, { restarts: 2 }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(CliError);
-    expect((e as CliError).code).toBe('INCOMPLETE_DOWNLOAD');
+    expect(e).toBeInstanceOf(OperationError);
+    expect((e as OperationError).code).toBe('INCOMPLETE_DOWNLOAD');
     expect(requests).toHaveLength(3);
     expect(leftovers()).toEqual([]);
   });
@@ -177,7 +177,7 @@ describe('restoreDatabase', () => {
   ])('refuses an answer with %s: BAD_RESPONSE, nothing behind', async (_, answer) => {
     script = (__, ___, res) => answer(res);
     const e = await restore(path.join(dir, 'out.db'), { txid: TXID }).catch((x: unknown) => x);
-    expect((e as CliError).code).toBe('BAD_RESPONSE');
+    expect((e as OperationError).code).toBe('BAD_RESPONSE');
     expect(leftovers()).toEqual([]);
   });
 
@@ -186,7 +186,7 @@ describe('restoreDatabase', () => {
     corrupt.fill(0xee, 4096 * 2 + 100, 4096 * 3); // inside a table b-tree page
     script = (_, __, res) => full(res, corrupt);
     const e = await restore(path.join(dir, 'out.db'), { verify: true }).catch((x: unknown) => x);
-    expect((e as CliError).code).toBe('INTEGRITY_CHECK_FAILED');
+    expect((e as OperationError).code).toBe('INTEGRITY_CHECK_FAILED');
     expect(leftovers()).toEqual([]);
     // Without --verify the bytes are what the server sent.
     const r = await restore(path.join(dir, 'out.db'));
@@ -199,7 +199,7 @@ describe('restoreDatabase', () => {
     const out = path.join(dir, 'out.db');
     writeFileSync(out, 'precious');
     const e = await restore(out).catch((x: unknown) => x);
-    expect((e as CliError).code).toBe('EEXIST');
+    expect((e as OperationError).code).toBe('EEXIST');
     expect(requests).toEqual([]); // decided before any download
     expect(readFileSync(out, 'utf8')).toBe('precious');
     await restore(out, { force: true });

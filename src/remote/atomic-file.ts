@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { CliError } from './cli-errors.ts';
+import { OperationError } from './operation-error.ts';
 
 /** A temporary file that becomes `out` on `commit()`, or disappears on `discard()` (or Ctrl-C). */
 export interface AtomicFile {
@@ -20,12 +20,12 @@ export interface AtomicFile {
 }
 
 /** `out` exists and may not be replaced: code EEXIST, as Node would say it. */
-export function existsError(out: string): CliError {
-  return new CliError('EEXIST', `${out} already exists (use --force to replace it)`);
+export function existsError(out: string): OperationError {
+  return new OperationError('EEXIST', `${out} already exists (use --force to replace it)`);
 }
 
 /**
- * Creates the temporary file for `out`. Throws EEXIST (CliError) when `out` exists and `force` is
+ * Creates the temporary file for `out`. Throws EEXIST (OperationError) when `out` exists and `force` is
  * false, and Node's own errors (ENOENT for a missing directory, EACCES…) when the file cannot be made.
  * Until commit or discard, SIGINT/SIGTERM remove the temporary file before the process exits.
  */

@@ -17,6 +17,7 @@ export {
 export { type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } from './encoder.ts';
 export { LTX_ERROR_CODES, LTXError, type LTXErrorCode, fail } from './errors.ts';
 export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
+export { LTX_FILENAME, formatLTXFilename, parseLTXFilename } from './file-name.ts';
 export { MemoryDatabase } from './memory-database.ts';
 export { decodePageFrame } from './page-frame.ts';
 export {

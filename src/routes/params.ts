@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
 import { DATABASE_NAME_PATTERN, isValidDatabaseName } from '../config.ts';
-import { SNAPSHOT_LEVEL } from '../ltx/index.ts';
+import { LTX_FILENAME, SNAPSHOT_LEVEL, parseLTXFilename } from '../ltx/index.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_AT_LENGTH, TXID_HEX } from '../replication/point.ts';
 
@@ -14,9 +14,6 @@ export const MAX_BATCH_PAGES = 4096;
 
 /** Largest page number SQLite can have (u32 on the wire). */
 const MAX_PGNO = 0xffffffff;
-
-/** `<min 16 hex>-<max 16 hex>.ltx` (ltx.ParseFilename). */
-const LTX_FILENAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 
 /** One `Range: bytes=first-last | first- | -suffix`; the unit is case-insensitive (RFC 9110 §14.1). */
 const BYTE_RANGE = /^[Bb][Yy][Tt][Ee][Ss]=(?:\d{1,15}-\d{0,15}|-\d{1,15})$/;
@@ -70,7 +67,7 @@ export const LevelSchema = z
 export const LtxFilenameSchema = z
   .string()
   .regex(LTX_FILENAME)
-  .refine((s) => ltxRange(s) !== null)
+  .refine((s) => parseLTXFilename(s) !== undefined)
   .openapi('LtxFilename', {
     description: '`<minTXID>-<maxTXID>.ltx`, 16 lowercase hex digits each, 1 ≤ min ≤ max.',
     example: '0000000000000001-0000000000000001.ltx',
@@ -127,14 +124,6 @@ export const CompactLevelSchema = z
 
 function quote(value: string, max: number): string {
   return JSON.stringify(value.slice(0, max));
-}
-
-function ltxRange(file: string): { minTXID: bigint; maxTXID: bigint } | null {
-  const m = LTX_FILENAME.exec(file);
-  if (!m) return null;
-  const minTXID = BigInt('0x' + m[1]);
-  const maxTXID = BigInt('0x' + m[2]);
-  return minTXID < 1n || maxTXID < minTXID ? null : { minTXID, maxTXID };
 }
 
 /** The `:db` path parameter, or 400 INVALID_NAME (DESIGN §2: `^[a-z0-9][a-z0-9._-]{0,62}$`, no `..`). */
@@ -213,8 +202,8 @@ export function parseLevel(value: string | undefined): number | undefined {
 /** `<min 16 hex>-<max 16 hex>.ltx`, exactly (LtxFilenameSchema, ltx.ParseFilename). */
 export function parseLtxFilename(file: string): { minTXID: bigint; maxTXID: bigint } {
   if (!LTX_FILENAME.test(file)) throw new ApiError('BAD_REQUEST', 'file must be <min>-<max>.ltx with 16 lowercase hex digits each');
-  const range = LtxFilenameSchema.safeParse(file).success ? ltxRange(file) : null;
-  if (range === null) throw new ApiError('BAD_REQUEST', 'invalid TXID range in file name');
+  const range = LtxFilenameSchema.safeParse(file).success ? parseLTXFilename(file) : undefined;
+  if (range === undefined) throw new ApiError('BAD_REQUEST', 'invalid TXID range in file name');
   return range;
 }
 

@@ -1,6 +1,6 @@
 // The Litestream storage layout [contract] (DESIGN §2): LTX object keys, level/db prefixes, timestamp metadata.
 import { isValidDatabaseName } from '../config.ts';
-import { formatHex64, parseHex64, SNAPSHOT_LEVEL } from '../ltx/index.ts';
+import { formatLTXFilename, parseLTXFilename, SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { StorageError } from './object-store.ts';
 
 /** An LTX object key, parsed. TXIDs are bigint (DESIGN §3). */
@@ -18,7 +18,6 @@ export const TIMESTAMP_METADATA = 'litestream-timestamp';
 const MAX_TXID = (1n << 64n) - 1n;
 const PREFIX_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 const LEVEL_DIR = /^[0-9a-f]{4}$/;
-const FILE_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 
 function bad(message: string): StorageError {
   return new StorageError('STORAGE_INVALID_ARGUMENT', message, { op: 'key' });
@@ -53,7 +52,7 @@ export function levelPrefix(prefix: string, db: string, level: number): string {
 /** `<prefix>/<db>/<level>/<min 16 hex>-<max 16 hex>.ltx` (DESIGN §2), e.g. `db/orders/0000/0000000000000007-0000000000000007.ltx`. */
 export function ltxKey(prefix: string, db: string, level: number, minTXID: bigint, maxTXID: bigint): string {
   if (minTXID < 1n || maxTXID < minTXID || maxTXID > MAX_TXID) throw bad(`invalid TXID range ${minTXID}-${maxTXID}`);
-  return `${levelPrefix(prefix, db, level)}${formatHex64(minTXID)}-${formatHex64(maxTXID)}.ltx`;
+  return `${levelPrefix(prefix, db, level)}${formatLTXFilename(minTXID, maxTXID)}`;
 }
 
 /**
@@ -69,12 +68,8 @@ export function parseLtxKey(key: string, prefix: string): LtxKey | null {
   if (!isValidDatabaseName(db) || !LEVEL_DIR.test(levelDir)) return null;
   const level = parseInt(levelDir, 16);
   if (level > SNAPSHOT_LEVEL) return null;
-  const m = FILE_NAME.exec(file);
-  if (m === null) return null;
-  const minTXID = parseHex64(m[1]);
-  const maxTXID = parseHex64(m[2]);
-  if (minTXID === undefined || maxTXID === undefined || minTXID < 1n || maxTXID < minTXID) return null;
-  return { db, level, minTXID, maxTXID };
+  const range = parseLTXFilename(file);
+  return range === undefined ? null : { db, level, ...range };
 }
 
 const MIN_TIMESTAMP = new Date(0).setUTCFullYear(0, 0, 1); // 0000-01-01T00:00:00.000Z

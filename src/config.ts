@@ -56,16 +56,8 @@ export const MAX_PREFIX_LENGTH = 256;
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-/** Database names (DESIGN §2); the dots rule (no "..") is checked separately. */
-export const DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/** True when `name` is a valid database name (DESIGN §2). */
 /** A token's database entry: a name, or a glob where `*` matches any run of name characters. */
 const DATABASE_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
-
-export function isValidDatabaseName(name: string): boolean {
-  return DATABASE_NAME_PATTERN.test(name) && !name.includes('..');
-}
 
 /** One API token (DESIGN §4b). `databases` is "*" or an explicit list of names. */
 export interface TokenSpec {

@@ -2,7 +2,7 @@
 
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { isValidDatabaseName } from './config.ts';
+import { isValidDatabaseName } from './api/database-name.ts';
 import { ApiError } from './errors.ts';
 
 /** One log line (JSON). Never holds tokens, bodies, query strings or headers. */

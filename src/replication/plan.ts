@@ -1,6 +1,6 @@
 // The read plan the DO hands Workers (over RPC, as it is: bigint and all): the ordered LTX files that rebuild a database at a TXID, and its checks.
 
-import { isValidDatabaseName } from '../config.ts';
+import { isValidDatabaseName } from '../api/database-name.ts';
 import {
   HEADER_SIZE,
   INDEX_LENGTH_FIELD_SIZE,

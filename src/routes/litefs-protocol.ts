@@ -10,7 +10,8 @@
 
 import type { Context, MiddlewareHandler } from 'hono';
 import { allowsDatabase, authenticate, hasScope } from '../auth.ts';
-import { type Scope, isValidDatabaseName } from '../config.ts';
+import { isValidDatabaseName } from '../api/database-name.ts';
+import type { Scope } from '../config.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
 import { apiErrorOf, type ErrorCode } from '../errors.ts';

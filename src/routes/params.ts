@@ -4,7 +4,7 @@
 
 import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
-import { DATABASE_NAME_PATTERN, isValidDatabaseName } from '../config.ts';
+import { DATABASE_NAME_PATTERN, isValidDatabaseName } from '../api/database-name.ts';
 import { LTX_FILENAME, SNAPSHOT_LEVEL, parseLTXFilename } from '../ltx/index.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_AT_LENGTH, TXID_HEX } from '../replication/point.ts';

@@ -1,5 +1,5 @@
 // The Litestream storage layout [contract] (DESIGN §2): LTX object keys, level/db prefixes, timestamp metadata.
-import { isValidDatabaseName } from '../config.ts';
+import { isValidDatabaseName } from '../api/database-name.ts';
 import { formatLTXFilename, parseLTXFilename, SNAPSHOT_LEVEL } from '../ltx/index.ts';
 import { StorageError } from './object-store.ts';
 

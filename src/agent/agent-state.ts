@@ -2,7 +2,7 @@
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MemoryPageChecksums, formatHex64, lockPgno, parseHex64 } from '../ltx/index.ts';
+import { MemoryPageChecksums, formatHex64, lockPgno, parseHex64, formatTXID, parseTXID } from '../ltx/index.ts';
 
 /** A server position: TXID and post-apply checksum. */
 export interface Pos {
@@ -102,14 +102,14 @@ export function samePos(a: Pos | undefined, b: Pos | undefined): boolean {
 }
 
 export function formatPos(p: Pos): { txid: string; postApplyChecksum: string } {
-  return { txid: formatHex64(p.txid), postApplyChecksum: formatHex64(p.checksum) };
+  return { txid: formatTXID(p.txid), postApplyChecksum: formatHex64(p.checksum) };
 }
 
 /** A wire position (`{txid, postApplyChecksum}`, 16 hex digits each) or undefined. */
 export function parsePos(j: unknown): Pos | undefined {
   if (!j || typeof j !== 'object') return undefined;
   const o = j as Record<string, unknown>;
-  const txid = typeof o.txid === 'string' ? parseHex64(o.txid) : undefined;
+  const txid = typeof o.txid === 'string' ? parseTXID(o.txid) : undefined;
   const checksum = typeof o.postApplyChecksum === 'string' ? parseHex64(o.postApplyChecksum) : undefined;
   return txid !== undefined && checksum !== undefined ? { txid, checksum } : undefined;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DatabaseSync, backup } from 'node:sqlite';
 import type { ApiClient } from '../remote/http-client.ts';
 import { restoreDatabase } from '../remote/restore.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { AgentError } from './agent-error.ts';
 import { type Pos, type SavedSums, stateDir } from './agent-state.ts';
 import { scanDatabase, withPrivateMainFile } from './local-pages.ts';
@@ -19,11 +19,11 @@ import { scanDatabase, withPrivateMainFile } from './local-pages.ts';
 export async function resetToServer(client: ApiClient, db: string, file: string, server: Pos): Promise<SavedSums> {
   const tmp = path.join(stateDir(file), 'server.db');
   await mkdir(stateDir(file), { recursive: true });
-  await restoreDatabase(client, db, tmp, { txid: formatHex64(server.txid), force: true });
+  await restoreDatabase(client, db, tmp, { txid: formatTXID(server.txid), force: true });
   try {
     const scan = await withPrivateMainFile(tmp, scanDatabase);
     if (scan.checksum !== server.checksum) {
-      throw new AgentError('DIVERGED', `the download of ${db} at TXID ${formatHex64(server.txid)} does not have the server's checksum`);
+      throw new AgentError('DIVERGED', `the download of ${db} at TXID ${formatTXID(server.txid)} does not have the server's checksum`);
     }
     const source = new DatabaseSync(tmp, { readOnly: true });
     try {

@@ -1,6 +1,6 @@
 // `ltx-edge ltx apply <out.db> <file>...`: apply a chain (snapshot first) to a new database file, atomically.
 
-import { DatabaseState, applyLTX, formatHex64 } from '../ltx/index.ts';
+import { DatabaseState, applyLTX, formatHex64, formatTXID } from '../ltx/index.ts';
 import { EXIT_OK, UsageError, describeError, parseCommandArgs, reportFailure } from './cli-errors.ts';
 import { createAtomicFile } from '../remote/atomic-file.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
@@ -45,7 +45,7 @@ export async function applyChain(out: string, files: readonly string[], force: b
       out,
       pageSize: state.pageSize,
       commit: state.commit,
-      txid: formatHex64(state.txid),
+      txid: formatTXID(state.txid),
       postApplyChecksum: formatHex64(state.checksum),
       files: files.length,
       size: state.commit * state.pageSize,

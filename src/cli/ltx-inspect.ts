@@ -11,6 +11,7 @@ import {
   lockPgno,
   pageChecksum,
   tracksChecksums,
+  formatTXID,
 } from '../ltx/index.ts';
 import { EXIT_OK, UsageError, describeError, parseCommandArgs, reportFailure } from './cli-errors.ts';
 import type { CliIO } from './cli-io.ts';
@@ -40,8 +41,8 @@ export function headerJSON(h: Header) {
     flags: h.flags,
     pageSize: h.pageSize,
     commit: h.commit,
-    minTXID: formatHex64(h.minTXID),
-    maxTXID: formatHex64(h.maxTXID),
+    minTXID: formatTXID(h.minTXID),
+    maxTXID: formatTXID(h.maxTXID),
     timestamp: h.timestamp,
     timestampISO: isoTime(h.timestamp),
     preApplyChecksum: formatHex64(h.preApplyChecksum),

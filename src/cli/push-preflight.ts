@@ -7,7 +7,7 @@
 // The server stays the authority: anything this cannot decide (a possible re-push) is sent.
 
 import { open } from 'node:fs/promises';
-import { HEADER_SIZE, type Header, LTXError, decodeHeader, formatHex64, parseHex64 } from '../ltx/index.ts';
+import { HEADER_SIZE, type Header, LTXError, decodeHeader, formatHex64, parseHex64, formatTXID } from '../ltx/index.ts';
 import { type Head, decideIngest } from '../replication/ingest-rules.ts';
 import { CliError } from './cli-errors.ts';
 import type { DatabaseInfoJSON, PosJSON } from '../api/wire.ts';
@@ -62,7 +62,7 @@ const UNKNOWN_FILE = { size: -1, fileChecksum: -1n };
 /** Throws PreflightRefusal when the server would refuse `header` at `head` without reading further. */
 export function preflight(head: Head | undefined, header: Header): void {
   const decision = decideIngest(head, header, () => UNKNOWN_FILE);
-  const pos = head ? { txid: formatHex64(head.txid), postApplyChecksum: formatHex64(head.checksum) } : ZERO_POS;
+  const pos = head ? { txid: formatTXID(head.txid), postApplyChecksum: formatHex64(head.checksum) } : ZERO_POS;
   if (decision.kind === 'mismatch') throw new PreflightRefusal('POSITION_MISMATCH', decision.reason, { pos });
   if (decision.kind === 'page-size') {
     throw new PreflightRefusal('PAGE_SIZE_MISMATCH', `page size ${header.pageSize}, database has ${decision.expected}`, {

@@ -2,7 +2,7 @@
 
 import { MAX_BATCH_PAGES, type ReadPoint } from '../api/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';
 import { ClientError } from './errors.ts';
 
@@ -102,7 +102,7 @@ export class PageStore {
         this.stats.requests++;
         const got = await this.api.readPages(this.db, chunk, pageSize, { txid });
         if (got.txid !== txid)
-          throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatHex64(txid)}, got TXID ${formatHex64(got.txid)}`);
+          throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatTXID(txid)}, got TXID ${formatTXID(got.txid)}`);
         for (const p of got.pages) out.set(p.pgno, p.data);
         this.stats.pagesFetched += got.pages.length;
       }

@@ -2,7 +2,7 @@
 
 import type { PosJSON, ReadPoint } from '../api/wire.ts';
 import { ApiClient, ApiClientError, type ClientOptions } from '../remote/http-client.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/engine.ts';
 import type { SharedPageCacheStats } from '../query/shared-page-cache.ts';
@@ -165,7 +165,7 @@ export class RemoteDatabase {
     if (info === undefined) {
       if (create === undefined || pinned) throw new ApiClientError(404, 'NOT_FOUND', `database ${shared.name} does not exist`);
       const state = { txid: 0n, pageSize: create.pageSize, commit: 0, epoch: store.epoch };
-      return new RemoteDatabase(shared, store, state, { txid: formatHex64(0n), postApplyChecksum: formatHex64(0n) }, false);
+      return new RemoteDatabase(shared, store, state, { txid: formatTXID(0n), postApplyChecksum: formatHex64(0n) }, false);
     }
     if (!pinned) {
       const state = { txid: BigInt('0x' + info.pos.txid), pageSize: info.pageSize, commit: info.commit, epoch: store.epoch };
@@ -243,7 +243,7 @@ export class RemoteDatabase {
     if (cached !== undefined) return cached;
     const got = await this.store.fetch(state.txid, state.pageSize, [pgno]);
     const page = got.get(pgno);
-    if (page === undefined) throw new ClientError('BAD_RESPONSE', `page ${pgno} is missing at TXID ${formatHex64(state.txid)}`);
+    if (page === undefined) throw new ClientError('BAD_RESPONSE', `page ${pgno} is missing at TXID ${formatTXID(state.txid)}`);
     this.store.put(pgno, page, state.epoch);
     return page;
   }
@@ -256,7 +256,7 @@ export class RemoteDatabase {
    */
   async refresh(): Promise<RefreshResult> {
     this.checkOpen();
-    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatHex64(this.txid)}`);
+    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatTXID(this.txid)}`);
     return this.exclusive(async () => {
       const previous = this.state.txid;
       const info = await this.shared.api.databaseInfo(this.name);
@@ -283,7 +283,7 @@ export class RemoteDatabase {
   /** Refreshes every `intervalMs` until stop() or close(). */
   follow(opts: FollowOptions = {}): Follower {
     this.checkOpen();
-    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatHex64(this.txid)}`);
+    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatTXID(this.txid)}`);
     const intervalMs = opts.intervalMs ?? DEFAULT_FOLLOW_INTERVAL_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
@@ -324,7 +324,7 @@ export class RemoteDatabase {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<WriteResult<T>> {
     this.checkOpen();
-    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatHex64(this.txid)}: it cannot write`);
+    if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatTXID(this.txid)}: it cannot write`);
     return this.exclusive(async () => {
       const state = this.state;
       const { value, dirty } = await runWrite(this.store, state, fn, {

@@ -1,6 +1,6 @@
 // Typed SQL over the DatabaseDO's SQLite: the position, the catalog of LTX files, per-page checksums.
 
-import { formatHex64, parseHex64 } from '../ltx/index.ts';
+import { formatHex64, parseHex64, formatTXID } from '../ltx/index.ts';
 import type { SqlExec } from './migrate.ts';
 
 /** The database head. TXID 0 with no row means empty. */
@@ -88,7 +88,7 @@ export class Catalog {
          txid = excluded.txid, checksum = excluded.checksum, updated_at = excluded.updated_at`,
       p.pageSize,
       p.commit,
-      formatHex64(p.txid),
+      formatTXID(p.txid),
       formatHex64(p.checksum),
       now,
       now,
@@ -101,8 +101,8 @@ export class Catalog {
       `INSERT INTO files (level, min_txid, max_txid, size, timestamp, file_checksum, post_apply_checksum, commit_pages, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       f.level,
-      formatHex64(f.minTXID),
-      formatHex64(f.maxTXID),
+      formatTXID(f.minTXID),
+      formatTXID(f.maxTXID),
       f.size,
       f.timestamp,
       formatHex64(f.fileChecksum),
@@ -116,14 +116,14 @@ export class Catalog {
   files(level?: number, after = 0n, limit = 1000): CatalogFile[] {
     const rows =
       level === undefined
-        ? this.sql.exec('SELECT * FROM files WHERE min_txid > ? ORDER BY level, min_txid LIMIT ?', formatHex64(after), limit)
-        : this.sql.exec('SELECT * FROM files WHERE level = ? AND min_txid > ? ORDER BY min_txid LIMIT ?', level, formatHex64(after), limit);
+        ? this.sql.exec('SELECT * FROM files WHERE min_txid > ? ORDER BY level, min_txid LIMIT ?', formatTXID(after), limit)
+        : this.sql.exec('SELECT * FROM files WHERE level = ? AND min_txid > ? ORDER BY min_txid LIMIT ?', level, formatTXID(after), limit);
     return rows.toArray().map(toFile);
   }
 
   /** Every file whose MaxTXID is at most `maxTXID` (all levels): the input of a restore plan. */
   filesUpTo(maxTXID: bigint): CatalogFile[] {
-    return this.sql.exec('SELECT * FROM files WHERE max_txid <= ? ORDER BY min_txid, level', formatHex64(maxTXID)).toArray().map(toFile);
+    return this.sql.exec('SELECT * FROM files WHERE max_txid <= ? ORDER BY min_txid, level', formatTXID(maxTXID)).toArray().map(toFile);
   }
 
   /** For each page, the MaxTXID of the file that last wrote it at the head (undefined if unknown). */
@@ -140,21 +140,21 @@ export class Catalog {
   /** Pages whose last writer is after `since` (changes at the head). */
   pagesWrittenAfter(since: bigint): number[] {
     return this.sql
-      .exec('SELECT pgno FROM pages WHERE writer > ? ORDER BY pgno', formatHex64(since))
+      .exec('SELECT pgno FROM pages WHERE writer > ? ORDER BY pgno', formatTXID(since))
       .toArray()
       .map((r) => Number(r.pgno));
   }
 
   /** A file (lowest level first) whose MaxTXID is `txid`. */
   fileEndingAt(txid: bigint): CatalogFile | undefined {
-    const r = this.sql.exec('SELECT * FROM files WHERE max_txid = ? ORDER BY level LIMIT 1', formatHex64(txid)).toArray()[0];
+    const r = this.sql.exec('SELECT * FROM files WHERE max_txid = ? ORDER BY level LIMIT 1', formatTXID(txid)).toArray()[0];
     return r ? toFile(r) : undefined;
   }
 
   /** The file at `level` covering exactly [min, max], if committed. */
   file(level: number, min: bigint, max: bigint): CatalogFile | undefined {
     const r = this.sql
-      .exec('SELECT * FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatHex64(min), formatHex64(max))
+      .exec('SELECT * FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatTXID(min), formatTXID(max))
       .toArray()[0];
     return r ? toFile(r) : undefined;
   }
@@ -169,7 +169,7 @@ export class Catalog {
 
   /** Drops one file's row (compaction replaced it, or retention removed it). */
   deleteFile(level: number, minTXID: bigint, maxTXID: bigint): void {
-    this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatHex64(minTXID), formatHex64(maxTXID));
+    this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatTXID(minTXID), formatTXID(maxTXID));
   }
 
   /** Forgets everything (database deleted). */

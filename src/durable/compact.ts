@@ -1,6 +1,6 @@
 // Compaction inside the DO: merge a contiguous run of catalog files into one file at a higher level, then swap them.
 
-import { type ByteSource, compactLTX, formatHex64, HEADER_FLAG_NO_CHECKSUM, LTXError, SNAPSHOT_LEVEL } from '../ltx/index.ts';
+import { type ByteSource, compactLTX, HEADER_FLAG_NO_CHECKSUM, LTXError, SNAPSHOT_LEVEL, formatTXID } from '../ltx/index.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { doRetry, withRetry } from '../storage/retry.ts';
@@ -63,7 +63,7 @@ async function mergeIntoLevel(
   const key = ltxKey(ctx.prefix, ctx.name, level, first.minTXID, last.maxTXID);
   const retry = retryOf(ctx);
   if (ctx.catalog.file(level, first.minTXID, last.maxTXID)) {
-    return err('BAD_REQUEST', `level ${level} already holds ${formatHex64(first.minTXID)}-${formatHex64(last.maxTXID)}`);
+    return err('BAD_REQUEST', `level ${level} already holds ${formatTXID(first.minTXID)}-${formatTXID(last.maxTXID)}`);
   }
   let inputs: { sources: ByteSource[]; tracked: boolean };
   try {
@@ -149,7 +149,7 @@ function chooseInputs(ctx: IngestContext, req: CompactRequest): RpcResult<Catalo
     next = f.maxTXID + 1n;
   }
   if (chain.length < 2 || next !== req.maxTXID + 1n) {
-    return err('BAD_REQUEST', `no contiguous run of at least two files tiles ${formatHex64(req.minTXID)}-${formatHex64(req.maxTXID)}`);
+    return err('BAD_REQUEST', `no contiguous run of at least two files tiles ${formatTXID(req.minTXID)}-${formatTXID(req.maxTXID)}`);
   }
   return ok(chain);
 }
@@ -241,8 +241,7 @@ async function readWhole(ctx: IngestContext, files: CatalogFile[], retry: <T>(fn
       const f = files[i];
       out[i] = await retry(async () => {
         const obj = await ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID));
-        if (!obj)
-          throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
+        if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)} is missing`);
         return obj.bytes();
       });
     }
@@ -280,7 +279,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 async function* streamOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => Promise<T>) => Promise<T>): AsyncGenerator<Uint8Array> {
   const obj = await retry(() => ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)));
-  if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatHex64(f.minTXID)}-${formatHex64(f.maxTXID)} is missing`);
+  if (!obj) throw new StorageError('STORAGE_NOT_FOUND', `catalog file ${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)} is missing`);
   const reader = obj.body.getReader();
   for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
 }

@@ -1,6 +1,6 @@
 // JSON shapes the DatabaseDO reports: database info (GET /v1/databases/:db) and catalog rows (GET .../ltx).
 
-import { formatHex64 } from '../ltx/index.ts';
+import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { CatalogFile, Position } from './catalog.ts';
 import type { MaintenanceStateJSON } from './maintenance-state.ts';
 import { type PosJSON, posJSON } from './rpc-result.ts';
@@ -56,8 +56,8 @@ export function databaseInfo(
 export function fileJSON(f: CatalogFile): FileJSON {
   return {
     level: f.level,
-    minTXID: formatHex64(f.minTXID),
-    maxTXID: formatHex64(f.maxTXID),
+    minTXID: formatTXID(f.minTXID),
+    maxTXID: formatTXID(f.maxTXID),
     size: f.size,
     timestamp: new Date(f.timestamp).toISOString(),
     postApplyChecksum: formatHex64(f.postApplyChecksum),

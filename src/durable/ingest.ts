@@ -5,11 +5,11 @@ import {
   DatabaseState,
   decodeHeader,
   type DecoderLimits,
-  formatHex64,
   type Header,
   HEADER_SIZE,
   LTXDecoder,
   LTXError,
+  formatTXID,
 } from '../ltx/index.ts';
 import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
@@ -154,7 +154,7 @@ async function append(
         partSize: ctx.partSize,
         retryDelayMs: ctx.retryDelayMs,
       });
-  const sums = new StagedPageChecksums(ctx.sql, formatHex64(header.maxTXID));
+  const sums = new StagedPageChecksums(ctx.sql, formatTXID(header.maxTXID));
   const state = new DatabaseState(sums);
   if (pos) Object.assign(state, { pageSize: pos.pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
   async function* source(): AsyncGenerator<Uint8Array> {

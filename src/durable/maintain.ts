@@ -1,6 +1,6 @@
 // Runs the due maintenance of one database (compaction, snapshot, retention) that the pure planner chose.
 
-import { formatHex64 } from '../ltx/index.ts';
+import { formatHex64, formatTXID } from '../ltx/index.ts';
 import {
   type CatalogEntry,
   type MaintenanceAction,
@@ -83,10 +83,10 @@ export async function runMaintenance(
       if (!r.ok && r.error.code === 'MAINTENANCE_BUDGET_EXCEEDED') budgetExhausted = true;
     };
     if (action.kind === 'compact') {
-      Object.assign(report, { level: action.level, minTXID: formatHex64(action.minTXID), maxTXID: formatHex64(action.maxTXID) });
+      Object.assign(report, { level: action.level, minTXID: formatTXID(action.minTXID), maxTXID: formatTXID(action.maxTXID) });
       merged(await compactFiles(ctx, action));
     } else if (action.kind === 'snapshot') {
-      Object.assign(report, { level: 9, minTXID: formatHex64(1n), maxTXID: formatHex64(action.maxTXID) });
+      Object.assign(report, { level: 9, minTXID: formatTXID(1n), maxTXID: formatTXID(action.maxTXID) });
       const all = ctx.catalog.filesUpTo(action.maxTXID);
       const plan = planRestore(entries(all), action.maxTXID);
       if (!plan.ok) Object.assign(report, { ok: false, error: `head not restorable: ${plan.reason}` });

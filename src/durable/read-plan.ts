@@ -1,6 +1,6 @@
 // The DO's side of reads: resolve a point (head, TXID, time) to a plan of LTX files, with page hints at the head.
 
-import { formatHex64, parseHex64 } from '../ltx/index.ts';
+import { formatTXID, parseTXID } from '../ltx/index.ts';
 import type { PlanFileRef, ReadPlan } from '../replication/plan.ts';
 import { type PlanFile, oldestRestorable, planRestore, txidAtTime } from '../replication/restore-plan.ts';
 import type { Catalog, CatalogFile, Position } from './catalog.ts';
@@ -72,10 +72,10 @@ export class ReadPlanner {
 
   resolveTarget(pos: Position, req: PlanRequest): RpcResult<bigint> {
     if (req.txid !== undefined) {
-      const txid = parseHex64(req.txid.padStart(16, '0'));
+      const txid = parseTXID(req.txid.padStart(16, '0'));
       if (txid === undefined || txid === 0n) return err('BAD_REQUEST', `invalid txid ${JSON.stringify(req.txid)}`);
       if (txid > pos.txid) {
-        return err('NOT_YET_AVAILABLE', `TXID ${formatHex64(txid)} is beyond the head`, { pos: posJSON(pos.txid, pos.checksum) });
+        return err('NOT_YET_AVAILABLE', `TXID ${formatTXID(txid)} is beyond the head`, { pos: posJSON(pos.txid, pos.checksum) });
       }
       return ok(txid);
     }
@@ -85,7 +85,7 @@ export class ReadPlanner {
       if (txid === undefined) {
         const oldest = oldestRestorable(files);
         return err('TXID_NOT_AVAILABLE', `no state as old as ${new Date(req.at).toISOString()} is retained`, {
-          ...(oldest !== undefined ? { oldest: formatHex64(oldest) } : {}),
+          ...(oldest !== undefined ? { oldest: formatTXID(oldest) } : {}),
         });
       }
       return ok(txid);
@@ -100,9 +100,9 @@ export class ReadPlanner {
     const result = planRestore(this.planFiles(catalogFiles), target);
     if (!result.ok) {
       const details: Record<string, string> = { reason: result.reason };
-      if (result.oldest !== undefined) details.oldest = formatHex64(result.oldest);
-      if (result.nearest !== undefined) details.nearest = formatHex64(result.nearest);
-      return err('TXID_NOT_AVAILABLE', `TXID ${formatHex64(target)} cannot be restored (${result.reason})`, details);
+      if (result.oldest !== undefined) details.oldest = formatTXID(result.oldest);
+      if (result.nearest !== undefined) details.nearest = formatTXID(result.nearest);
+      return err('TXID_NOT_AVAILABLE', `TXID ${formatTXID(target)} cannot be restored (${result.reason})`, details);
     }
     const byKey = new Map<string, CatalogFile>(catalogFiles.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
     const files = result.files.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!);
@@ -133,9 +133,9 @@ export class ReadPlanner {
     const target = this.resolveTarget(pos, req);
     if (!target.ok) return target;
     const to = target.value;
-    if (since > to) return err('BAD_REQUEST', `since ${formatHex64(since)} is after the point asked (${formatHex64(to)})`);
+    if (since > to) return err('BAD_REQUEST', `since ${formatTXID(since)} is after the point asked (${formatTXID(to)})`);
     const at = to === pos.txid ? { checksum: pos.checksum, commit: pos.commit } : this.catalogPoint(to);
-    if (!at) return err('TXID_NOT_AVAILABLE', `TXID ${formatHex64(to)} is not held as a file boundary`);
+    if (!at) return err('TXID_NOT_AVAILABLE', `TXID ${formatTXID(to)} is not held as a file boundary`);
     const answer = (extra: Omit<ChangesAnswer, 'pos'>): RpcResult<ChangesAnswer> => ok({ pos: posJSON(to, at.checksum), ...extra });
     if (since === to) return answer({ pgnos: [], all: false });
     const sinceCommit = since === 0n ? undefined : this.catalogPoint(since)?.commit;

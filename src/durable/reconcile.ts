@@ -1,6 +1,6 @@
 // Brings the catalog up to what R2 holds: adopt the next contiguous valid file(s), ignore the rest.
 
-import { formatHex64, SNAPSHOT_LEVEL } from '../ltx/index.ts';
+import { SNAPSHOT_LEVEL, formatTXID } from '../ltx/index.ts';
 import { levelPrefix, parseLtxKey } from '../storage/keys.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 import { type IngestContext, ingestLTX } from './ingest.ts';
@@ -55,7 +55,7 @@ async function adoptOne(ctx: IngestContext, c: Candidate, allowOverlap: boolean)
 
 /** Level-`level` files whose MinTXID is exactly `min`. */
 async function startingAt(ctx: IngestContext, level: number, min: bigint): Promise<Candidate[]> {
-  return listPrefix(ctx, `${levelPrefix(ctx.prefix, ctx.name, level)}${formatHex64(min)}-`);
+  return listPrefix(ctx, `${levelPrefix(ctx.prefix, ctx.name, level)}${formatTXID(min)}-`);
 }
 
 /** Files on any level that cover `next` (MinTXID ≤ next ≤ MaxTXID), furthest-reaching first, higher level first on ties. */

@@ -1,6 +1,6 @@
 // Result objects the DatabaseDO returns over RPC: expected failures travel as data (custom errors don't survive RPC).
 
-import { formatHex64, type LTXError } from '../ltx/index.ts';
+import { formatHex64, type LTXError, formatTXID } from '../ltx/index.ts';
 import type { ErrorCode, ErrorDetails } from '../errors.ts';
 
 import type { PosJSON } from '../api/wire.ts';
@@ -8,7 +8,7 @@ import type { PosJSON } from '../api/wire.ts';
 export type { PosJSON };
 
 export function posJSON(txid: bigint, checksum: bigint): PosJSON {
-  return { txid: formatHex64(txid), postApplyChecksum: formatHex64(checksum) };
+  return { txid: formatTXID(txid), postApplyChecksum: formatHex64(checksum) };
 }
 
 export interface RpcError {

@@ -18,6 +18,7 @@ export { type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } f
 export { LTX_ERROR_CODES, LTXError, type LTXErrorCode, fail } from './errors.ts';
 export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
 export { LTX_FILENAME, formatLTXFilename, parseLTXFilename } from './file-name.ts';
+export { type TXID, formatTXID, parseTXID } from './txid.ts';
 export { MemoryDatabase } from './memory-database.ts';
 export { decodePageFrame } from './page-frame.ts';
 export {

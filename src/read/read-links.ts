@@ -7,7 +7,7 @@
 // created again under the same name does not inherit them.
 
 import { ApiError } from '../errors.ts';
-import { formatHex64, parseHex64 } from '../ltx/index.ts';
+import { parseHex64, formatTXID } from '../ltx/index.ts';
 
 /** Lifetime of a link when the request names none (s). */
 export const DEFAULT_LINK_SECONDS = 3_600;
@@ -28,7 +28,7 @@ const TOKEN = /^([0-9a-f]{16})\.(\d{1,12})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-
 /** The path of a link (`/v1/links/<db>/<token>`); the name is already URL-safe (DESIGN §2). */
 export async function linkPath(secret: string, link: ReadLink): Promise<string> {
   const mac = await crypto.subtle.sign('HMAC', await keyOf(secret), message(link));
-  return `/v1/links/${link.db}/${formatHex64(link.txid)}.${link.expires}.${link.incarnation}.${base64url(new Uint8Array(mac))}`;
+  return `/v1/links/${link.db}/${formatTXID(link.txid)}.${link.expires}.${link.incarnation}.${base64url(new Uint8Array(mac))}`;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function verifyLink(secret: string, db: string, token: string, nowM
 /** The bytes the MAC covers: a version tag, then every field, separated by a byte no field contains. */
 function message(link: ReadLink): Uint8Array {
   return new TextEncoder().encode(
-    ['ltx-edge read link v1', link.db, link.incarnation, formatHex64(link.txid), String(link.expires)].join('\n'),
+    ['ltx-edge read link v1', link.db, link.incarnation, formatTXID(link.txid), String(link.expires)].join('\n'),
   );
 }
 

@@ -11,7 +11,7 @@ import type { Context } from 'hono';
 import type { PlanAnswer, PlanRequest } from '../durable/read-plan.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { PageSource } from '../replication/page-source.ts';
 import { PlanStaleError, type ReadPlan, isPlanStale, planFileKey } from '../replication/plan.ts';
 import { parseMinTXID, parsePoint } from '../replication/point.ts';
@@ -51,9 +51,9 @@ export function toReadPoint(txid: string | undefined, at: string | undefined, mi
   const point = parsePoint({ txid, at }, Date.now());
   const min = parseMinTXID(minTXID);
   const req: ReadPoint = {};
-  if (point.kind === 'txid') req.txid = formatHex64(point.txid);
+  if (point.kind === 'txid') req.txid = formatTXID(point.txid);
   if (point.kind === 'at') req.at = point.at;
-  if (min !== undefined) req.minTXID = formatHex64(min);
+  if (min !== undefined) req.minTXID = formatTXID(min);
   return req;
 }
 
@@ -224,9 +224,9 @@ export async function ensurePlanFiles(c: Context<AppEnv>, plan: ReadPlan): Promi
  * and that: names repeat across a DELETE and re-creation, incarnations do not.
  */
 export function readHeaders(r: PlannedRead, etagOf?: string | number): Headers {
-  const h = new Headers({ 'ltx-txid': formatHex64(r.plan.txid) });
+  const h = new Headers({ 'ltx-txid': formatTXID(r.plan.txid) });
   h.set('cache-control', r.explicit ? IMMUTABLE_PRIVATE : 'no-cache');
-  if (etagOf !== undefined) h.set('etag', `"${r.plan.incarnation ?? r.plan.db}-${formatHex64(r.plan.txid)}-${etagOf}"`);
+  if (etagOf !== undefined) h.set('etag', `"${r.plan.incarnation ?? r.plan.db}-${formatTXID(r.plan.txid)}-${etagOf}"`);
   return h;
 }
 

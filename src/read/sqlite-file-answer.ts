@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { ApiError, errorResponse } from '../errors.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { ReadPlan } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
@@ -30,7 +30,7 @@ export interface SqliteFileOptions {
 
 /** The strong ETag of the file at a plan: its TXID, its post-apply checksum and the database's incarnation. */
 export function sqliteFileETag(plan: ReadPlan): string {
-  return `"${formatHex64(plan.txid)}-${formatHex64(plan.checksum)}-${plan.incarnation ?? plan.db}"`;
+  return `"${formatTXID(plan.txid)}-${formatHex64(plan.checksum)}-${plan.incarnation ?? plan.db}"`;
 }
 
 /** The range and conditional headers of a request. */
@@ -84,11 +84,11 @@ async function fileAnswer(c: Context<AppEnv>, r: PlannedRead, req: FileRequest, 
   if (decision.status === 304) return new Response(null, { status: 304, headers });
   if (decision.status === 412) throw new ApiError('PRECONDITION_FAILED', `If-Match does not name this file (${etag})`, { etag });
   if (decision.status === 416) {
-    const h = { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes', 'ltx-txid': formatHex64(plan.txid) };
+    const h = { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes', 'ltx-txid': formatTXID(plan.txid) };
     return errorResponse('RANGE_NOT_SATISFIABLE', `the range asked is not within the database's ${size} bytes`, { size }, h);
   }
   headers.set('content-type', 'application/vnd.sqlite3');
-  headers.set('content-disposition', `attachment; filename="${plan.db}-${formatHex64(plan.txid)}.db"`);
+  headers.set('content-disposition', `attachment; filename="${plan.db}-${formatTXID(plan.txid)}.db"`);
   if (decision.status === 206) {
     const { first, last } = decision;
     const length = last - first + 1;

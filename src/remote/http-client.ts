@@ -1,6 +1,6 @@
 // A small fetch-based client for the ltx-edge HTTP API (DESIGN §4): bearer auth, typed JSON errors, streamed bodies, retries. No CLI concerns: arguments and usage live in src/cli.
 
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
 import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from '../api/wire.ts';
@@ -192,7 +192,7 @@ export class ApiClient {
 
   /** `GET /v1/databases/:db/changes?since=` up to the point (default: the head). */
   async changes(db: string, since: bigint, point: ReadPoint = {}): Promise<ChangesJSON> {
-    const path = `/v1/databases/${encodeURIComponent(db)}/changes?since=${formatHex64(since)}${pointQuery(point, '&')}`;
+    const path = `/v1/databases/${encodeURIComponent(db)}/changes?since=${formatTXID(since)}${pointQuery(point, '&')}`;
     return (await this.json<ChangesJSON>('GET', path)).body;
   }
 
@@ -207,7 +207,7 @@ export class ApiClient {
     pages: readonly BatchPage[],
     opts: { commit?: number; pageSize?: number } = {},
   ): Promise<PosJSON> {
-    let path = `/v1/databases/${encodeURIComponent(db)}/tx?base=${formatHex64(base)}`;
+    let path = `/v1/databases/${encodeURIComponent(db)}/tx?base=${formatTXID(base)}`;
     if (opts.commit !== undefined) path += `&commit=${opts.commit}`;
     if (opts.pageSize !== undefined) path += `&page_size=${opts.pageSize}`;
     const body = encodePageBatch(pages);
@@ -263,7 +263,7 @@ export class ApiClient {
 
 /** `txid=` / `at=` of a read point as a query string part starting with `sep`; empty for the head. */
 export function pointQuery(point: ReadPoint, sep: '?' | '&'): string {
-  if (point.txid !== undefined) return `${sep}txid=${formatHex64(point.txid)}`;
+  if (point.txid !== undefined) return `${sep}txid=${formatTXID(point.txid)}`;
   if (point.at !== undefined) return `${sep}at=${encodeURIComponent(point.at)}`;
   return '';
 }

@@ -11,7 +11,7 @@ import { rpcResponse, unwrap } from './rpc.ts';
 import { parsePoint } from '../replication/point.ts';
 import { z } from 'zod';
 import { parseJSONBody, readJSONBody } from './json-body.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
 
@@ -90,7 +90,7 @@ databaseRoutes.post('/:db/restore', requireScope('admin'), async (c) => {
   const name = dbName(c);
   const body = parseJSONBody(await readJSONBody(c.req.raw, MAX_RESTORE_BODY_BYTES), RestoreBody, '{"txid": "<hex>"} or {"at": "<time>"}');
   const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
-  const req = point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {};
+  const req = point.kind === 'txid' ? { txid: formatTXID(point.txid) } : point.kind === 'at' ? { at: point.at } : {};
   return rpcResponse(c, await stub(c, name).restore(name, req));
 });
 

@@ -5,7 +5,7 @@ import { cors } from 'hono/cors';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { parsePoint } from '../replication/point.ts';
 import { DEFAULT_LINK_SECONDS, linkPath, verifyLink } from '../read/read-links.ts';
 import { ReadService } from '../read/read-service.ts';
@@ -42,13 +42,13 @@ linkMintRoutes.post('/:db/links', requireScope('read'), async (c) => {
   );
   const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
   const { plan } = await new ReadService(c, name).plan(
-    point.kind === 'txid' ? { txid: formatHex64(point.txid) } : point.kind === 'at' ? { at: point.at } : {},
+    point.kind === 'txid' ? { txid: formatTXID(point.txid) } : point.kind === 'at' ? { at: point.at } : {},
   );
   if (!plan.incarnation) throw new ApiError('NOT_FOUND', `database ${name} does not exist`);
   const expires = Math.floor(Date.now() / 1000) + (body.expiresIn ?? DEFAULT_LINK_SECONDS);
   const path = await linkPath(secret, { db: name, incarnation: plan.incarnation, txid: plan.txid, expires });
   const url = new URL(path, c.req.url).href;
-  return c.json({ url, txid: formatHex64(plan.txid), expiresAt: new Date(expires * 1000).toISOString() }, 201, { location: url });
+  return c.json({ url, txid: formatTXID(plan.txid), expiresAt: new Date(expires * 1000).toISOString() }, 201, { location: url });
 });
 
 export const linkRoutes = new Hono<AppEnv>();
@@ -72,7 +72,7 @@ linkRoutes.get('/:db/:link', async (c) => {
   return serveSqliteFile(
     c,
     name,
-    { txid: formatHex64(link.txid) },
+    { txid: formatTXID(link.txid) },
     {
       // A shared cache in front of the Worker may keep the answer no longer than the link lasts.
       cacheControl: `public, max-age=${remaining}`,

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { ChangesAnswer, PlanAnswer } from '../durable/read-plan.ts';
 import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { LiteFSError, type QueryPos, fromApiError } from './litefs-protocol.ts';
 import { ReadService } from '../read/read-service.ts';
 
@@ -39,11 +39,11 @@ export async function syncAnswer(c: Context<AppEnv>, name: string, pos: QueryPos
   const all: SyncAnswer = { pos: head, pgnos: [], all: true };
   if (pos === undefined || pos.txid === 0n || pos.txid > headTXID) return all;
   if (pos.txid === headTXID) return pos.checksum === BigInt('0x' + head.postApplyChecksum) ? { pos: head, pgnos: [], all: false } : all;
-  const at = asResult<PlanAnswer>(await stub.plan(name, { txid: formatHex64(pos.txid) }));
+  const at = asResult<PlanAnswer>(await stub.plan(name, { txid: formatTXID(pos.txid) }));
   if (!at.ok) return all; // older than retention
   const checksum = at.value.plan.checksum;
   if (checksum !== 0n && checksum !== pos.checksum) return all;
-  const changes = asResult<ChangesAnswer>(await stub.changes(name, formatHex64(pos.txid), {}));
+  const changes = asResult<ChangesAnswer>(await stub.changes(name, formatTXID(pos.txid), {}));
   if (!changes.ok) throw fromApiError(changes.error.code, changes.error.message, changes.error.details);
   const answer = changes.value;
   if (answer.all) return { pos: answer.pos, pgnos: [], all: true };

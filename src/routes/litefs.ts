@@ -18,7 +18,7 @@ import { allowsDatabase } from '../auth.ts';
 import type { PlanAnswer } from '../durable/read-plan.ts';
 import type { PosJSON, RpcResult } from '../durable/rpc-result.ts';
 import type { AppEnv } from '../env.ts';
-import { encodeV1SnapshotFromDatabase, formatHex64, readChunks } from '../ltx/index.ts';
+import { encodeV1SnapshotFromDatabase, formatHex64, readChunks, formatTXID } from '../ltx/index.ts';
 import { isPlanStale } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
@@ -52,7 +52,7 @@ const POS_CONCURRENCY = 16;
 /** Most page bytes one GET /db/page returns (they travel as base64 JSON). */
 export const MAX_PAGE_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-const ZERO_POS: PosJSON = { txid: formatHex64(0n), postApplyChecksum: formatHex64(0n) };
+const ZERO_POS: PosJSON = { txid: formatTXID(0n), postApplyChecksum: formatHex64(0n) };
 
 function stub(c: Context<AppEnv>, name: string) {
   return c.env.DATABASE.getByName(name);
@@ -190,7 +190,7 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
   const pgnos = parsePgnoList(c.req.query('pgno'));
   const plan = async (): Promise<PlanAnswer> => {
     if (pos.txid === 0n) throw posMismatch(await headOf(c, name));
-    const r = asResult<PlanAnswer>(await stub(c, name).plan(name, { txid: formatHex64(pos.txid), pgnos }));
+    const r = asResult<PlanAnswer>(await stub(c, name).plan(name, { txid: formatTXID(pos.txid), pgnos }));
     if (r.ok) return r.value;
     if (r.error.code === 'TXID_NOT_AVAILABLE' || r.error.code === 'NOT_YET_AVAILABLE') throw posMismatch(await headOf(c, name));
     throw fromApiError(r.error.code, r.error.message, r.error.details);

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import type { ChangesAnswer } from '../durable/read-plan.ts';
 import { unwrap } from './rpc.ts';
@@ -48,7 +48,7 @@ pageRoutes.get('/:db/changes', requireScope('read'), async (c) => {
   const since = parseTXIDParam('since', c.req.query('since'));
   if (since === undefined) throw new ApiError('BAD_REQUEST', 'since (a TXID) is required');
   const point = queryPoint(c);
-  const answer: ChangesAnswer = unwrap(await c.env.DATABASE.getByName(name).changes(name, formatHex64(since), point));
+  const answer: ChangesAnswer = unwrap(await c.env.DATABASE.getByName(name).changes(name, formatTXID(since), point));
   const { pos, all, pgnos, files } = answer;
   if (all) return c.json({ pos, pgnos: [], all: true });
   if (pgnos) return c.json({ pos, pgnos, all: false });

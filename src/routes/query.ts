@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatHex64, formatTXID } from '../ltx/index.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/engine.ts';
 import { QueryPages } from '../query/query-pages.ts';
 import type { Params } from '../query/values.ts';
@@ -79,7 +79,7 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   const answer: QueryResponse = {
     columns: out.columns,
     rows: out.rows,
-    pos: { txid: formatHex64(plan.txid), postApplyChecksum: formatHex64(plan.checksum) },
+    pos: { txid: formatTXID(plan.txid), postApplyChecksum: formatHex64(plan.checksum) },
     stats: {
       pagesRead: pages.stats.pagesRead,
       pagesFetched: pages.stats.pagesFetched,
@@ -90,7 +90,7 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
       ms: Date.now() - start,
     },
   };
-  return c.json(answer, 200, { 'ltx-txid': formatHex64(plan.txid) });
+  return c.json(answer, 200, { 'ltx-txid': formatTXID(plan.txid) });
 });
 
 /** The body's shape; each value in `params` is checked when it is bound (query/values.ts). */

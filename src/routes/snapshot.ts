@@ -3,7 +3,7 @@
 import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { formatHex64 } from '../ltx/index.ts';
+import { formatTXID } from '../ltx/index.ts';
 import { snapshotLtx } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { dbName, parseSnapshotFormat } from './params.ts';
@@ -23,7 +23,7 @@ snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
     const headers = readHeaders(r);
     headers.set('content-type', 'application/octet-stream');
     headers.set('accept-ranges', 'none');
-    headers.set('content-disposition', `attachment; filename="${name}-${formatHex64(r.plan.txid)}.ltx"`);
+    headers.set('content-disposition', `attachment; filename="${name}-${formatTXID(r.plan.txid)}.ltx"`);
     if (c.req.method === 'HEAD') return new Response(null, { headers });
     // The status goes out before the merge reads the files: check they all still exist first.
     await ensurePlanFiles(c, r.plan);

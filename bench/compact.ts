@@ -4,7 +4,7 @@
 // it, samples workerd's RSS and renders the report.
 
 import os from 'node:os';
-import { type Section, type Suite, formatMiB, formatRate, formatRatio } from './harness.ts';
+import { type Section, type Suite, formatMiB, formatRate, formatRatio, median } from './harness.ts';
 import {
   type CompactBenchParams,
   type CompactBenchResult,
@@ -38,12 +38,6 @@ const ROWS: { key: string; label: string; what: string }[] = [
     what: 'the copy without its writes: what reading the inputs costs',
   },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function spread(xs: number[]): string {
   const m = median(xs);

@@ -65,7 +65,8 @@ function now(clock: 'cpu' | 'wall'): number {
   return (u.user + u.system) / 1000;
 }
 
-function median(xs: number[]): number {
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -3,7 +3,7 @@
 // vitest.bench.config.ts); this side starts it, samples workerd's RSS, and renders the report.
 
 import os from 'node:os';
-import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
+import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio, median } from './harness.ts';
 import {
   DEFAULT_INGEST_PARAMS,
   type IngestBenchParams,
@@ -24,12 +24,6 @@ function runInWorkerd(params: IngestBenchParams, ctx: SuiteContext): Promise<{ r
 
 // ---------------------------------------------------------------------------------------------
 // Rendering.
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** The spread of per-round values around their median, as "−a% / +b%". */
 function spread(xs: number[]): string {

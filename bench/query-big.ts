@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ApiClient } from '../src/remote/http-client.ts';
 import { importDatabase } from '../src/cli/import.ts';
-import { type Section, type SuiteContext, prng } from './harness.ts';
+import { type Section, type SuiteContext, prng, median } from './harness.ts';
 import { DEV_TOKEN, LocalPlatform } from './local-platform.ts';
 import { BIG_PAGE_SIZE, BIG_ROWS, BIG_SEED, BIG_USERS, baseDatabase, buildLaterTransactions } from './query-big-data.ts';
 
@@ -148,10 +148,6 @@ async function restoreThenQuery(url: string, q: BigQuery, params: Value[], dir: 
   return { ms: t2 - t0, downloadMs: t1 - t0, queryMs: t2 - t1, bytes, rows };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const n0 = (v: number): string => Math.round(v).toLocaleString('en-US');
 const ratio = (v: number): string => `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}×`;

@@ -18,7 +18,7 @@ import { MemoryObjectStore } from '../src/storage/memory-store.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { putFile } from '../test/helpers/plan-chain.ts';
 import { compileWaSqlite } from '../test/helpers/sqlite-wasm.ts';
-import { type Section, type Suite, type SuiteContext, prng } from './harness.ts';
+import { type Section, type Suite, type SuiteContext, prng, median } from './harness.ts';
 import { AsyncQueryEngine } from './query-async-engine.ts';
 import { runBigQuery } from './query-big.ts';
 
@@ -176,11 +176,6 @@ async function once(
     gets: counter.gets,
     fetched: pages.stats.pagesFetched,
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 const f0 = (n: number): string => n.toFixed(0);

@@ -11,7 +11,7 @@ import { ApiClient } from '../src/remote/http-client.ts';
 import { importDatabase } from '../src/cli/import.ts';
 import { createDemoDatabase } from '../scripts/lib/demo-seed.ts';
 import { openRangeBrowser } from '../test/browser/range-readers.ts';
-import { type Section, type Suite, type SuiteContext, formatRatio, prng } from './harness.ts';
+import { type Section, type Suite, type SuiteContext, formatRatio, prng, median } from './harness.ts';
 import { DEV_TOKEN, LocalPlatform } from './local-platform.ts';
 import { baseDatabase } from './query-big-data.ts';
 
@@ -59,10 +59,6 @@ function literal(sql: string, key: unknown[]): string {
   return sql.replace(/\?/g, () => JSON.stringify(key[i++]));
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 const n0 = (v: number): string => Math.round(v).toLocaleString('en-US');
 const kb = (v: number): string => `${(v / 1024).toFixed(v >= 10_240 ? 0 : 1)} KiB`;
 const mb = (v: number): string => `${(v / 1e6).toFixed(1)} MB`;

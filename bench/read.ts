@@ -3,7 +3,7 @@
 // (bench/workers/read.bench-test.ts, under vitest.bench.config.ts); this side starts it and renders.
 
 import os from 'node:os';
-import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio } from './harness.ts';
+import { type Section, type Suite, type SuiteContext, formatMiB, formatRate, formatRatio, median } from './harness.ts';
 import {
   type CostRow,
   DEFAULT_READ_PARAMS,
@@ -31,12 +31,6 @@ async function runInWorkerd(params: ReadBenchParams, ctx: SuiteContext): Promise
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting.
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Mean of the rounds' times leaving out the slowest TRIM of them. */
 function trimmedMean(xs: number[]): number {

@@ -1,21 +1,16 @@
 // The typed table of every /v1 route (DESIGN §4): method, path, scope, and the same zod schemas the routes validate with (params.ts); the OpenAPI document is generated from it.
 
 import { z } from '@hono/zod-openapi';
-import { ERROR_STATUS } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
 import {
-  AtSchema,
   ByteRangeSchema,
   CommitPagesSchema,
   CompactLevelSchema,
-  DatabaseNameSchema,
   LevelSchema,
   LimitSchema,
   LtxFilenameSchema,
   PageSizeSchema,
   PgnoListSchema,
   PgnoSchema,
-  SnapshotFormatSchema,
   TXIDSchema,
 } from './params.ts';
 import {
@@ -30,70 +25,15 @@ import {
   PosBodySchema,
   QueryBodySchema,
   QueryResultSchema,
-  LinkRequestSchema,
-  LinkSchema,
   RestoreBodySchema,
   RestoreResultSchema,
   StatsSchema,
 } from './openapi-schemas.ts';
 import { type ApiRoute, binary, json, route } from './openapi-route.ts';
+import { FILE_ROUTES } from './openapi-file-routes.ts';
+import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY, QUERY_ERRORS, READ_CACHE_HEADERS } from './openapi-shared.ts';
 
 export { type ApiRoute, BEARER, honoPath } from './openapi-route.ts';
-
-const DB_PARAM = z.object({ db: DatabaseNameSchema });
-
-/** `txid=`/`at=`/`min_txid=`: the point of every read (DESIGN §4; replication/point.ts). */
-const POINT_QUERY = {
-  txid: TXIDSchema.optional().openapi({
-    param: { description: 'Read at this TXID (not 0). Excludes `at`. Responses at an explicit TXID are immutable.' },
-  }),
-  at: AtSchema.optional().openapi({ param: { description: 'Read at the last TXID committed at or before this time. Excludes `txid`.' } }),
-  min_txid: TXIDSchema.optional().openapi({
-    param: {
-      description:
-        'Read-your-writes: wait (bounded, ≤ 2 s) until the head reaches this TXID, else 409 NOT_YET_AVAILABLE. 0 is always satisfied.',
-    },
-  }),
-};
-
-/** Errors of every read at a point. */
-const POINT_ERRORS: ErrorCode[] = ['NOT_FOUND', 'NOT_YET_AVAILABLE', 'TXID_NOT_AVAILABLE', 'STORAGE_UNAVAILABLE'];
-
-/** The query engine's codes (query/query-error.ts), as errors.ts lists them. */
-const QUERY_ERRORS = (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((c) => /^(QUERY_|SQL_|MULTIPLE_STATEMENTS)/.test(c));
-
-const LTX_TXID_HEADER = {
-  'LTX-TXID': { description: 'The TXID the read was answered at (16 hex digits).', schema: { type: 'string', pattern: '^[0-9a-f]{16}$' } },
-} as const;
-
-const READ_CACHE_HEADERS = {
-  ...LTX_TXID_HEADER,
-  'Cache-Control': {
-    description: '`private, max-age=31536000, immutable` at an explicit `txid`; `no-cache` otherwise.',
-    schema: { type: 'string' },
-  },
-  ETag: { description: 'Strong validator of the bytes at that TXID.', schema: { type: 'string' } },
-} as const;
-
-/** Headers of every answer of the database file (snapshot?format=sqlite, read links). */
-const FILE_HEADERS = {
-  ...LTX_TXID_HEADER,
-  ETag: { description: 'Strong: `"<txid>-<postApplyChecksum>-<incarnation>"`.', schema: { type: 'string' } },
-  'Accept-Ranges': { schema: { type: 'string', const: 'bytes' } },
-  'Cache-Control': {
-    description:
-      'Token routes: `private, max-age=31536000, immutable` at an explicit TXID, `no-cache` at the head; links: `public, max-age=<seconds left>`.',
-    schema: { type: 'string' },
-  },
-} as const;
-const FILE_RANGE = z
-  .string()
-  .optional()
-  .openapi({
-    param: { description: 'One `bytes=first-last`, `first-` or `-suffix`; several → 200 with the whole file; another unit is ignored.' },
-    example: 'bytes=0-99',
-  });
-const CONTENT_RANGE = { 'Content-Range': { description: '`bytes first-last/size`.', schema: { type: 'string' } } } as const;
 
 /** Every /v1 route the app serves, in DESIGN §4's order. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -264,89 +204,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     errors: POINT_ERRORS,
     responses: { 200: json(ChangesSchema, 'Changed pages up to the point asked.') },
   }),
-  route({
-    method: 'get',
-    path: '/v1/databases/{db}/snapshot',
-    scope: 'read',
-    tag: 'reads',
-    summary: 'The database file at a point (ranges honoured), or one LTX snapshot',
-    description:
-      'HEAD answers the same headers without a body. `format=sqlite` honours one `Range` (206 with only the pages it touches read; several ranges → 200 with the whole file), ' +
-      '`If-None-Match` (304), `If-Range` and `If-Match` (412); its strong ETag names the TXID, the post-apply checksum and the incarnation. ' +
-      'At the head the answer carries `LTX-TXID`: a range reader should pin that TXID (`txid=`) for its next reads.',
-    params: DB_PARAM,
-    query: z.object({ format: SnapshotFormatSchema, ...POINT_QUERY }),
-    headers: z.object({ range: FILE_RANGE }),
-    errors: [...POINT_ERRORS, 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE'],
-    responses: {
-      200: {
-        description:
-          'The database (`format=sqlite`: `Content-Length` = pages × page size, `Accept-Ranges: bytes`) or one LTX snapshot file (`format=ltx`, streamed, no ranges).',
-        headers: {
-          ...FILE_HEADERS,
-          'Content-Disposition': { description: '`attachment; filename="<db>-<txid>.db|ltx"`.', schema: { type: 'string' } },
-        },
-        content: { ...binary('SQLite database file.', 'application/vnd.sqlite3'), ...binary('LTX snapshot file.') },
-      },
-      206: {
-        description: 'The one range asked (`format=sqlite`).',
-        headers: { ...FILE_HEADERS, ...CONTENT_RANGE },
-        content: binary('Bytes of the database file.', 'application/vnd.sqlite3'),
-      },
-      304: { description: '`If-None-Match` names this file.', headers: FILE_HEADERS },
-    },
-  }),
-  route({
-    method: 'post',
-    path: '/v1/databases/{db}/links',
-    scope: 'read',
-    tag: 'reads',
-    summary: 'Mint a read link: the file at one TXID, readable without a token until it expires',
-    description: 'The point is resolved now, so the link always means one TXID. Needs `LTX_EDGE_LINK_SECRET` (else 503 NOT_CONFIGURED).',
-    params: DB_PARAM,
-    body: { required: false, content: { 'application/json': { schema: LinkRequestSchema } } },
-    errors: ['PAYLOAD_TOO_LARGE', ...POINT_ERRORS],
-    responses: { 201: json(LinkSchema, 'The link, the TXID it reads at and when it expires.') },
-  }),
-  route({
-    method: 'get',
-    path: '/v1/links/{db}/{link}',
-    scope: null,
-    tag: 'reads',
-    summary: 'The file behind a read link (no token: the URL is the capability)',
-    description:
-      'Serves GET, HEAD and OPTIONS exactly as `GET /v1/databases/{db}/snapshot?format=sqlite&txid=` does (ranges, ETag, 304), with CORS for any origin. ' +
-      '`Cache-Control: public, max-age=` the seconds the link has left.',
-    params: DB_PARAM.extend({
-      link: z.string().openapi({
-        param: { description: 'What POST …/links returned after the name: `<txid>.<expires>.<incarnation>.<mac>`.' },
-        example: `0000000000000003.1767225600.0123456789abcdef0123456789abcdef.${'A'.repeat(43)}`,
-      }),
-    }),
-    headers: z.object({ range: FILE_RANGE }),
-    errors: [
-      'LINK_INVALID',
-      'LINK_EXPIRED',
-      'NOT_FOUND',
-      'TXID_NOT_AVAILABLE',
-      'PRECONDITION_FAILED',
-      'RANGE_NOT_SATISFIABLE',
-      'STORAGE_UNAVAILABLE',
-    ],
-    responses: {
-      200: {
-        description: 'The whole database file.',
-        headers: FILE_HEADERS,
-        content: binary('SQLite database file.', 'application/vnd.sqlite3'),
-      },
-      206: {
-        description: 'The one range asked.',
-        headers: { ...FILE_HEADERS, ...CONTENT_RANGE },
-        content: binary('Bytes of the database file.', 'application/vnd.sqlite3'),
-      },
-      304: { description: '`If-None-Match` names this file.', headers: FILE_HEADERS },
-    },
-  }),
+  ...FILE_ROUTES,
   route({
     method: 'get',
     path: '/v1/databases/{db}/ltx',

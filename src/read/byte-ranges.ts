@@ -86,7 +86,7 @@ export function formatRangeSpec(spec: RangeSpec): string {
 /** Decides the answer to `req` for a file of `size` bytes whose strong ETag is `etag` (quoted). */
 export function decideFileAnswer(req: FileRequest, size: number, etag: string): FileDecision {
   if (req.ifMatch != null && !matchesAny(req.ifMatch, etag, true)) return { status: 412 };
-  if (req.ifNoneMatch != null && matchesAny(req.ifNoneMatch, etag, false)) return { status: 304 };
+  if (req.ifNoneMatch != null && ifNoneMatchHolds(req.ifNoneMatch, etag)) return { status: 304 };
   if (req.method !== 'GET') return { status: 200 };
   const asked = parseRangeHeader(req.range);
   if (asked.kind === 'none') return { status: 200 };
@@ -101,6 +101,11 @@ export function decideFileAnswer(req: FileRequest, size: number, etag: string): 
 function ifRangeHolds(value: string, etag: string): boolean {
   const v = value.trim();
   return !v.startsWith('W/') && v === etag;
+}
+
+/** If-None-Match (§13.1.2): `*` or a list naming `etag`, weak comparison — the answer is then 304. */
+export function ifNoneMatchHolds(list: string, etag: string): boolean {
+  return matchesAny(list, etag, false);
 }
 
 /** Whether an If-Match / If-None-Match list (`*` or entity-tags) names `etag`: strong comparison for If-Match, weak for If-None-Match. */

@@ -230,6 +230,19 @@ export function readHeaders(r: PlannedRead, etagOf?: string | number): Headers {
   return h;
 }
 
+/**
+ * `body` as a response body of exactly `length` bytes: the runtime drops a hand-set Content-Length on
+ * a plain stream, a FixedLengthStream keeps it (and fails the response if `body` ever has another length).
+ */
+export function fixedLengthBody(c: Context<AppEnv>, length: number, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const fixed = new FixedLengthStream(length);
+  waitUntil(
+    c,
+    body.pipeTo(fixed.writable).catch(() => undefined),
+  );
+  return fixed.readable;
+}
+
 /** ctx.waitUntil when the request has an execution context (under `app.request` in tests and benches it has none: the work just runs). */
 export function waitUntil(c: Context<AppEnv>, p: Promise<unknown>): void {
   let ctx: ExecutionContext;

@@ -11,8 +11,8 @@ import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { ReadPlan } from '../replication/plan.ts';
 import { snapshotSqlite } from '../replication/snapshot-stream.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
-import { type FileRequest, decideFileAnswer, formatRangeSpec, parseRangeHeader } from './byte-ranges.ts';
-import { type PlannedRead, type ReadPoint, ReadService, ensurePlanFiles, readHeaders, waitUntil } from './read-service.ts';
+import { type FileRequest, decideFileAnswer, formatRangeSpec, ifNoneMatchHolds, parseRangeHeader } from './byte-ranges.ts';
+import { type PlannedRead, type ReadPoint, ReadService, ensurePlanFiles, fixedLengthBody, readHeaders } from './read-service.ts';
 
 /** Ranges up to this many bytes are read whole before the answer starts (it can still plan again); longer ones stream. */
 export const IN_MEMORY_RANGE_BYTES = 8 * 1024 * 1024;
@@ -64,7 +64,7 @@ export async function serveSqliteFile(c: Context<AppEnv>, name: string, point: R
   // A cached answer: the conditions this request adds, and this request's Cache-Control.
   if (opts.cacheControl) res.headers.set('cache-control', opts.cacheControl);
   const etag = res.headers.get('etag');
-  if (etag && decideFileAnswer({ method: 'GET', ifNoneMatch: req.ifNoneMatch }, 0, etag).status === 304) {
+  if (etag && req.ifNoneMatch != null && ifNoneMatchHolds(req.ifNoneMatch, etag)) {
     await res.body?.cancel();
     return new Response(null, { status: 304, headers: notModifiedHeaders(res.headers) });
   }
@@ -95,19 +95,14 @@ async function fileAnswer(c: Context<AppEnv>, r: PlannedRead, req: FileRequest, 
     headers.set('content-range', `bytes ${first}-${last}/${size}`);
     headers.set('content-length', String(length));
     if (length <= IN_MEMORY_RANGE_BYTES) return new Response(await readRange(r, first, last), { status: 206, headers });
-    return new Response(fixedLength(c, length, rangeChunks(r, first, last)), { status: 206, headers });
+    return new Response(fixedLengthBody(c, length, streamOf(rangeChunks(r, first, last))), { status: 206, headers });
   }
   headers.set('content-length', String(size));
   if (req.method === 'HEAD') return new Response(null, { headers });
   // The status goes out before the merge reads the files: check they all still exist first.
   await ensurePlanFiles(c, plan);
   const snap = snapshotSqlite(new R2ObjectStore(c.env.LTX_BUCKET), plan, c.get('config').prefix, { source: r.source });
-  const fixed = new FixedLengthStream(snap.length);
-  waitUntil(
-    c,
-    snap.body.pipeTo(fixed.writable).catch(() => undefined),
-  );
-  return new Response(fixed.readable, { headers });
+  return new Response(fixedLengthBody(c, snap.length, snap.body), { headers });
 }
 
 /** Bytes [first, last] of the file, read in one go. */
@@ -143,20 +138,18 @@ async function* rangeChunks(r: PlannedRead, first: number, last: number, chunkBy
   }
 }
 
-/** A body of exactly `length` bytes from `chunks`, with the Content-Length the runtime keeps (a plain stream's is dropped). */
-function fixedLength(c: Context<AppEnv>, length: number, chunks: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  const fixed = new FixedLengthStream(length);
-  const pump = async (): Promise<void> => {
-    const writer = fixed.writable.getWriter();
-    try {
-      for await (const chunk of chunks) await writer.write(chunk);
-      await writer.close();
-    } catch (e) {
-      await writer.abort(e).catch(() => undefined);
-    }
-  };
-  waitUntil(c, pump());
-  return fixed.readable;
+/** A pull-driven stream of `chunks`: each is read when the consumer wants it; cancelling stops the generator. */
+function streamOf(chunks: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await chunks.next();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
 }
 
 /** The headers a 304 keeps from the answer it stands for (RFC 9110 §15.4.5). */

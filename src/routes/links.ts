@@ -6,9 +6,8 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatTXID } from '../ltx/index.ts';
-import { parsePoint } from '../replication/point.ts';
 import { DEFAULT_LINK_SECONDS, linkPath, verifyLink } from '../read/read-links.ts';
-import { ReadService } from '../read/read-service.ts';
+import { ReadService, toReadPoint } from '../read/read-service.ts';
 import { serveSqliteFile } from '../read/sqlite-file-answer.ts';
 import { parseJSONBody, readJSONBody } from './json-body.ts';
 import { LinkRequestSchema } from './openapi-schemas.ts';
@@ -40,10 +39,7 @@ linkMintRoutes.post('/:db/links', requireScope('read'), async (c) => {
     LinkRequestSchema,
     '{"txid"?: "<hex>" | "at"?: "<time>", "expiresIn"?: <seconds>}',
   );
-  const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
-  const { plan } = await new ReadService(c, name).plan(
-    point.kind === 'txid' ? { txid: formatTXID(point.txid) } : point.kind === 'at' ? { at: point.at } : {},
-  );
+  const { plan } = await new ReadService(c, name).plan(toReadPoint(body.txid, body.at, undefined));
   if (!plan.incarnation) throw new ApiError('NOT_FOUND', `database ${name} does not exist`);
   const expires = Math.floor(Date.now() / 1000) + (body.expiresIn ?? DEFAULT_LINK_SECONDS);
   const path = await linkPath(secret, { db: name, incarnation: plan.incarnation, txid: plan.txid, expires });

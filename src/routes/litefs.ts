@@ -40,7 +40,7 @@ import { MAX_SYNC_BODY_BYTES, type SyncAnswer, parseSyncPositions, syncAnswer } 
 import { readJSONBody } from './json-body.ts';
 import { ApiError } from '../errors.ts';
 import { parsePgnoList } from './params.ts';
-import { ReadService, ensurePlanFiles, queryPoint, readHeaders, waitUntil } from '../read/read-service.ts';
+import { IMMUTABLE_PRIVATE, ReadService, ensurePlanFiles, fixedLengthBody, queryPoint, readHeaders } from '../read/read-service.ts';
 
 export const litefsRoutes = new Hono<AppEnv>();
 litefsRoutes.onError(litefsOnError);
@@ -145,12 +145,7 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
     if (format === 'sqlite') {
       headers.set('content-type', 'application/vnd.sqlite3');
       headers.set('content-length', String(snap.length));
-      const fixed = new FixedLengthStream(snap.length);
-      waitUntil(
-        c,
-        snap.body.pipeTo(fixed.writable).catch(() => undefined),
-      );
-      return new Response(fixed.readable, { headers });
+      return new Response(fixedLengthBody(c, snap.length, snap.body), { headers });
     }
     headers.set('content-type', 'application/octet-stream');
     const it = encodeV1SnapshotFromDatabase(readChunks(snap.body), {
@@ -213,7 +208,7 @@ async function getPage(c: Context<AppEnv>): Promise<Response> {
     if (!isPlanStale(e)) throw e;
     pages = await read(await plan()); // retention or compaction removed a file meanwhile: plan once more
   }
-  c.header('cache-control', 'private, max-age=31536000, immutable');
+  c.header('cache-control', IMMUTABLE_PRIVATE);
   return c.json({ pages });
 }
 

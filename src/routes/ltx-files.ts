@@ -5,6 +5,7 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { ltxKey } from '../storage/keys.ts';
+import { IMMUTABLE_PRIVATE } from '../read/read-service.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { isStorageError } from '../storage/object-store.ts';
 import { LimitSchema, dbName, parseIntQuery, parseLevel, parseLtxFilename, parseRange, parseTXIDParam } from './params.ts';
@@ -39,7 +40,7 @@ ltxFileRoutes.get('/:db/ltx/:level/:file', requireScope('read'), async (c) => {
     'content-type': 'application/octet-stream',
     'accept-ranges': 'bytes',
     etag: `"${obj.etag}"`,
-    'cache-control': 'private, max-age=31536000, immutable',
+    'cache-control': IMMUTABLE_PRIVATE,
   });
   if (obj.range) {
     headers.set('content-range', `bytes ${obj.range.offset}-${obj.range.offset + obj.range.length - 1}/${obj.size}`);

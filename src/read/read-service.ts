@@ -42,13 +42,13 @@ export interface PlannedRead {
 }
 
 /** The point in a request's query string (`txid`, `at`, `min_txid`); PointError (400) when malformed. */
-export function queryPoint(c: Context<AppEnv>): ReadPoint {
+export function queryPoint(c: Context<AppEnv>): Promise<ReadPoint> {
   return toReadPoint(c.req.query('txid'), c.req.query('at'), c.req.query('min_txid'));
 }
 
 /** A point from its three selectors as the client wrote them. */
-export function toReadPoint(txid: string | undefined, at: string | undefined, minTXID: string | undefined): ReadPoint {
-  const point = parsePoint({ txid, at }, Date.now());
+export async function toReadPoint(txid: string | undefined, at: string | undefined, minTXID: string | undefined): Promise<ReadPoint> {
+  const point = await parsePoint({ txid, at }, Date.now());
   const min = parseMinTXID(minTXID);
   const req: ReadPoint = {};
   if (point.kind === 'txid') req.txid = formatTXID(point.txid);

@@ -1,6 +1,5 @@
 // Point selectors of every read (DESIGN §4): `txid=<hex>`, `at=<RFC3339 | relative>` or the head, and `min_txid=<hex>`.
 
-import { casual } from 'chrono-node/en';
 import { parseTimestamp } from '../storage/keys.ts';
 
 /** Which state a read is asked at. `at` is ms since the epoch; resolving it to a TXID is the planner's job. */
@@ -33,14 +32,14 @@ export const TXID_HEX = /^[0-9a-f]{1,16}$/;
  * The point of a read from its query values. Neither → head; both → BAD_REQUEST.
  * `txid`: 1–16 lowercase hex digits (the wire form is 16), not 0. `at`: see `parseAt`.
  */
-export function parsePoint(q: { txid?: string; at?: string }, nowMs: number): PointSelector {
+export async function parsePoint(q: { txid?: string; at?: string }, nowMs: number): Promise<PointSelector> {
   if (q.txid !== undefined && q.at !== undefined) throw new PointError('give txid or at, not both');
   if (q.txid !== undefined) {
     const txid = parseHexTXID('txid', q.txid);
     if (txid === 0n) throw new PointError('txid must not be 0');
     return { kind: 'txid', txid };
   }
-  if (q.at !== undefined) return { kind: 'at', at: parseAt(q.at, nowMs) };
+  if (q.at !== undefined) return { kind: 'at', at: await parseAt(q.at, nowMs) };
   return { kind: 'head' };
 }
 
@@ -67,9 +66,10 @@ export function parseMinTXID(v: string | undefined): bigint | undefined {
  *   `1.5 hours ago`; numbers, a/an, or one–twelve; units s/sec/second, m/min/minute, h/hr/hour,
  *   d/day, week, mo/month, y/yr/year (months and years in calendar arithmetic, as JS Date does it).
  *   The whole text must be one expression; vague amounts (few, several, couple) and anything in
- *   the future (`in 5 minutes`, `tomorrow`) are refused.
+ *   the future (`in 5 minutes`, `tomorrow`) are refused. chrono-node is imported on the first
+ *   relative time an isolate parses, not at start-up: evaluating it costs 40–50 ms (README).
  */
-export function parseAt(text: string, nowMs: number): number {
+export async function parseAt(text: string, nowMs: number): Promise<number> {
   const s = text.trim();
   if (s === '') throw new PointError('at must not be empty');
   if (s.length > MAX_AT_LENGTH) throw new PointError(`at is longer than ${MAX_AT_LENGTH} characters`);
@@ -99,8 +99,10 @@ function parseAbsolute(s: string): number | null {
 const RELATIVE_SHAPE = /^(?:now|today|yesterday|.*\sago)$/i;
 const VAGUE = /\b(?:few|several|couple)\b/i;
 
-function parseRelative(s: string, nowMs: number): number {
+async function parseRelative(s: string, nowMs: number): Promise<number> {
   if (!RELATIVE_SHAPE.test(s) || VAGUE.test(s)) throw new PointError(badAt(s));
+  // biome-ignore lint/style/noRestrictedImports: the one place chrono-node loads, on the first relative time, never at start-up
+  const { casual } = await import('chrono-node/en');
   const results = casual.parse(s, { instant: new Date(nowMs), timezone: 'UTC' });
   const r = results[0];
   // One expression covering the whole text: chrono also finds dates inside longer text.

@@ -6,11 +6,10 @@ import { allowsDatabase, requireScope } from '../auth.ts';
 import type { RegistryEntry } from '../durable/registry.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { CommitPagesSchema, LimitSchema, PageSizeSchema, dbName, parseIntQuery, parseTXIDParam } from './params.ts';
+import { COMMIT_PAGES, LIMIT, PAGE_SIZE, dbName, parseIntQuery, parseTXIDParam } from './params.ts';
 import { rpcResponse, unwrap } from './rpc.ts';
 import { parsePoint } from '../replication/point.ts';
-import { z } from 'zod';
-import { parseJSONBody, readJSONBody } from './json-body.ts';
+import { aString, parseJSONObject, readJSONBody } from './json-body.ts';
 import { formatTXID } from '../ltx/index.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
@@ -29,7 +28,7 @@ function requestBody(c: Context<AppEnv>): ReadableStream<Uint8Array> {
 
 databaseRoutes.get('/', requireScope('read'), async (c) => {
   const after = c.req.query('after') ?? '';
-  const limit = parseIntQuery('limit', c.req.query('limit'), LimitSchema) ?? 1000;
+  const limit = parseIntQuery('limit', c.req.query('limit'), LIMIT) ?? 1000;
   const registry = c.env.REGISTRY.getByName('registry');
   const token = c.get('token');
   // Page through the registry until `limit` names this token may see: the cursor must be one of
@@ -73,8 +72,8 @@ databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
   const name = dbName(c);
   const base = parseTXIDParam('base', c.req.query('base'));
   if (base === undefined) throw new ApiError('BAD_REQUEST', 'base (the TXID the pages were read at) is required');
-  const commit = parseIntQuery('commit', c.req.query('commit'), CommitPagesSchema);
-  const pageSize = parseIntQuery('page_size', c.req.query('page_size'), PageSizeSchema);
+  const commit = parseIntQuery('commit', c.req.query('commit'), COMMIT_PAGES);
+  const pageSize = parseIntQuery('page_size', c.req.query('page_size'), PAGE_SIZE);
   const result = await stub(c, name).writePages(name, requestBody(c), { base, commit, pageSize });
   return rpcResponse(c, result, (pos) => ({ pos }));
 });
@@ -82,14 +81,16 @@ databaseRoutes.post('/:db/tx', requireScope('write'), async (c) => {
 /** Largest POST …/restore body (bytes): `{"txid": …}` or `{"at": …}` needs a few dozen. */
 export const MAX_RESTORE_BODY_BYTES = 64 * 1024;
 
-const RestoreBody = z
-  .strictObject({ txid: z.string().optional(), at: z.string().optional() })
-  .refine((b) => (b.txid === undefined) !== (b.at === undefined), { message: 'give exactly one of txid or at' });
+const RESTORE_BODY_SHAPE = '{"txid": "<hex>"} or {"at": "<time>"}';
 
 databaseRoutes.post('/:db/restore', requireScope('admin'), async (c) => {
   const name = dbName(c);
-  const body = parseJSONBody(await readJSONBody(c.req.raw, MAX_RESTORE_BODY_BYTES), RestoreBody, '{"txid": "<hex>"} or {"at": "<time>"}');
-  const point = parsePoint({ txid: body.txid, at: body.at }, Date.now());
+  const json = await readJSONBody(c.req.raw, MAX_RESTORE_BODY_BYTES);
+  const body = parseJSONObject(json, { txid: aString, at: aString }, RESTORE_BODY_SHAPE) as { txid?: string; at?: string };
+  if ((body.txid === undefined) === (body.at === undefined)) {
+    throw new ApiError('BAD_REQUEST', `give exactly one of txid or at (expected ${RESTORE_BODY_SHAPE})`, { field: null });
+  }
+  const point = await parsePoint({ txid: body.txid, at: body.at }, Date.now());
   const req = point.kind === 'txid' ? { txid: formatTXID(point.txid) } : point.kind === 'at' ? { at: point.at } : {};
   return rpcResponse(c, await stub(c, name).restore(name, req));
 });

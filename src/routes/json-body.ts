@@ -1,6 +1,5 @@
-// JSON request bodies read strictly: a byte limit, a nesting limit checked before parsing, and a zod schema that names the wrong field.
+// JSON request bodies read strictly: a byte limit, a nesting limit checked before parsing, and a field check that names the wrong field.
 
-import type { z } from 'zod';
 import { DEFAULT_UPLOAD_IDLE_MS, DEFAULT_UPLOAD_TOTAL_MS } from '../config.ts';
 import { readBoundedBody } from '../durable/body-reader.ts';
 import { ApiError } from '../errors.ts';
@@ -53,11 +52,51 @@ export function jsonDepth(text: string): number {
   return deepest;
 }
 
-/** `json` checked against `schema`; 400 BAD_REQUEST naming the first wrong field otherwise. */
-export function parseJSONBody<S extends z.ZodType>(json: unknown, schema: S, shape: string): z.infer<S> {
-  const r = schema.safeParse(json);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.length > 0 ? issue.path.join('.') : 'the body';
-  throw new ApiError('BAD_REQUEST', `${field}: ${issue.message} (expected ${shape})`, { field: issue.path.join('.') || null });
+/** One field's rule: undefined when `value` (present) is acceptable, else what is wrong with it. */
+export type FieldRule = (value: unknown) => string | undefined;
+
+/** A JSON string. */
+export const aString: FieldRule = (v) => (typeof v === 'string' ? undefined : `expected a string, got ${jsonType(v)}`);
+
+/** A JSON string with something other than white space in it. */
+export const aNonEmptyString: FieldRule = (v) => aString(v) ?? ((v as string).trim() === '' ? 'must be a non-empty string' : undefined);
+
+/** A JSON array or object. */
+export const anArrayOrObject: FieldRule = (v) =>
+  typeof v === 'object' && v !== null ? undefined : `expected an array or an object, got ${jsonType(v)}`;
+
+/** A JSON string matching `pattern`. */
+export function aStringMatching(pattern: RegExp, what: string): FieldRule {
+  return (v) => aString(v) ?? (pattern.test(v as string) ? undefined : `must be ${what}`);
+}
+
+/** A JSON integer from `min` to `max`. */
+export function anInteger(min: number, max: number): FieldRule {
+  return (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer from ${min} to ${max}`;
+}
+
+/**
+ * `json` as an object with only the fields `rules` names, each optional and checked by its rule;
+ * 400 BAD_REQUEST naming the first wrong field (`details.field`; null when the body as a whole is
+ * wrong) and the expected `shape` otherwise.
+ */
+export function parseJSONObject<K extends string>(json: unknown, rules: Record<K, FieldRule>, shape: string): Partial<Record<K, unknown>> {
+  const refuse = (field: string | null, message: string): never => {
+    throw new ApiError('BAD_REQUEST', `${field ?? 'the body'}: ${message} (expected ${shape})`, { field });
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) refuse(null, `expected an object, got ${jsonType(json)}`);
+  const body = json as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (!Object.hasOwn(rules, key)) refuse(null, `unknown field ${JSON.stringify(key.slice(0, 40))}`);
+  for (const [key, rule] of Object.entries(rules) as [string, FieldRule][]) {
+    if (body[key] === undefined) continue;
+    const wrong = rule(body[key]);
+    if (wrong !== undefined) refuse(key, wrong);
+  }
+  return body as Partial<Record<K, unknown>>;
+}
+
+/** `null`, `array` or the `typeof` of a parsed JSON value. */
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }

@@ -6,11 +6,11 @@ import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { formatTXID } from '../ltx/index.ts';
-import { DEFAULT_LINK_SECONDS, linkPath, verifyLink } from '../read/read-links.ts';
+import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS, linkPath, verifyLink } from '../read/read-links.ts';
+import { TXID_HEX } from '../replication/point.ts';
 import { ReadService, toReadPoint } from '../read/read-service.ts';
 import { serveSqliteFile } from '../read/sqlite-file-answer.ts';
-import { parseJSONBody, readJSONBody } from './json-body.ts';
-import { LinkRequestSchema } from './openapi-schemas.ts';
+import { aString, aStringMatching, anInteger, parseJSONObject, readJSONBody } from './json-body.ts';
 import { dbName } from './params.ts';
 
 /** Largest mint request body (bytes). */
@@ -27,6 +27,20 @@ export const LINK_EXPOSED_HEADERS = [
   'Content-Disposition',
 ];
 
+/** POST …/links' body (LinkRequestSchema in the document). */
+interface LinkRequest {
+  txid?: string;
+  at?: string;
+  expiresIn?: number;
+}
+
+const LINK_REQUEST = {
+  txid: aStringMatching(TXID_HEX, '1 to 16 lowercase hex digits'),
+  at: aString,
+  expiresIn: anInteger(1, MAX_LINK_SECONDS),
+};
+const LINK_REQUEST_SHAPE = '{"txid"?: "<hex>" | "at"?: "<time>", "expiresIn"?: <seconds>}';
+
 export const linkMintRoutes = new Hono<AppEnv>();
 
 linkMintRoutes.post('/:db/links', requireScope('read'), async (c) => {
@@ -34,12 +48,8 @@ linkMintRoutes.post('/:db/links', requireScope('read'), async (c) => {
   const secret = linkSecret(c.get('config').linkSecret);
   const req = c.req.raw;
   const empty = req.body === null || req.headers.get('content-length') === '0';
-  const body = parseJSONBody(
-    empty ? {} : await readJSONBody(req, MAX_LINK_BODY_BYTES),
-    LinkRequestSchema,
-    '{"txid"?: "<hex>" | "at"?: "<time>", "expiresIn"?: <seconds>}',
-  );
-  const { plan } = await new ReadService(c, name).plan(toReadPoint(body.txid, body.at, undefined));
+  const body = parseJSONObject(empty ? {} : await readJSONBody(req, MAX_LINK_BODY_BYTES), LINK_REQUEST, LINK_REQUEST_SHAPE) as LinkRequest;
+  const { plan } = await new ReadService(c, name).plan(await toReadPoint(body.txid, body.at, undefined));
   if (!plan.incarnation) throw new ApiError('NOT_FOUND', `database ${name} does not exist`);
   const expires = Math.floor(Date.now() / 1000) + (body.expiresIn ?? DEFAULT_LINK_SECONDS);
   const path = await linkPath(secret, { db: name, incarnation: plan.incarnation, txid: plan.txid, expires });

@@ -137,7 +137,7 @@ async function getSnapshot(c: Context<AppEnv>): Promise<Response> {
   const { name } = targetOf(c);
   const format = c.req.query('format') ?? 'ltx';
   if (format !== 'ltx' && format !== 'sqlite') throw new LiteFSError(400, 'EINVAL', 'format must be ltx or sqlite');
-  return new ReadService(c, name).read(queryPoint(c), undefined, async (r) => {
+  return new ReadService(c, name).read(await queryPoint(c), undefined, async (r) => {
     await ensurePlanFiles(c, r.plan);
     const store = new R2ObjectStore(c.env.LTX_BUCKET);
     const snap = snapshotSqlite(store, r.plan, c.get('config').prefix, { source: r.source });

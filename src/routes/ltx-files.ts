@@ -8,7 +8,7 @@ import { ltxKey } from '../storage/keys.ts';
 import { IMMUTABLE_PRIVATE } from '../read/read-service.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import { isStorageError } from '../storage/object-store.ts';
-import { LimitSchema, dbName, parseIntQuery, parseLevel, parseLtxFilename, parseRange, parseTXIDParam } from './params.ts';
+import { LIMIT, dbName, parseIntQuery, parseLevel, parseLtxFilename, parseRange, parseTXIDParam } from './params.ts';
 
 export const ltxFileRoutes = new Hono<AppEnv>();
 
@@ -16,7 +16,7 @@ ltxFileRoutes.get('/:db/ltx', requireScope('read'), async (c) => {
   const name = dbName(c);
   const level = parseLevel(c.req.query('level'));
   const after = parseTXIDParam('after', c.req.query('after')) ?? 0n;
-  const limit = parseIntQuery('limit', c.req.query('limit'), LimitSchema) ?? 1000;
+  const limit = parseIntQuery('limit', c.req.query('limit'), LIMIT) ?? 1000;
   const files = await c.env.DATABASE.getByName(name).files(level, after, limit);
   return c.json({ files });
 });

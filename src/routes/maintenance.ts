@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { rpcResponse } from './rpc.ts';
-import { CompactLevelSchema, dbName, parseIntQuery } from './params.ts';
+import { COMPACT_LEVEL, dbName, parseIntQuery } from './params.ts';
 
 export const maintenanceRoutes = new Hono<AppEnv>();
 
@@ -13,7 +13,7 @@ const ON_DEMAND_HORIZON_MS = 366 * 86_400_000;
 
 maintenanceRoutes.post('/:db/compact', requireScope('admin'), async (c) => {
   const name = dbName(c);
-  const level = parseIntQuery('level', c.req.query('level'), CompactLevelSchema);
+  const level = parseIntQuery('level', c.req.query('level'), COMPACT_LEVEL);
   const only = level === 9 ? ({ kind: 'snapshot' } as const) : ({ kind: 'compact', level } as const);
   // On demand: as if every interval boundary had passed (retention keeps using the real clock).
   return rpcResponse(c, await c.env.DATABASE.getByName(name).maintain(name, Date.now() + ON_DEMAND_HORIZON_MS, only));

@@ -1,83 +1,30 @@
-// GET /v1/openapi.json (the OpenAPI 3.1 document generated from openapi-routes.ts) and GET /v1/docs (it as HTML); no token needed.
+// GET /v1/openapi.json (the OpenAPI 3.1 document, generated ahead from src/openapi/ by `npm run openapi`) and GET /v1/docs (it as HTML); no token needed.
 
 import { Hono } from 'hono';
-import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../env.ts';
-import { ERROR_STATUS } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
-import { NAME, VERSION } from '../version.ts';
 import { renderDocsPage } from './docs-page.ts';
-import { API_ROUTES, BEARER } from './openapi-routes.ts';
-import { ErrorSchema } from './openapi-schemas.ts';
 
-/** The generated document: a plain JSON object (OpenAPI 3.1.0). */
-export type OpenApiDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+/** The document as served, loaded on the first request for it: an isolate that never serves it never evaluates it. */
+let rendered: Promise<{ json: string; html: string }> | undefined;
 
-const ERROR_TABLE = [
-  '| code | HTTP status |',
-  '|---|---|',
-  ...(Object.entries(ERROR_STATUS) as [ErrorCode, number][]).map(([code, status]) => `| \`${code}\` | ${status} |`),
-].join('\n');
-
-const DESCRIPTION = `SQLite replication at the edge: LTX files in R2, one Durable Object per database, page reads from Workers.
-
-**Auth**: \`Authorization: Bearer <token>\`. Tokens carry scopes \`read\`, \`write\`, \`admin\` (admin implies the other two) and a
-database pattern. 401 \`UNAUTHORIZED\` without a valid token, 403 \`FORBIDDEN\` with the wrong scope or database. Each
-operation names its scope in \`x-scope\` and in its security requirement.
-
-**Errors**: every /v1 route answers errors as \`{"error": {"code", "message", "details"?}}\`; the code decides the status:
-
-${ERROR_TABLE}
-
-**Positions**: \`{"txid": "<16 hex>", "postApplyChecksum": "<16 hex>"}\`. **Point selectors** on reads: \`txid\` or \`at\`, and \`min_txid\`.`;
-
-/** Builds the document from API_ROUTES. Pure; the route below caches it per isolate. */
-export function buildOpenApiDocument(): OpenApiDocument {
-  const gen = new OpenAPIHono();
-  gen.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An API token from LTX_EDGE_TOKENS. Scopes: read, write, admin (admin implies read and write).',
-  });
-  gen.openAPIRegistry.register('Error', ErrorSchema);
-  for (const r of API_ROUTES) gen.openAPIRegistry.registerPath(r.config);
-  const doc = gen.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: { title: NAME, version: VERSION, description: DESCRIPTION, license: { name: 'MIT' } },
-    servers: [{ url: '/' }],
-    security: [{ [BEARER]: [] }],
-    tags: [
-      { name: 'databases', description: 'Listing, info, stats, deletion.' },
-      { name: 'writes', description: 'LTX pushes and page-set writes.' },
-      { name: 'reads', description: 'Pages, changes and snapshots at a point.' },
-      { name: 'files', description: 'The LTX catalog and raw files (Litestream layout).' },
-      { name: 'admin', description: 'Restore and on-demand maintenance.' },
-      { name: 'meta', description: 'Health and this document.' },
-    ],
-  });
-  return { ...doc, 'x-error-status': { ...ERROR_STATUS } } as OpenApiDocument;
-}
-
-let cached: { json: string; html: string } | undefined;
-
-function rendered(): { json: string; html: string } {
-  if (!cached) {
-    const doc = buildOpenApiDocument();
-    cached = { json: JSON.stringify(doc), html: renderDocsPage(doc) };
-  }
-  return cached;
+function document(): Promise<{ json: string; html: string }> {
+  rendered ??= import('./openapi.json', { with: { type: 'json' } }).then(({ default: doc }) => ({
+    json: JSON.stringify(doc),
+    html: renderDocsPage(doc),
+  }));
+  return rendered;
 }
 
 /** Mounted at /v1: `/openapi.json` and `/docs`. */
 export const openApiRoutes = new Hono<AppEnv>()
-  .get('/openapi.json', (c) => {
+  .get('/openapi.json', async (c) => {
     c.header('cache-control', 'public, max-age=300');
     c.header('content-type', 'application/json; charset=UTF-8');
-    return c.body(rendered().json);
+    return c.body((await document()).json);
   })
-  .get('/docs', (c) => {
+  .get('/docs', async (c) => {
     c.header('cache-control', 'public, max-age=300');
     // Nothing to fetch or run: inline styles only.
     c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return c.html(rendered().html);
+    return c.html((await document()).html);
   });

@@ -16,7 +16,7 @@ export const pageRoutes = new Hono<AppEnv>();
 pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
   const name = dbName(c);
   const pgno = parsePgno(c.req.param('pgno'));
-  const point = queryPoint(c);
+  const point = await queryPoint(c);
   const reads = new ReadService(c, name);
   return reads.answer(`page?pgno=${pgno}`, point, [pgno], async (r) => {
     if (pgno > r.plan.commit) throw new ApiError('NOT_FOUND', `page ${pgno} is beyond the database's ${r.plan.commit} pages`);
@@ -31,7 +31,7 @@ pageRoutes.get('/:db/pages/:pgno', requireScope('read'), async (c) => {
 pageRoutes.get('/:db/pages', requireScope('read'), async (c) => {
   const name = dbName(c);
   const pgnos = parsePgnoList(c.req.query('pgno'));
-  const point = queryPoint(c);
+  const point = await queryPoint(c);
   const reads = new ReadService(c, name);
   return reads.answer(`batch?pgno=${formatPgnoList(pgnos)}`, point, pgnos, async (r) => {
     const pages = await r.source.readPages(r.plan, pgnos, r.hints);
@@ -47,7 +47,7 @@ pageRoutes.get('/:db/changes', requireScope('read'), async (c) => {
   const name = dbName(c);
   const since = parseTXIDParam('since', c.req.query('since'));
   if (since === undefined) throw new ApiError('BAD_REQUEST', 'since (a TXID) is required');
-  const point = queryPoint(c);
+  const point = await queryPoint(c);
   const answer: ChangesAnswer = unwrap(await c.env.DATABASE.getByName(name).changes(name, formatTXID(since), point));
   const { pos, all, pgnos, files } = answer;
   if (all) return c.json({ pos, pgnos: [], all: true });

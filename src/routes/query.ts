@@ -11,8 +11,7 @@ import { DEFAULT_QUERY_LIMITS, type QueryOutput, isolateEngine } from '../query/
 import { QueryPages } from '../query/query-pages.ts';
 import type { Params } from '../query/values.ts';
 import { type ReadPoint, ReadService, toReadPoint } from '../read/read-service.ts';
-import { parseJSONBody, readJSONBody } from './json-body.ts';
-import { z } from 'zod';
+import { aNonEmptyString, aString, anArrayOrObject, parseJSONObject, readJSONBody } from './json-body.ts';
 import { dbName } from './params.ts';
 
 export const queryRoutes = new Hono<AppEnv>();
@@ -59,7 +58,7 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
   const start = Date.now();
   const name = dbName(c);
   const body = parseQueryBody(await readJSONBody(c.req.raw, MAX_QUERY_BODY_BYTES));
-  const point = queryPoint(c, body);
+  const point = await queryPoint(c, body);
   const engine = await isolateEngine(SQLITE_WASM);
   const reads = new ReadService(c, name);
   const prefix = c.get('config').prefix;
@@ -94,21 +93,18 @@ queryRoutes.post('/:db/query', requireScope('read'), async (c) => {
 });
 
 /** The body's shape; each value in `params` is checked when it is bound (query/values.ts). */
-const QueryBodySchema = z.strictObject({
-  sql: z.string().refine((sql) => sql.trim() !== '', 'must be a non-empty string'),
-  params: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
-  txid: z.string().optional(),
-  at: z.string().optional(),
-  min_txid: z.string().optional(),
-});
+const QUERY_BODY = { sql: aNonEmptyString, params: anArrayOrObject, txid: aString, at: aString, min_txid: aString };
+const QUERY_BODY_SHAPE = '{"sql": "…", "params"?: [...] | {...}, "txid"? | "at"? | "min_txid"?: "…"}';
 
 /** Checks the body's shape; 400 BAD_REQUEST naming the first wrong field. */
 export function parseQueryBody(json: unknown): QueryBody {
-  return parseJSONBody(json, QueryBodySchema, '{"sql": "…", "params"?: [...] | {...}, "txid"? | "at"? | "min_txid"?: "…"}') as QueryBody;
+  const body = parseJSONObject(json, QUERY_BODY, QUERY_BODY_SHAPE);
+  if (body.sql === undefined) throw new ApiError('BAD_REQUEST', `sql is required (expected ${QUERY_BODY_SHAPE})`, { field: 'sql' });
+  return body as QueryBody;
 }
 
 /** The point from the body (`txid`, `at`, `min_txid`), or else from the query string as on every read; both → 400. */
-function queryPoint(c: Context<AppEnv>, body: QueryBody): ReadPoint {
+function queryPoint(c: Context<AppEnv>, body: QueryBody): Promise<ReadPoint> {
   const fromQuery = { txid: c.req.query('txid'), at: c.req.query('at'), min: c.req.query('min_txid') };
   const inBody = body.txid !== undefined || body.at !== undefined || body.min_txid !== undefined;
   const inQuery = fromQuery.txid !== undefined || fromQuery.at !== undefined || fromQuery.min !== undefined;

@@ -16,7 +16,7 @@ export const snapshotRoutes = new Hono<AppEnv>();
 snapshotRoutes.get('/:db/snapshot', requireScope('read'), async (c) => {
   const name = dbName(c);
   const format = parseSnapshotFormat(c.req.query('format'));
-  const point = queryPoint(c);
+  const point = await queryPoint(c);
   if (format === 'sqlite') return serveSqliteFile(c, name, point);
   // An LTX snapshot's length is known only once it is encoded: no Content-Length, no ranges.
   return new ReadService(c, name).read(point, undefined, async (r) => {

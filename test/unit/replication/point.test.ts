@@ -8,9 +8,9 @@ const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-function code(fn: () => unknown): string | undefined {
+async function code(fn: () => unknown): Promise<string | undefined> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     expect(e).toBeInstanceOf(PointError);
     return (e as PointError).code;
@@ -27,7 +27,7 @@ describe('parsePoint', () => {
     ['at RFC3339', { at: '2024-06-15T12:00:00Z' }, { kind: 'at', at: Date.UTC(2024, 5, 15, 12) }],
     ['at relative', { at: '5 minutes ago' }, { kind: 'at', at: NOW - 5 * MIN }],
   ];
-  for (const [name, q, want] of ok) it(name, () => expect(parsePoint(q, NOW)).toEqual(want));
+  for (const [name, q, want] of ok) it(name, async () => expect(await parsePoint(q, NOW)).toEqual(want));
 
   const bad: [string, { txid?: string; at?: string }][] = [
     ['both txid and at', { txid: '1', at: 'now' }],
@@ -42,7 +42,7 @@ describe('parsePoint', () => {
     ['empty at', { at: '' }],
     ['bad at', { at: 'soon' }],
   ];
-  for (const [name, q] of bad) it(`refuses ${name}`, () => expect(code(() => parsePoint(q, NOW))).toBe('BAD_REQUEST'));
+  for (const [name, q] of bad) it(`refuses ${name}`, async () => expect(await code(() => parsePoint(q, NOW))).toBe('BAD_REQUEST'));
 });
 
 describe('parseMinTXID', () => {
@@ -51,7 +51,7 @@ describe('parseMinTXID', () => {
   it('short hex', () => expect(parseMinTXID('2a')).toBe(42n));
   it('0: an empty database position, always satisfied', () => expect(parseMinTXID('0000000000000000')).toBe(0n));
   for (const v of ['', 'xyz', '2A', '00000000000000001', '-1', '1 '])
-    it(`refuses ${JSON.stringify(v)}`, () => expect(code(() => parseMinTXID(v))).toBe('BAD_REQUEST'));
+    it(`refuses ${JSON.stringify(v)}`, async () => expect(await code(() => parseMinTXID(v))).toBe('BAD_REQUEST'));
 });
 
 describe('parseAt: RFC3339', () => {
@@ -72,7 +72,7 @@ describe('parseAt: RFC3339', () => {
     ['2024-06-15', Date.UTC(2024, 5, 15)], // bare date: midnight UTC
     ['2024-06-15T12:31:44Z', NOW + 59 * SEC - 123], // within the clock-skew allowance
   ];
-  for (const [text, want] of ok) it(JSON.stringify(text), () => expect(parseAt(text, NOW)).toBe(want));
+  for (const [text, want] of ok) it(JSON.stringify(text), async () => expect(await parseAt(text, NOW)).toBe(want));
 
   const bad: [string, string][] = [
     ['month 13', '2024-13-01'],
@@ -100,11 +100,11 @@ describe('parseAt: RFC3339', () => {
     ['epoch milliseconds', '1718454645123'],
   ];
   for (const [name, text] of bad)
-    it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
+    it(`refuses ${name}: ${JSON.stringify(text)}`, async () => expect(await code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
 
-  it('the skew allowance is a minute', () => {
-    expect(parseAt(new Date(NOW + AT_FUTURE_SKEW_MS).toISOString(), NOW)).toBe(NOW + AT_FUTURE_SKEW_MS);
-    expect(code(() => parseAt(new Date(NOW + AT_FUTURE_SKEW_MS + 1).toISOString(), NOW))).toBe('BAD_REQUEST');
+  it('the skew allowance is a minute', async () => {
+    expect(await parseAt(new Date(NOW + AT_FUTURE_SKEW_MS).toISOString(), NOW)).toBe(NOW + AT_FUTURE_SKEW_MS);
+    expect(await code(() => parseAt(new Date(NOW + AT_FUTURE_SKEW_MS + 1).toISOString(), NOW))).toBe('BAD_REQUEST');
   });
 });
 
@@ -143,7 +143,7 @@ describe('parseAt: relative', () => {
     ['3 months ago', Date.UTC(2024, 2, 15, 12, 30, 45, 123)],
     ['1 year ago', Date.UTC(2023, 5, 15, 12, 30, 45, 123)],
   ];
-  for (const [text, want] of ok) it(JSON.stringify(text), () => expect(parseAt(text, NOW)).toBe(want));
+  for (const [text, want] of ok) it(JSON.stringify(text), async () => expect(await parseAt(text, NOW)).toBe(want));
 
   const bad: [string, string][] = [
     ['future', 'in 5 minutes'],
@@ -167,15 +167,15 @@ describe('parseAt: relative', () => {
     ['whitespace only', '   '],
   ];
   for (const [name, text] of bad)
-    it(`refuses ${name}: ${JSON.stringify(text)}`, () => expect(code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
+    it(`refuses ${name}: ${JSON.stringify(text)}`, async () => expect(await code(() => parseAt(text, NOW))).toBe('BAD_REQUEST'));
 
-  it('is deterministic for a given now, whatever the date', () => {
+  it('is deterministic for a given now, whatever the date', async () => {
     // Across a US DST change and a month end: the reference is an instant in UTC, not local time.
     const dst = Date.UTC(2024, 2, 10, 12);
-    expect(parseAt('1 day ago', dst)).toBe(dst - DAY);
-    expect(parseAt('yesterday', dst)).toBe(dst - DAY);
+    expect(await parseAt('1 day ago', dst)).toBe(dst - DAY);
+    expect(await parseAt('yesterday', dst)).toBe(dst - DAY);
     const endOfMonth = Date.UTC(2024, 0, 31, 23, 59, 59, 999);
-    expect(parseAt('24 hours ago', endOfMonth)).toBe(endOfMonth - DAY);
-    expect(parseAt('5 minutes ago', NOW)).toBe(parseAt('5 minutes ago', NOW));
+    expect(await parseAt('24 hours ago', endOfMonth)).toBe(endOfMonth - DAY);
+    expect(await parseAt('5 minutes ago', NOW)).toBe(await parseAt('5 minutes ago', NOW));
   });
 });

@@ -1,10 +1,10 @@
 // The OpenAPI table's routes of the database file (DESIGN §4a): the snapshot route with its ranges, minting read links, and the link itself.
 
 import { z } from '@hono/zod-openapi';
-import { type ApiRoute, binary, json, route } from './openapi-route.ts';
-import { LinkRequestSchema, LinkSchema } from './openapi-schemas.ts';
-import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY } from './openapi-shared.ts';
-import { SnapshotFormatSchema } from './params.ts';
+import { type ApiRoute, binary, json, route } from './route.ts';
+import { LinkRequestSchema, LinkSchema } from './schemas.ts';
+import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY } from './shared.ts';
+import { SnapshotFormatSchema } from './param-schemas.ts';
 
 /** Headers of every answer of the database file (snapshot?format=sqlite, read links). */
 const FILE_HEADERS = {

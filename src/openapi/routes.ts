@@ -12,7 +12,7 @@ import {
   PgnoListSchema,
   PgnoSchema,
   TXIDSchema,
-} from './params.ts';
+} from './param-schemas.ts';
 import {
   AdoptedSchema,
   ChangesSchema,
@@ -28,12 +28,12 @@ import {
   RestoreBodySchema,
   RestoreResultSchema,
   StatsSchema,
-} from './openapi-schemas.ts';
-import { type ApiRoute, binary, json, route } from './openapi-route.ts';
-import { FILE_ROUTES } from './openapi-file-routes.ts';
-import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY, QUERY_ERRORS, READ_CACHE_HEADERS } from './openapi-shared.ts';
+} from './schemas.ts';
+import { type ApiRoute, binary, json, route } from './route.ts';
+import { FILE_ROUTES } from './file-routes.ts';
+import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY, QUERY_ERRORS, READ_CACHE_HEADERS } from './shared.ts';
 
-export { type ApiRoute, BEARER, honoPath } from './openapi-route.ts';
+export { type ApiRoute, BEARER, honoPath } from './route.ts';
 
 /** Every /v1 route the app serves, in DESIGN §4's order. */
 export const API_ROUTES: readonly ApiRoute[] = [

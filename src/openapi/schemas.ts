@@ -9,7 +9,7 @@ import type { RestoreResult } from '../durable/restore.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import { STAT_KEYS } from '../durable/stats.ts';
 import type { StatsJSON } from '../durable/stats.ts';
-import { AtSchema, DatabaseNameSchema, TXIDSchema } from './params.ts';
+import { AtSchema, DatabaseNameSchema, TXIDSchema } from './param-schemas.ts';
 import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS } from '../read/read-links.ts';
 
 /** 16 lowercase hex digits: how TXIDs and checksums always leave the server. */

@@ -3,7 +3,7 @@
 import { z } from '@hono/zod-openapi';
 import { ERROR_STATUS } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
-import { AtSchema, DatabaseNameSchema, TXIDSchema } from './params.ts';
+import { AtSchema, DatabaseNameSchema, TXIDSchema } from './param-schemas.ts';
 
 export const DB_PARAM = z.object({ db: DatabaseNameSchema });
 

@@ -25,7 +25,10 @@ try {
   const bundle = path.join(out, 'index.js');
   const stubbed = readFileSync(bundle, 'utf8')
     .replace(/^import (\w+) from "\.\/[^"]+\.(?:wasm|sql)";$/gm, 'const $1 = "";')
-    .replace(/^import \{ DurableObject(?: as (\w+))? \} from "cloudflare:workers";$/gm, (_, alias) => `class ${alias ?? 'DurableObject'} {}`);
+    .replace(
+      /^import \{ DurableObject(?: as (\w+))? \} from "cloudflare:workers";$/gm,
+      (_, alias) => `class ${alias ?? 'DurableObject'} {}`,
+    );
   const module = path.join(out, 'worker.mjs');
   writeFileSync(module, stubbed);
   const timer = `const t = performance.now(); await import(${JSON.stringify(module)}); console.log(performance.now() - t);`;

@@ -1,5 +1,7 @@
 // Configuration: DEFAULT_* values and resolveConfig(env), which validates vars and tokens (DESIGN §2, §4b).
 
+import { parseDuration } from './api/duration.ts';
+
 /** Storage prefix of every R2 key: `<prefix>/<name>/<level>/...`. "db" matches Litestream's layout (DESIGN §2). */
 export const DEFAULT_PREFIX = 'db';
 
@@ -137,24 +139,6 @@ export class ConfigError extends Error {
     this.code = code;
     this.variable = variable;
   }
-}
-
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:\d+(?:ms|s|m|h|d))+$/;
-const DURATION_PART = /(\d+)(ms|s|m|h|d)/g;
-
-/**
- * Parses a duration such as "500ms", "30s", "5m", "1h", "24h", "7d" or "1h30m" into milliseconds.
- * "0" alone is accepted. Returns null for anything else (no signs, no fractions, no spaces).
- */
-export function parseDuration(text: string): number | null {
-  if (text === '0') return 0;
-  if (!DURATION_PATTERN.test(text)) return null;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(DURATION_PART)) {
-    total += Number(amount) * DURATION_UNITS_MS[unit];
-  }
-  return Number.isSafeInteger(total) ? total : null;
 }
 
 /** Resolves env vars into a validated Config; throws ConfigError on the first bad value. */

@@ -3,6 +3,7 @@
 import { AgentError } from '../agent/agent-error.ts';
 import { formatPos } from '../agent/agent-state.ts';
 import { type AgentEvent, Replicator } from '../agent/replicator.ts';
+import { type DurationGrammar, parseDuration } from '../api/duration.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import type { CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
@@ -54,7 +55,7 @@ export const replicateCommand: Command = {
     if (rest.length !== 1) throw new UsageError('replicate needs one <sqlite-file>', REPLICATE_USAGE);
     const file = rest[0];
     const db = values.db ?? defaultName(file);
-    const intervalMs = values.interval === undefined ? DEFAULT_SYNC_INTERVAL_MS : parseDuration(values.interval);
+    const intervalMs = values.interval === undefined ? DEFAULT_SYNC_INTERVAL_MS : parseInterval(values.interval);
     const json = values.json === true;
     const say = (e: AgentEvent | Record<string, unknown>): Promise<void> =>
       json ? io.out(JSON.stringify(e, jsonValue) + '\n') : io.err(describe(e));
@@ -131,11 +132,13 @@ function defaultName(file: string): string {
   return base.replace(/\.(db|sqlite3?|sqlite)$/i, '') || base;
 }
 
-/** `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid duration: ${text} (e.g. 500ms, 1s, 2m)`, REPLICATE_USAGE);
-  const n = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+/** The flags' duration grammar: `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds. */
+const FLAG_DURATION: DurationGrammar = { fractions: true, bareMs: true, units: ['ms', 's', 'm'] };
+
+/** `--interval`: a flag duration from 10 ms to 1 h, rounded to whole milliseconds. */
+export function parseInterval(text: string): number {
+  const n = parseDuration(text.trim(), FLAG_DURATION);
+  if (n === null) throw new UsageError(`invalid duration: ${text} (e.g. 500ms, 1s, 2m)`, REPLICATE_USAGE);
   if (n < 10 || n > 3_600_000) throw new UsageError(`interval out of range: ${text} (10ms to 1h)`, REPLICATE_USAGE);
   return Math.round(n);
 }

@@ -1,7 +1,15 @@
 // Compaction inside the DO: merge a contiguous run of catalog files into one file at a higher level, then swap them.
 
-import { type ByteSource, compactLTX, HEADER_FLAG_NO_CHECKSUM, LTXError, SNAPSHOT_LEVEL, formatTXID } from '../ltx/index.ts';
-import { TIMESTAMP_METADATA, formatTimestamp, ltxKey, parseLtxKey } from '../storage/keys.ts';
+import {
+  type ByteSource,
+  compactLTX,
+  HEADER_FLAG_NO_CHECKSUM,
+  LTXError,
+  SNAPSHOT_LEVEL,
+  formatTimestamp,
+  formatTXID,
+} from '../ltx/index.ts';
+import { TIMESTAMP_METADATA, ltxKey, parseLtxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { doRetry, withRetry } from '../storage/retry.ts';
 import type { CatalogFile } from './catalog.ts';

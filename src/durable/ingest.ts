@@ -9,10 +9,11 @@ import {
   HEADER_SIZE,
   LTXDecoder,
   LTXError,
+  formatTimestamp,
   formatTXID,
 } from '../ltx/index.ts';
 import { decideIngest } from '../replication/ingest-rules.ts';
-import { TIMESTAMP_METADATA, formatTimestamp, ltxKey } from '../storage/keys.ts';
+import { TIMESTAMP_METADATA, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
 import {
@@ -140,7 +141,7 @@ async function append(
   const level = opts.level ?? 0;
   const key = ltxKey(ctx.prefix, ctx.name, level, header.minTXID, header.maxTXID);
   // The header allows any int64 ms; litestream-timestamp (DESIGN §2) needs an RFC3339 year 0000..9999.
-  // Checked here: formatTimestamp's StorageError would otherwise read as STORAGE_UNAVAILABLE (503).
+  // Checked here so the client hears LTX_BAD_HEADER (its file broke a rule), not formatTimestamp's LTX_INVALID_ARGUMENT.
   let timestamp: string;
   try {
     timestamp = formatTimestamp(header.timestamp);

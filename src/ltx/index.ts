@@ -19,6 +19,7 @@ export { LTX_ERROR_CODES, LTXError, type LTXErrorCode, fail } from './errors.ts'
 export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
 export { LTX_FILENAME, formatLTXFilename, parseLTXFilename } from './file-name.ts';
 export { type TXID, formatTXID, parseTXID } from './txid.ts';
+export { formatTimestamp, parseTimestamp } from './timestamp.ts';
 export { MemoryDatabase } from './memory-database.ts';
 export { decodePageFrame } from './page-frame.ts';
 export {

@@ -1,6 +1,6 @@
 // Point selectors of every read (DESIGN §4): `txid=<hex>`, `at=<RFC3339 | relative>` or the head, and `min_txid=<hex>`.
 
-import { parseTimestamp } from '../storage/keys.ts';
+import { parseTimestamp } from '../ltx/index.ts';
 
 /** Which state a read is asked at. `at` is ms since the epoch; resolving it to a TXID is the planner's job. */
 export type PointSelector = { kind: 'head' } | { kind: 'txid'; txid: bigint } | { kind: 'at'; at: number };

@@ -12,7 +12,6 @@ import {
   DEFAULT_READ_CACHE_MIB,
   DEFAULT_SNAPSHOT_INTERVAL_MS,
   DEFAULT_SNAPSHOT_RETENTION_MS,
-  parseDuration,
   resolveConfig,
 } from '../../src/config.ts';
 import type { ConfigErrorCode, ConfigVars } from '../../src/config.ts';
@@ -28,26 +27,6 @@ function codeOf(vars: ConfigVars): ConfigErrorCode | 'none' {
     throw err;
   }
 }
-
-describe('parseDuration', () => {
-  it.each([
-    ['0', 0],
-    ['500ms', 500],
-    ['30s', 30_000],
-    ['1m', 60_000],
-    ['5m', 300_000],
-    ['1h', 3_600_000],
-    ['24h', 86_400_000],
-    ['7d', 604_800_000],
-    ['1h30m', 5_400_000],
-  ])('%s → %i ms', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
-  });
-
-  it.each(['', '5', '-5m', '1.5h', '5 m', 'm', '5mins', '1w', ' 5m', '99999999999999999d'])('rejects %j', (text) => {
-    expect(parseDuration(text)).toBeNull();
-  });
-});
 
 describe('resolveConfig', () => {
   it('uses the DESIGN §2 defaults when nothing is set (and refuses to serve in production)', () => {

@@ -1,6 +1,6 @@
-// Litestream layout [contract]: LTX keys, prefixes and the litestream-timestamp format (DESIGN §2, ltx-format.md §8).
+// Litestream layout [contract]: LTX keys and prefixes (DESIGN §2).
 import { describe, expect, it } from 'vitest';
-import { dbPrefix, formatTimestamp, levelPrefix, ltxKey, parseLtxKey, parseTimestamp } from '../../../src/storage/keys.ts';
+import { dbPrefix, levelPrefix, ltxKey, parseLtxKey } from '../../../src/storage/keys.ts';
 
 describe('ltxKey / parseLtxKey', () => {
   it('formats the DESIGN §2 example', () => {
@@ -86,72 +86,4 @@ describe('prefixes', () => {
     expect(ltxKey('db', 'orders2', 0, 1n, 1n).startsWith(dbPrefix('db', 'orders'))).toBe(false);
     expect(ltxKey('db', 'orders', 3, 1n, 2n).startsWith(levelPrefix('db', 'orders', 3))).toBe(true);
   });
-});
-
-describe('formatTimestamp / parseTimestamp', () => {
-  const formats: [number, string][] = [
-    [0, '1970-01-01T00:00:00.000Z'],
-    [Date.UTC(2024, 0, 2, 3, 4, 5, 6), '2024-01-02T03:04:05.006Z'],
-    [Date.UTC(2024, 1, 29, 23, 59, 59, 999), '2024-02-29T23:59:59.999Z'],
-    [-1, '1969-12-31T23:59:59.999Z'],
-    [Date.UTC(9999, 11, 31, 23, 59, 59, 999), '9999-12-31T23:59:59.999Z'],
-  ];
-  for (const [ms, text] of formats) {
-    it(`formats ${ms} as ${text} and parses it back`, () => {
-      expect(formatTimestamp(ms)).toBe(text);
-      expect(parseTimestamp(text)).toBe(ms);
-    });
-  }
-
-  it('always writes exactly 3 fraction digits in UTC', () => {
-    for (let ms = 1_700_000_000_000; ms < 1_700_000_000_000 + 2000; ms += 37) {
-      expect(formatTimestamp(ms)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    }
-  });
-
-  it('refuses timestamps outside years 0000..9999 and non-integers', () => {
-    for (const ms of [Date.UTC(10000, 0, 1), new Date(0).setUTCFullYear(-1), 1.5, Number.NaN]) {
-      expect(() => formatTimestamp(ms)).toThrow(expect.objectContaining({ code: 'STORAGE_INVALID_ARGUMENT' }));
-    }
-  });
-
-  const parses: [string, number][] = [
-    ['2024-01-02T03:04:05Z', Date.UTC(2024, 0, 2, 3, 4, 5)],
-    ['2024-01-02T03:04:05.1Z', Date.UTC(2024, 0, 2, 3, 4, 5, 100)],
-    ['2024-01-02T03:04:05.123456789Z', Date.UTC(2024, 0, 2, 3, 4, 5, 123)],
-    ['2024-01-02T03:04:05.999999Z', Date.UTC(2024, 0, 2, 3, 4, 5, 999)],
-    ['2024-01-02T05:04:05.006+02:00', Date.UTC(2024, 0, 2, 3, 4, 5, 6)],
-    ['2024-01-01T22:04:05.006-05:00', Date.UTC(2024, 0, 2, 3, 4, 5, 6)],
-    ['0001-01-01T00:00:00Z', new Date(0).setUTCFullYear(1, 0, 1)],
-  ];
-  for (const [text, ms] of parses) {
-    it(`parses RFC3339(Nano) ${text}`, () => {
-      expect(parseTimestamp(text)).toBe(ms);
-    });
-  }
-
-  const invalid = [
-    '',
-    '2024-01-02',
-    '2024-01-02 03:04:05Z',
-    '2024-01-02t03:04:05z',
-    '2024-01-02T03:04:05',
-    '2024-01-02T03:04:05.Z',
-    '2024-01-02T03:04:05.1234567890Z',
-    '2024-13-02T03:04:05Z',
-    '2024-00-02T03:04:05Z',
-    '2023-02-29T03:04:05Z',
-    '2024-04-31T03:04:05Z',
-    '2024-01-02T24:00:00Z',
-    '2024-01-02T03:60:05Z',
-    '2024-01-02T03:04:60Z',
-    '2024-01-02T03:04:05+24:00',
-    '2024-01-02T03:04:05+0200',
-    ' 2024-01-02T03:04:05Z',
-  ];
-  for (const text of invalid) {
-    it(`rejects ${JSON.stringify(text)}`, () => {
-      expect(parseTimestamp(text)).toBeNull();
-    });
-  }
 });

@@ -8,14 +8,13 @@
 // held, a database replaced or out of WAL mode, a page that changed under a read — is repaired by a
 // whole-database diff, which the server checks against its own page checksums before it accepts it.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseState, EMPTY_DB_CHECKSUM } from '../ltx/index.ts';
-import { type ApiClient, ApiClientError } from '../remote/http-client.ts';
-import { batchedByteStream, counted } from '../remote/byte-streams.ts';
+import type { ApiClient } from '../remote/http-client.ts';
 import { AgentError, ViewChangedError, divergence } from './agent-error.ts';
 import {
   type Pos,
   type PushedState,
-  formatPos,
   parsePos,
   readPushedState,
   readSavedSums,
@@ -23,63 +22,36 @@ import {
   writePushedState,
   writeSavedSums,
 } from './agent-state.ts';
-import { type Batch, diffBatch, encodeBatch, materializeWALPages, walBatch } from './batch.ts';
+import { type Batch, diffBatch, materializeWALPages, walBatch } from './batch.ts';
+import { pushBatch } from './push.ts';
 import { type CheckpointResult, DatabaseHold } from './database-hold.ts';
 import { type LocalScan, scanDatabase } from './local-pages.ts';
 import { type ViewBreak, WALView } from './wal-view.ts';
+import {
+  type AgentEvent,
+  DEFAULT_CHECKPOINT_PAGES,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_RESTART_WAIT_MS,
+  DEFAULT_SAVE_SUMS_MS,
+  DEFAULT_TRUNCATE_PAGES,
+  type ReplicatorOptions,
+  type SyncResult,
+} from './replicator-options.ts';
 
-/** WAL frames taken into one push at most (bytes); a longer backlog goes in several pushes. */
-export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
-/** WAL size (pages) past which the agent runs a PASSIVE checkpoint after a push (SQLite's own autocheckpoint default). */
-export const DEFAULT_CHECKPOINT_PAGES = 1_000;
-/** WAL size (pages) past which it runs a TRUNCATE checkpoint, which waits for readers (about 480 MiB of 4 KiB pages). */
-export const DEFAULT_TRUNCATE_PAGES = 121_000;
-/** How often page checksums are saved beside the database for a cheap restart (ms); also on close. */
-export const DEFAULT_SAVE_SUMS_MS = 30_000;
+export type { AgentEvent, ReplicatorOptions, SyncResult };
+
+/** How often the agent looks at the WAL header while it waits for a restart (ms; DEFAULT_RESTART_WAIT_MS). */
+const RESTART_POLL_MS = 2;
 /** Scans or pushes in a row that may meet a changing database before a sync gives up until the next one. */
 const MAX_VIEW_RETRIES = 5;
-
-export interface ReplicatorOptions {
-  file: string;
-  db: string;
-  client: ApiClient;
-  maxBatchBytes?: number;
-  checkpointPages?: number;
-  truncatePages?: number;
-  saveSumsMs?: number;
-  /** On a server that holds another history, replace the local database with the server's state instead of stopping. */
-  resetFromServer?: boolean;
-  onEvent?: (e: AgentEvent) => void;
-  now?: () => number;
-}
-
-/** What the agent tells its caller (and `replicate --json` prints, one object per line). */
-export type AgentEvent =
-  | {
-      event: 'start';
-      db: string;
-      file: string;
-      pageSize: number;
-      commit: number;
-      pos: Pos;
-      action: 'snapshot' | 'in-sync' | 'diff' | 'empty' | 'reset';
-    }
-  | { event: 'push'; reason: Batch['reason']; txid: bigint; commits: number; pages: number; bytes: number; ms: number; status: number }
-  | { event: 'checkpoint'; mode: 'PASSIVE' | 'TRUNCATE'; walFrames: number; backfilled: number; busy: boolean }
-  | { event: 'rescan'; why: string };
-
-/** What one `sync()` did. */
-export interface SyncResult {
-  pushes: number;
-  commits: number;
-  pos: Pos;
-}
 
 export class Replicator {
   readonly file: string;
   readonly db: string;
   private readonly client: ApiClient;
-  private readonly opts: Required<Pick<ReplicatorOptions, 'maxBatchBytes' | 'checkpointPages' | 'truncatePages' | 'saveSumsMs'>>;
+  private readonly opts: Required<
+    Pick<ReplicatorOptions, 'maxBatchBytes' | 'checkpointPages' | 'truncatePages' | 'saveSumsMs' | 'restartWaitMs'>
+  >;
   private readonly onEvent: (e: AgentEvent) => void;
   private readonly now: () => number;
   private readonly resetFromServer: boolean;
@@ -94,6 +66,8 @@ export class Replicator {
   private pending: Batch | undefined;
   private sumsSavedAt = 0;
   private sumsSavedTXID = -1n;
+  /** The WAL generation (WALView.generation) just before the held read began; undefined: not known. */
+  private readGeneration: string | undefined;
 
   constructor(o: ReplicatorOptions) {
     this.file = o.file;
@@ -104,6 +78,7 @@ export class Replicator {
       checkpointPages: o.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES,
       truncatePages: o.truncatePages ?? DEFAULT_TRUNCATE_PAGES,
       saveSumsMs: o.saveSumsMs ?? DEFAULT_SAVE_SUMS_MS,
+      restartWaitMs: o.restartWaitMs ?? DEFAULT_RESTART_WAIT_MS,
     };
     this.onEvent = o.onEvent ?? (() => undefined);
     this.now = o.now ?? Date.now;
@@ -177,6 +152,7 @@ export class Replicator {
     const result: SyncResult = { pushes: 0, commits: 0, pos: this.pos };
     if (this.pending) await this.pushAndCount(result);
     await this.checkView(result);
+    await this.retakeRead(result);
     // One push per sync — the interval is what batches commits — unless the WAL holds more than one
     // batch (a backlog), which goes out in back-to-back pushes of at most maxBatchBytes.
     for (let more = true; more; ) {
@@ -256,10 +232,9 @@ export class Replicator {
   /** Reads the database whole under a held read transaction, again while a WAL frame is overwritten under the read. */
   private async scan(): Promise<LocalScan> {
     for (let attempt = 0; ; attempt++) {
-      const hold = this.held();
-      hold.beginRead();
+      await this.beginRead();
       try {
-        return await scanDatabase(hold);
+        return await scanDatabase(this.held());
       } catch (e) {
         if (!(e instanceof ViewChangedError) || attempt >= MAX_VIEW_RETRIES) throw e;
       }
@@ -342,37 +317,7 @@ export class Replicator {
     const target: Pos = { txid: batch.header.maxTXID, checksum: batch.post };
     const started = performance.now();
     await writePushedState(this.file, this.pushedState({ pending: target }));
-    let status: number;
-    let bytes = 0;
-    try {
-      const r = await this.client.pushLTX(this.db, () => {
-        bytes = 0;
-        return batchedByteStream(counted(encodeBatch(hold, batch), (n) => (bytes += n)));
-      });
-      status = r.status;
-      const pos = parsePos(r.pos);
-      if (!pos || pos.txid !== target.txid || (batch.reason !== 'snapshot' && pos.checksum !== target.checksum)) {
-        throw new AgentError('REJECTED', `the server answered TXID ${r.pos.txid} to a push of TXID ${formatPos(target).txid}`);
-      }
-      target.checksum = pos.checksum;
-    } catch (e) {
-      if (e instanceof ApiClientError && e.status === 409) {
-        const pos = parsePos(e.details?.pos);
-        if (samePos(pos, target))
-          status = 200; // it had landed; the answer was lost
-        else
-          throw new AgentError(
-            'SERVER_AHEAD',
-            `${this.db} moved on the server while this agent pushed (${e.message})`,
-            { pos: e.details?.pos },
-            { cause: e },
-          );
-      } else if (e instanceof ApiClientError && e.status >= 400 && e.status < 500 && e.status !== 429) {
-        throw new AgentError('REJECTED', `the server refused TXID ${formatPos(target).txid}: ${e.code}: ${e.message}`, e.details, {
-          cause: e,
-        });
-      } else throw e;
-    }
+    const { status, bytes } = await pushBatch(this.client, this.db, hold, batch, target);
     this.pos = target;
     this.pending = undefined;
     await writePushedState(this.file, this.pushedState({}));
@@ -409,7 +354,7 @@ export class Replicator {
       try {
         r = hold.checkpoint('TRUNCATE');
       } finally {
-        hold.beginRead();
+        await this.beginRead();
       }
       this.onEvent({ event: 'checkpoint', mode: 'TRUNCATE', ...r });
       if (await this.rescan('after a TRUNCATE checkpoint')) await this.pushAndCount(result);
@@ -427,7 +372,7 @@ export class Replicator {
         try {
           r = hold.checkpoint('PASSIVE');
         } finally {
-          hold.beginRead();
+          await this.beginRead();
         }
         if (!r.busy && r.walFrames >= 0 && r.backfilled === r.walFrames) this.view.backfilledAt = this.view.cursor;
       }
@@ -436,6 +381,57 @@ export class Replicator {
     }
     if (r) this.onEvent({ event: 'checkpoint', mode: 'PASSIVE', ...r });
     if (this.pending) await this.pushAndCount(result);
+    if (this.view.backfilled) await this.awaitRestart(result);
+  }
+
+  /** Begins the held read, noting the WAL generation just before (retakeRead compares it). */
+  private async beginRead(): Promise<void> {
+    const hold = this.held();
+    if (hold.reading) return;
+    this.readGeneration = await this.view.generation();
+    hold.beginRead();
+  }
+
+  /**
+   * Re-takes the read transaction when the WAL restarted under it. SQLite restarts a WAL only while no
+   * reader holds a read mark above 0, so the agent's read sat at mark 0 (it began on a wholly copied
+   * WAL), and a mark-0 reader blocks every copy of the new WAL into the database: each application
+   * COMMIT's autocheckpoint would walk the whole WAL and give up (BENCHMARKS.md, "What holds the agent
+   * back"). Under SQLite's write lock, after taking everything committed (the view stays continuous), a
+   * new read gets a mark > 0, which lets the application's checkpoints copy up to it. False when it
+   * could not (the application held the write lock, or a backlog or a rescan is still to be pushed).
+   */
+  private async retakeRead(result: SyncResult): Promise<boolean> {
+    const hold = this.hold;
+    if (!hold?.reading || this.reopenWhy) return true;
+    if ((await this.view.generation()) === this.readGeneration) return true;
+    if (this.pending || !hold.tryWriteLock()) return false;
+    let retaken = false;
+    try {
+      const frames = await this.collect();
+      const pending = this.pending as Batch | undefined;
+      if (!frames?.limited && !this.reopenWhy && (!pending || pending.reason === 'wal')) {
+        hold.endRead();
+        await this.beginRead();
+        retaken = true;
+      }
+    } finally {
+      hold.releaseWriteLock();
+    }
+    if (this.pending) await this.pushAndCount(result);
+    return retaken;
+  }
+
+  /**
+   * After a checkpoint copied the whole WAL: waits up to restartWaitMs for the application's next commit
+   * to restart it, and re-takes the read then, before the new WAL grows under a mark-0 read.
+   */
+  private async awaitRestart(result: SyncResult): Promise<void> {
+    const deadline = performance.now() + this.opts.restartWaitMs;
+    while (performance.now() < deadline) {
+      if ((await this.view.generation()) !== this.readGeneration && (await this.retakeRead(result))) return;
+      await sleep(RESTART_POLL_MS);
+    }
   }
 
   private async maybeSaveSums(force: boolean): Promise<void> {
@@ -461,7 +457,7 @@ export class Replicator {
       await writeSavedSums(this.file, sums);
       await writePushedState(this.file, { url: this.client.config.url, db: this.db, pageSize: sums.pageSize, pos: server });
     } finally {
-      hold.beginRead();
+      await this.beginRead();
     }
   }
 

@@ -159,6 +159,22 @@ export class WALView {
   }
 
   /**
+   * The WAL generation at the path (its salts; `none` without a WAL header). Taken before a read
+   * transaction begins, it tells later whether the WAL restarted under that read — which SQLite allows
+   * only under a reader at read mark 0.
+   */
+  async generation(): Promise<string> {
+    const wal = await openIfExists(`${this.file}-wal`);
+    if (!wal) return 'none';
+    try {
+      const header = await readWALHeader(wal).catch(() => null);
+      return header ? `${header.salt1}-${header.salt2}` : 'none';
+    } finally {
+      await wal.close();
+    }
+  }
+
+  /**
    * True when the -wal at the path is still the one this view followed, non-empty and of the same
    * generation: beside a database renamed over, SQLite would read it as the new database's.
    */

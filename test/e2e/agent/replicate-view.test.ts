@@ -308,3 +308,58 @@ it("the start-up race: the application restarts the WAL between the agent's firs
   await agent.sync();
   await expectConverged(file, db);
 });
+
+/** `PRAGMA wal_checkpoint(PASSIVE)` run by the application: frames in its WAL and frames it could copy into the database. */
+async function appCheckpoint(a: PythonApp): Promise<{ log: number; copied: number }> {
+  const [[, log, copied]] = (await a.exec('PRAGMA wal_checkpoint(PASSIVE)')) as number[][];
+  return { log, copied };
+}
+
+describe("the agent's read never blocks the application's checkpoints for long (read mark 0)", () => {
+  it('a WAL restarted under its read (mark 0, nothing copyable) is read again at a mark > 0 at the next sync', async () => {
+    const file = await seeded('mark-sync', 10, 50);
+    const db = 'view-mark-sync';
+    const { agent } = await follow(file, db, { restartWaitMs: 0 });
+    const a = app();
+    await a.open(file);
+    await a.write(600, 51);
+    await agent.sync(); // past 1,000 frames: the agent copies the whole WAL and reads again, at mark 0
+    await a.write(5, 52); // the first commit restarts the WAL under that read
+    const blocked = await appCheckpoint(a);
+    expect(blocked.log).toBeGreaterThan(0);
+    expect(blocked.copied).toBe(0);
+    await agent.sync();
+    await a.write(5, 53);
+    const freed = await appCheckpoint(a);
+    expect(freed.copied).toBeGreaterThan(0);
+    expect(freed.copied).toBeLessThan(freed.log);
+    await a.close();
+    await agent.sync();
+    await expectConverged(file, db);
+  });
+
+  it("after its own checkpoint the agent waits for the application's next commit and reads again before the sync ends", async () => {
+    const file = await seeded('mark-wait', 10, 60);
+    const db = 'view-mark-wait';
+    const a = app();
+    await a.open(file);
+    let writing: Promise<unknown> | undefined;
+    const { agent } = await follow(file, db, {
+      restartWaitMs: 60_000,
+      onEvent: (e) => {
+        if (e.event === 'checkpoint' && writing === undefined) writing = a.write(3, 62);
+      },
+    });
+    await a.write(600, 61);
+    await agent.sync(); // its checkpoint starts the application's commits; the sync returns once it has read again
+    expect(writing).toBeDefined();
+    await writing;
+    await a.write(5, 63);
+    const freed = await appCheckpoint(a);
+    expect(freed.copied).toBeGreaterThan(0);
+    expect(freed.copied).toBeLessThan(freed.log);
+    await a.close();
+    await agent.sync();
+    await expectConverged(file, db);
+  });
+});

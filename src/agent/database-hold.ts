@@ -192,7 +192,13 @@ function closeInOrder(conns: DatabaseSync[]): void {
 
 /** Puts the database in WAL mode; AgentError WAL_MODE when SQLite refuses (a busy switch is an ordinary Error: try again). */
 function switchToWAL(db: DatabaseSync, file: string): void {
-  const mode = (db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode;
+  let mode: string;
+  try {
+    mode = (db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode;
+  } catch (e) {
+    if (isNotADatabase(e)) throw new AgentError('NOT_SQLITE', `${file} is not a SQLite database`, undefined, { cause: e });
+    throw e;
+  }
   if (mode === 'wal') return;
   let now: string;
   try {
@@ -204,6 +210,12 @@ function switchToWAL(db: DatabaseSync, file: string): void {
     });
   }
   if (now !== 'wal') throw new AgentError('WAL_MODE', `${file} is in ${mode} mode and refused WAL mode (${now})`);
+}
+
+/** SQLITE_NOTADB: the file has something else than a SQLite header. */
+function isNotADatabase(e: unknown): boolean {
+  const err = e as { errcode?: number; message?: string };
+  return (err.errcode !== undefined && (err.errcode & 0xff) === 26) || /file is not a database/i.test(err.message ?? '');
 }
 
 function isBusy(e: unknown): boolean {

@@ -1,5 +1,6 @@
 // `ltx-edge restore <url> <db> -o <out.db> [--txid|--at]`: the command over src/remote/restore.ts (arguments, output, hints), and --in-place.
 
+import { existsSync } from 'node:fs';
 import { ApiClientError } from '../remote/http-client.ts';
 import { type RestoreResult, restoreDatabase } from '../remote/restore.ts';
 import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
@@ -15,7 +16,8 @@ import {
 } from './remote-cli.ts';
 import { restoreInPlace } from './restore-in-place.ts';
 
-export const RESTORE_USAGE = `Usage: ltx-edge restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--force] [--verify] [--token T] [--json]
+export const RESTORE_USAGE = `Usage: ltx-edge restore <url> <db> -o <out.db> [--txid HEX | --at TIME] [--force] [--verify]
+                       [--if-db-not-exists] [--if-replica-exists] [--token T] [--json]
        ltx-edge restore <url> <db> --in-place (--txid HEX | --at TIME) [--token T] [--json]
 
 Downloads database <db> as a SQLite file: the head, the state right after TXID HEX (--txid), or
@@ -33,6 +35,9 @@ A progress bar shows on a terminal.
   --in-place      no download: the server writes the state at --txid/--at as the next transaction
                   (admin scope; undo by restoring in place to the TXID before it)
   --verify        check the result with PRAGMA integrity_check (node:sqlite); exit 1 if not "ok"
+  --if-db-not-exists   exit 0 and touch nothing when <out.db> already exists (start-up scripts)
+  --if-replica-exists  exit 0 and write nothing when <db> does not exist on the server, or has
+                       nothing committed yet
 ${REMOTE_OPTIONS_USAGE}`;
 
 /** `--txid`: 1–16 hex digits (any case), not 0 → 16 lowercase digits. */
@@ -59,6 +64,8 @@ export const restoreCommand: Command = {
         force: { type: 'boolean', short: 'f' },
         verify: { type: 'boolean' },
         'in-place': { type: 'boolean' },
+        'if-db-not-exists': { type: 'boolean' },
+        'if-replica-exists': { type: 'boolean' },
       },
       RESTORE_USAGE,
     );
@@ -81,6 +88,12 @@ export const restoreCommand: Command = {
     if (values.at !== undefined && values.at.trim() === '') throw new UsageError('--at must not be empty', RESTORE_USAGE);
     const txid = values.txid !== undefined ? parseTXIDOption(values.txid) : undefined;
     const json = values.json === true;
+    const skipped = await skipReason(values, out, db, () => cliClient(config, io).databaseInfo(db));
+    if (skipped !== undefined) {
+      if (json) await printJSON(io, { skipped: true, reason: skipped });
+      else await io.err(`ltx-edge: ${skipped}; nothing to do\n`);
+      return EXIT_OK;
+    }
 
     let r: RestoreResult;
     try {
@@ -112,6 +125,25 @@ export const restoreCommand: Command = {
     return EXIT_OK;
   },
 };
+
+/**
+ * Why --if-db-not-exists / --if-replica-exists make this restore a no-op, or undefined. A server that
+ * cannot be asked is not a reason: the restore then fails as it would have.
+ */
+async function skipReason(
+  flags: { 'if-db-not-exists'?: boolean; 'if-replica-exists'?: boolean },
+  out: string,
+  db: string,
+  info: () => Promise<{ pos: { txid: string } } | undefined>,
+): Promise<string | undefined> {
+  if (flags['if-db-not-exists'] && existsSync(out)) return `${out} already exists (--if-db-not-exists)`;
+  if (flags['if-replica-exists']) {
+    const r = await info().catch(() => ({ pos: { txid: 'unknown' } }));
+    if (r === undefined) return `${db} does not exist on the server (--if-replica-exists)`;
+    if (/^0+$/.test(r.pos.txid)) return `${db} has nothing committed on the server (--if-replica-exists)`;
+  }
+  return undefined;
+}
 
 /** One line of advice for the failures a user can act on. */
 function hintFor(code: string, details: Record<string, unknown> | undefined, out: string): string | undefined {

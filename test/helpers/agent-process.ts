@@ -18,10 +18,16 @@ export class AgentProcess {
   private stderr = '';
   private waiters: (() => void)[] = [];
 
-  constructor(url: string, file: string, db: string, args: string[] = []) {
-    this.child = spawn(process.execPath, [CLI_PATH, 'replicate', file, '--url', url, '--db', db, '--json', ...args], {
+  /** `replicate <file> --url <url> --db <db> --json ...args`. */
+  static follow(url: string, file: string, db: string, args: string[] = []): AgentProcess {
+    return new AgentProcess(['replicate', file, '--url', url, '--db', db, '--json', ...args]);
+  }
+
+  /** The CLI with `argv` (after `ltx-edge`), the dev token in LTX_EDGE_TOKEN and `env` added. */
+  constructor(argv: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [CLI_PATH, ...argv], {
       cwd: REPO_DIR,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', LTX_EDGE_TOKEN: DEV_TOKEN },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', LTX_EDGE_TOKEN: DEV_TOKEN, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
@@ -68,6 +74,17 @@ export class AgentProcess {
       if (!this.running) throw new Error(`the agent exited; stderr:\n${this.stderr}`);
       await this.nextEvent(Math.max(1, deadline - Date.now()));
     }
+  }
+
+  /** The process id (for signals the test sends itself). */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Resolves with the exit code once it has exited on its own (null when a signal ended it). */
+  async exit(): Promise<number | null> {
+    const [code] = await this.exited;
+    return code;
   }
 
   /** Sends `signal` and resolves with the exit status once it has exited. */

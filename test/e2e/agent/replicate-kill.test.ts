@@ -37,7 +37,7 @@ it(`ends with exactly the source database after ${ROUNDS} kills (seed ${SEED})`,
     for (let i = 0; i < 200; i++) runTransaction(app, r, n++);
     const actions = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
-      const agent = new AgentProcess(server.url, file, db, ['--interval', '20ms']);
+      const agent = AgentProcess.follow(server.url, file, db, ['--interval', '20ms']);
       // Killed after a seeded number of pushes, while the application writes on: the kill lands mid-push, mid-checkpoint or idle.
       const killAfter = 1 + r.int(4);
       let pushes = 0;

@@ -94,7 +94,7 @@ it(
 
     let agent: AgentProcess | undefined;
     const startAgent = async (): Promise<AgentProcess> => {
-      const p = new AgentProcess(server.url, file, db, ['--interval', `${INTERVAL_MS}ms`]);
+      const p = AgentProcess.follow(server.url, file, db, ['--interval', `${INTERVAL_MS}ms`]);
       agents.push(p);
       await p.waitFor((e) => e.event === 'start' || e.event === 'fatal');
       expect(p.events.filter((e) => e.event === 'fatal')).toEqual([]);

@@ -15,6 +15,36 @@ export interface DatabaseInfoJSON {
   size: number;
 }
 
+/** One entry of `GET /v1/databases` (durable/registry.ts RegistryEntry). */
+export interface DatabaseEntryJSON {
+  name: string;
+  pos: PosJSON;
+  pageSize: number;
+  size: number;
+  updatedAt: string;
+  /** When maintenance is next due (ms since the epoch); null/absent: nothing due. */
+  nextDue?: number | null;
+}
+
+/** `GET /v1/databases/:db` as `ltx-edge info` shows it (durable/info.ts DatabaseInfo). */
+export interface DatabaseDetailsJSON extends DatabaseInfoJSON {
+  createdAt: string;
+  updatedAt: string;
+  levels: { level: number; files: number; bytes: number }[];
+  oldest: { txid: string; timestamp: string } | null;
+  pendingWrites: number;
+}
+
+/** One LTX file of `GET /v1/databases/:db/ltx` (durable/info.ts FileJSON). */
+export interface LtxFileJSON {
+  level: number;
+  minTXID: string;
+  maxTXID: string;
+  size: number;
+  timestamp: string;
+  postApplyChecksum: string;
+}
+
 /** `GET /v1/databases/:db/changes`: pages changed after `since` up to `pos` (all = every page may have). */
 export interface ChangesJSON {
   pos: PosJSON;

@@ -4,6 +4,7 @@ import { NAME, VERSION } from '../version.ts';
 import { EXIT_OK, EXIT_USAGE, UsageError, describeError, reportFailure } from './cli-errors.ts';
 import { type CliIO, printJSON, processIO } from './cli-io.ts';
 import { type Command, formatSynopsis } from './command.ts';
+import { databasesCommand, infoCommand } from './database-commands.ts';
 import { importCommand } from './import.ts';
 import { ltxCommand } from './ltx-commands.ts';
 import { pushCommand } from './push.ts';
@@ -12,7 +13,16 @@ import { replicateCommand } from './replicate.ts';
 import { restoreCommand } from './restore.ts';
 
 /** Every top-level command; push, import, replicate, restore and query slot in here, one file each. */
-export const COMMANDS: readonly Command[] = [ltxCommand, pushCommand, importCommand, replicateCommand, restoreCommand, queryCommand];
+export const COMMANDS: readonly Command[] = [
+  ltxCommand,
+  pushCommand,
+  importCommand,
+  replicateCommand,
+  restoreCommand,
+  queryCommand,
+  databasesCommand,
+  infoCommand,
+];
 
 export const USAGE = `${NAME} ${VERSION}: LTX files of Litestream/LiteFS on Cloudflare Workers
 

@@ -167,6 +167,15 @@ export class Catalog {
       .map((r) => ({ level: Number(r.level), files: Number(r.n), bytes: Number(r.bytes) }));
   }
 
+  /**
+   * The oldest state a restore can still build: among files that start at TXID 1 (every snapshot, and
+   * L0/compacted files no retention has removed yet), the one ending first. Undefined when empty.
+   */
+  oldestRestorable(): CatalogFile | undefined {
+    const r = this.sql.exec('SELECT * FROM files WHERE min_txid = ? ORDER BY max_txid LIMIT 1', formatTXID(1n)).toArray()[0];
+    return r ? toFile(r) : undefined;
+  }
+
   /** Drops one file's row (compaction replaced it, or retention removed it). */
   deleteFile(level: number, minTXID: bigint, maxTXID: bigint): void {
     this.sql.exec('DELETE FROM files WHERE level = ? AND min_txid = ? AND max_txid = ?', level, formatTXID(minTXID), formatTXID(maxTXID));

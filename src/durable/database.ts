@@ -186,7 +186,9 @@ export class DatabaseDO extends DurableObject<Env> {
   info(name: string): RpcResult<DatabaseInfo> {
     const pos = this.catalog.position();
     if (!pos) return err('NOT_FOUND', `database ${name} does not exist`);
-    return ok(databaseInfo(name, pos, this.catalog.levels(), this.queue.depth, this.maintenanceState.toJSON()));
+    return ok(
+      databaseInfo(name, pos, this.catalog.levels(), this.catalog.oldestRestorable(), this.queue.depth, this.maintenanceState.toJSON()),
+    );
   }
 
   /** The head position (zero position when empty). */

@@ -16,6 +16,8 @@ export interface DatabaseInfo {
   createdAt: string;
   updatedAt: string;
   levels: { level: number; files: number; bytes: number }[];
+  /** The oldest TXID a read or restore can still be planned at, and when it was committed (RFC3339). */
+  oldest: { txid: string; timestamp: string } | null;
   /** Writes queued behind the one running. */
   pendingWrites: number;
   /** Failures and backoff of its maintenance. */
@@ -36,6 +38,7 @@ export function databaseInfo(
   name: string,
   pos: Position,
   levels: DatabaseInfo['levels'],
+  oldest: CatalogFile | undefined,
   pendingWrites: number,
   maintenance: MaintenanceStateJSON,
 ): DatabaseInfo {
@@ -48,6 +51,7 @@ export function databaseInfo(
     createdAt: new Date(pos.createdAt).toISOString(),
     updatedAt: new Date(pos.updatedAt).toISOString(),
     levels,
+    oldest: oldest ? { txid: formatTXID(oldest.maxTXID), timestamp: new Date(oldest.timestamp).toISOString() } : null,
     pendingWrites,
     maintenance,
   };

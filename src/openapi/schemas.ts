@@ -91,6 +91,10 @@ export const DatabaseInfoSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
     levels: z.array(z.object({ level: z.int(), files: z.int(), bytes: z.int() })),
+    oldest: z.object({ txid: Hex16, timestamp: Timestamp }).nullable().openapi({
+      description:
+        'The oldest TXID a read or restore can still be planned at (retention removed what is older), and when it was committed.',
+    }),
     pendingWrites: z.int().openapi({ description: 'Writes queued behind the one running (lag).' }),
     maintenance: MaintenanceStateSchema,
   })

@@ -20,8 +20,12 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  // Dependencies stay imports (the wasm of wa-sqlite is found through node_modules at run time).
-  packages: 'external',
+  // wa-sqlite stays an import (its wasm is found through node_modules at run time): the package's one
+  // dependency. What only some commands load (yaml for --config, prom-client for --metrics-addr) is
+  // bundled into their chunks at the versions this repo pins and tests.
+  external: ['@journeyapps/wa-sqlite', '@journeyapps/wa-sqlite/*'],
+  // Those are CommonJS: their require() of Node's modules needs a real require in ESM output.
+  banner: { js: "import { createRequire as __ltxEdgeRequire } from 'node:module'; const require = __ltxEdgeRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -1,19 +1,9 @@
 // `ltx-edge replicate --config <file.yml>`: the databases one agent process follows, read from YAML with ${VAR} and $VAR expanded as Litestream does.
 
 import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { UsageError } from './cli-errors.ts';
-
-/** One database the agent follows, every default resolved. */
-export interface FollowSpec {
-  /** The SQLite file. */
-  path: string;
-  /** Its name on the server. */
-  db: string;
-  url: string;
-  token: string | undefined;
-  /** Time between syncs (ms). */
-  intervalMs: number;
-}
+import { type FollowSpec, defaultDatabaseName } from './replicate-spec.ts';
 
 /** What the file may say; anything else is refused, naming the key. */
 const TOP_KEYS = ['url', 'token', 'interval', 'databases'] as const;
@@ -51,7 +41,6 @@ export async function readReplicateConfig(
   } catch (e) {
     throw new UsageError(`cannot read the config file ${file}: ${(e as Error).message}`);
   }
-  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(expandEnv(text, env), { uniqueKeys: true });
@@ -101,12 +90,6 @@ export async function readReplicateConfig(
     }
   }
   return specs;
-}
-
-/** `app.db` → `app`; names allowed on the server are checked there. */
-export function defaultDatabaseName(file: string): string {
-  const base = file.split(/[\\/]/).pop() ?? file;
-  return base.replace(/\.(db|sqlite3?|sqlite)$/i, '') || base;
 }
 
 type Refuse = (where: string, message: string) => never;

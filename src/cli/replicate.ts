@@ -12,7 +12,7 @@ import type { CliIO } from './cli-io.ts';
 import type { Command } from './command.ts';
 import { describeRemoteError, resolveClientConfig } from './remote-cli.ts';
 import { REMOTE_OPTIONS, cliClient } from './remote-cli.ts';
-import { type FollowSpec, defaultDatabaseName, readReplicateConfig } from './replicate-config.ts';
+import { type FollowSpec, defaultDatabaseName } from './replicate-spec.ts';
 import { type ExecChild, startExec } from './replicate-exec.ts';
 
 /** Time between syncs (ms). */
@@ -189,6 +189,7 @@ async function followSpecs(
     if (values.db !== undefined) throw new UsageError('with --config, each database names itself (db:) in the file', REPLICATE_USAGE);
     const url = values.url ?? (process.env.LTX_EDGE_URL || undefined);
     const token = values.token ?? (process.env.LTX_EDGE_TOKEN || undefined);
+    const { readReplicateConfig } = await import('./replicate-config.ts');
     return readReplicateConfig(values.config, { url, token, intervalMs }, parseInterval);
   }
   const { config, rest } = resolveClientConfig(positionals, values, REPLICATE_USAGE);

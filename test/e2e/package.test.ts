@@ -22,12 +22,12 @@ let tarball = '';
 let server: DevServer;
 
 /** npm with this process's Node (24) first on PATH, so `#!/usr/bin/env node` scripts run on it too. */
-function run(cmd: string, args: string[], cwd: string): string {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`;
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+    env: { ...process.env, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...env },
   });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} → ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -96,6 +96,22 @@ describe('npm pack → npm install into an empty project', () => {
     const out = path.join(dir, 'restored.db');
     run('npx', ['--no-install', 'ltx-edge', 'restore', server.url, 'packaged', '-o', out, '--verify', '--token', DEV_TOKEN], project);
     expect(Buffer.compare(readFileSync(out), readFileSync(file))).toBe(0);
+    // The bundled libraries of replicate --config (yaml) and --metrics-addr (prom-client) load from the package.
+    const config = path.join(dir, 'replicate.yml');
+    writeFileSync(config, `url: ${server.url}\ntoken: $PACKAGE_TEST_TOKEN\ndatabases:\n  - path: ${out}\n    db: packaged-copy\n`);
+    const lines = run(
+      'npx',
+      ['--no-install', 'ltx-edge', 'replicate', '--config', config, '--once', '--json', '--metrics-addr', '127.0.0.1:0'],
+      project,
+      {
+        PACKAGE_TEST_TOKEN: DEV_TOKEN,
+      },
+    );
+    const events = lines
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; db?: string });
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['metrics', 'start', 'push', 'stop']));
   });
 
   it("import { RemoteDatabase } from 'ltx-edge/client' queries the platform", () => {

@@ -32,5 +32,5 @@ export {
   pageIndexProbeRange,
 } from './page-index.ts';
 export { type ByteSource, PageReader } from './page-reader.ts';
-export { type LTXGeneration, convertV1ToCurrentChunks, readChunks, sniffLTXGeneration } from './v1.ts';
+export { type LTXGeneration, convertV1ToCurrentChunks, readChunks, sniffLTXGeneration } from './v1-convert.ts';
 export { encodeV1SnapshotFromDatabase } from './v1-encoder.ts';

@@ -25,9 +25,9 @@ export interface DevServer {
 /**
  * Starts `wrangler dev` with state in a new temporary directory, never the developer's .wrangler/state.
  * Output goes to a file, not a pipe: a pipe nobody drains while a test blocks in spawnSync would stall
- * the server. Resolves once /v1/health answers.
+ * the server. Resolves once /v1/health answers. `vars` are passed as `--var NAME:VALUE`.
  */
-export async function startDevServer(): Promise<DevServer> {
+export async function startDevServer(opts: { vars?: Record<string, string> } = {}): Promise<DevServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ltx-edge-e2e-'));
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -35,6 +35,8 @@ export async function startDevServer(): Promise<DevServer> {
   const fd = openSync(logFile, 'w');
   const args = ['--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort)];
   args.push('--persist-to', path.join(dir, 'state'), '--show-interactive-dev-session=false');
+  // `vars` override wrangler.toml's [vars] (e.g. a larger LTX_EDGE_MAX_DATABASE_BYTES).
+  for (const [name, value] of Object.entries(opts.vars ?? {})) args.push('--var', `${name}:${value}`);
   const child = spawnWranglerDev(args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   // A detached group outlives its parent: if the test process ends without afterAll (a crash, a

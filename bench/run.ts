@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   query: () => import('./query.ts'),
   agent: () => import('./agent.ts'),
   range: () => import('./range.ts'),
+  'client-hydrate': () => import('./client-hydrate.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');

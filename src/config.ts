@@ -19,6 +19,8 @@ export const DEFAULT_SNAPSHOT_RETENTION_MS = 86_400_000;
 
 /** How long an L0 file is kept after L1 covers it, in milliseconds (5 min): lets `changes` and cached plans finish. */
 export const DEFAULT_L0_RETENTION_MS = 300_000;
+/** Files a plan handed out within this window are not deleted by retention (in-flight reads), ms. */
+export const DEFAULT_READ_GRACE_MS = 60_000;
 
 /**
  * The one memory budget of a Worker isolate's read caches (MiB): page indexes, shared b-tree pages
@@ -77,6 +79,7 @@ export interface ConfigVars {
   LTX_EDGE_SNAPSHOT_INTERVAL?: string;
   LTX_EDGE_SNAPSHOT_RETENTION?: string;
   LTX_EDGE_L0_RETENTION?: string;
+  LTX_EDGE_READ_GRACE?: string;
   LTX_EDGE_READ_CACHE_MIB?: string;
   LTX_EDGE_MAX_DATABASE_BYTES?: string;
   LTX_EDGE_UPLOAD_IDLE_TIMEOUT?: string;
@@ -96,6 +99,8 @@ export interface Config {
   snapshotIntervalMs: number;
   snapshotRetentionMs: number;
   l0RetentionMs: number;
+  /** How long a file retention made redundant stays for reads holding a plan (LTX_EDGE_READ_GRACE). */
+  readGraceMs: number;
   /** The isolate's read-cache budget in bytes (LTX_EDGE_READ_CACHE_MIB). */
   readCacheBytes: number;
   /** Largest database size accepted from any write (LTX_EDGE_MAX_DATABASE_BYTES). */
@@ -154,6 +159,7 @@ export function resolveConfig(env: ConfigVars): Config {
     snapshotIntervalMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_INTERVAL', DEFAULT_SNAPSHOT_INTERVAL_MS, false),
     snapshotRetentionMs: durationVar(env, 'LTX_EDGE_SNAPSHOT_RETENTION', DEFAULT_SNAPSHOT_RETENTION_MS, false),
     l0RetentionMs: durationVar(env, 'LTX_EDGE_L0_RETENTION', DEFAULT_L0_RETENTION_MS, true),
+    readGraceMs: durationVar(env, 'LTX_EDGE_READ_GRACE', DEFAULT_READ_GRACE_MS, true),
     readCacheBytes: parseReadCacheMiB(env.LTX_EDGE_READ_CACHE_MIB) * 1024 * 1024,
     maxDatabaseBytes: parseByteSize(env.LTX_EDGE_MAX_DATABASE_BYTES),
     uploadIdleMs: durationVar(env, 'LTX_EDGE_UPLOAD_IDLE_TIMEOUT', DEFAULT_UPLOAD_IDLE_MS, false),

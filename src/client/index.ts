@@ -1,8 +1,10 @@
-// The Node client library (issue 7): open a remote ltx-edge database, query it locally, follow it, travel in time, write atomically.
+// The Node client library (issue 7): open a remote ltx-edge database, query it locally, follow it, travel in time, write atomically, hydrate a local copy (issue 17).
 
 export type { ChangesJSON, PosJSON, ReadPoint } from '../api/wire.ts';
 export { type ClientPagesStats, DEFAULT_MAX_QUERY_BYTES } from './client-pages.ts';
 export { ClientError, type ClientErrorCode, ConflictError } from './errors.ts';
+export type { HydrateOptions, HydrationProgress, HydrationState } from './hydration-options.ts';
+export { DEFAULT_HYDRATE_BATCH_BYTES } from './hydration-download.ts';
 export { DEFAULT_CACHE_BYTES, type PageStoreStats } from './page-store.ts';
 export {
   CLIENT_QUERY_LIMITS,

@@ -2,6 +2,7 @@
 
 import { MAX_BATCH_PAGES, type ReadPoint } from '../api/wire.ts';
 import type { ApiClient } from '../remote/http-client.ts';
+import type { BatchPage } from '../replication/page-batch.ts';
 import { formatTXID } from '../ltx/index.ts';
 import { SharedPageCache } from '../query/shared-page-cache.ts';
 import { ClientError } from './errors.ts';
@@ -25,7 +26,17 @@ export interface PageStoreStats {
   cacheHits: number;
   /** Entries dropped by refresh (changed pages) — not counting evictions. */
   invalidated: number;
+  /** Pages read from the hydrated local file instead of the server. */
+  localReads: number;
 }
+
+/** Pages read synchronously from a local copy of the database (hydration): page `pgno`, 1..commit, lock page aside. */
+export interface LocalPages {
+  readPage(pgno: number): Uint8Array;
+}
+
+/** What fetchPagesAt tells after each batch arrives. */
+export type BatchListener = (pages: readonly BatchPage[]) => void;
 
 /**
  * The LRU and the fetch path of one database view. Entries are the server's bytes of a page at the
@@ -36,9 +47,11 @@ export interface PageStoreStats {
 export class PageStore {
   readonly db: string;
   readonly cache: SharedPageCache;
-  readonly stats: PageStoreStats = { requests: 0, pagesFetched: 0, cacheHits: 0, invalidated: 0 };
+  readonly stats: PageStoreStats = { requests: 0, pagesFetched: 0, cacheHits: 0, invalidated: 0, localReads: 0 };
   private readonly api: ApiClient;
   private gen = 0;
+  /** A local copy holding the database at the TXID of `epoch`: read instead of fetching while the cache is at that epoch. */
+  private local: { pages: LocalPages; epoch: number } | undefined;
 
   constructor(api: ApiClient, db: string, cacheBytes = DEFAULT_CACHE_BYTES) {
     if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0)
@@ -52,17 +65,42 @@ export class PageStore {
     return this.gen;
   }
 
-  /** The cached page at `epoch`'s TXID, or undefined (also when the cache has moved on). */
+  /**
+   * The page at `epoch`'s TXID from the cache or, when a local copy holds that TXID, from the copy
+   * (not cached: the file is as near); undefined when neither has it (also when the cache has moved on).
+   */
   get(pgno: number, epoch: number): Uint8Array | undefined {
     if (epoch !== this.gen) return undefined;
     const page = this.cache.get(String(pgno));
-    if (page !== undefined) this.stats.cacheHits++;
-    return page;
+    if (page !== undefined) {
+      this.stats.cacheHits++;
+      return page;
+    }
+    if (this.local?.epoch !== epoch) return undefined;
+    this.stats.localReads++;
+    return this.local.pages.readPage(pgno);
   }
 
-  /** True when the page at `epoch`'s TXID is cached (no stats, recency unchanged). */
+  /** True when the page at `epoch`'s TXID is cached or local (no stats, recency unchanged). */
   has(pgno: number, epoch: number): boolean {
-    return epoch === this.gen && this.cache.has(String(pgno));
+    return epoch === this.gen && (this.local?.epoch === epoch || this.cache.has(String(pgno)));
+  }
+
+  /**
+   * Serves pages of `epoch`'s TXID from `pages` from now on, until the cache moves to another epoch
+   * or detachLocal(). Pages 1..commit of that TXID must all be there. Ignored when `epoch` is not current.
+   */
+  attachLocal(pages: LocalPages, epoch: number): void {
+    if (epoch === this.gen) this.local = { pages, epoch };
+  }
+
+  detachLocal(): void {
+    this.local = undefined;
+  }
+
+  /** True while a local copy serves the current epoch. */
+  get servesLocally(): boolean {
+    return this.local?.epoch === this.gen;
   }
 
   /** Caches a page read at `epoch`'s TXID; ignored when the cache has moved on since. */
@@ -93,22 +131,12 @@ export class PageStore {
    * BAD_RESPONSE when the server read at another TXID.
    */
   async fetch(txid: bigint, pageSize: number, pgnos: readonly number[]): Promise<Map<number, Uint8Array>> {
-    const out = new Map<number, Uint8Array>();
-    const chunks = chunkPgnos(pgnos);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++];
+    return fetchPagesAt(this.api, this.db, txid, pageSize, chunkPgnos(pgnos), {
+      onBatch: (pages) => {
         this.stats.requests++;
-        const got = await this.api.readPages(this.db, chunk, pageSize, { txid });
-        if (got.txid !== txid)
-          throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatTXID(txid)}, got TXID ${formatTXID(got.txid)}`);
-        for (const p of got.pages) out.set(p.pgno, p.data);
-        this.stats.pagesFetched += got.pages.length;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, chunks.length) }, worker));
-    return out;
+        this.stats.pagesFetched += pages.length;
+      },
+    });
   }
 
   /** Page 1 at a point (head, txid or at) and the TXID the server resolved the point to. */
@@ -149,6 +177,36 @@ export class PageStore {
     }
     return lo;
   }
+}
+
+/**
+ * Fetches `chunks` (each one batch request, as chunkPgnos makes them) at exactly `txid`, a few in
+ * flight, into one map. Pages beyond the commit at `txid` are absent from it. BAD_RESPONSE when the
+ * server read at another TXID; the ApiClient's errors otherwise (an aborted `signal` stops the rest).
+ */
+export async function fetchPagesAt(
+  api: ApiClient,
+  db: string,
+  txid: bigint,
+  pageSize: number,
+  chunks: readonly (readonly number[])[],
+  opts: { signal?: AbortSignal; onBatch?: BatchListener } = {},
+): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      opts.signal?.throwIfAborted();
+      const chunk = chunks[next++];
+      const got = await api.readPages(db, chunk, pageSize, { txid }, opts.signal);
+      if (got.txid !== txid)
+        throw new ClientError('BAD_RESPONSE', `asked for pages at TXID ${formatTXID(txid)}, got TXID ${formatTXID(got.txid)}`);
+      for (const p of got.pages) out.set(p.pgno, p.data);
+      opts.onBatch?.(got.pages);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, chunks.length) }, worker));
+  return out;
 }
 
 /** Sorted, deduplicated page numbers in chunks the batch endpoint takes: ≤ 4,096 pages, a `pgno=` list (runs as ranges) ≤ MAX_PGNO_LIST_CHARS. */

@@ -1,102 +1,44 @@
-// RemoteDatabase: a remote ltx-edge database opened from Node — local SQL over lazily fetched pages, following the head, time travel, atomic writes.
+// RemoteDatabase: a remote ltx-edge database opened from Node — local SQL over lazily fetched pages, following the head, time travel, atomic writes, a hydrated local copy.
 
 import type { PosJSON, ReadPoint } from '../api/wire.ts';
-import { ApiClient, ApiClientError, type ClientOptions } from '../remote/http-client.ts';
+import { ApiClient, ApiClientError } from '../remote/http-client.ts';
 import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';
-import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/engine.ts';
+import type { QueryLimits } from '../query/engine.ts';
 import type { SharedPageCacheStats } from '../query/shared-page-cache.ts';
-import type { Params, ResultValue } from '../query/values.ts';
-import { ClientPages, type ClientPagesStats, DEFAULT_MAX_QUERY_BYTES, type PinnedState } from './client-pages.ts';
+import type { Params } from '../query/values.ts';
+import { ClientPages, DEFAULT_MAX_QUERY_BYTES, type PinnedState } from './client-pages.ts';
 import { ClientError, ConflictError } from './errors.ts';
+import type { HydrationHost, HydrationProgress } from './hydration-options.ts';
+import { Hydration } from './hydration.ts';
 import { headerPageCount } from '../sqlite/header.ts';
 import { DEFAULT_CACHE_BYTES, PageStore, type PageStoreStats } from './page-store.ts';
 import { type PointInput, isTXIDInput, parsePoint } from './point-input.ts';
+import {
+  CLIENT_QUERY_LIMITS,
+  DEFAULT_CREATE_PAGE_SIZE,
+  DEFAULT_FOLLOW_INTERVAL_MS,
+  type FollowOptions,
+  type Follower,
+  type QueryResult,
+  type RefreshResult,
+  type RemoteDatabaseOptions,
+  type WriteResult,
+} from './remote-database-options.ts';
 import { clientReadEngine } from './sqlite-runtime.ts';
 import { type Transaction, runWrite } from './write-session.ts';
 
-/** Page size of a database this client creates, unless told otherwise. */
-export const DEFAULT_CREATE_PAGE_SIZE = 4096;
-/** Default polling interval of follow(), ms. */
-export const DEFAULT_FOLLOW_INTERVAL_MS = 1_000;
-
-/**
- * Limits of a local query. Looser than the Worker's (the CPU and memory are the caller's own), but
- * still bounded so that a runaway statement ends with a QueryError instead of exhausting the process.
- */
-export const CLIENT_QUERY_LIMITS: QueryLimits = {
-  ...DEFAULT_QUERY_LIMITS,
-  maxRows: 10_000_000,
-  maxResultBytes: 1024 * 1024 * 1024,
-  timeoutMs: 10 * 60_000,
-  maxVmSteps: 1e12,
-  maxHeapBytes: 1024 * 1024 * 1024,
-  maxFetchRounds: 100_000,
-};
-
-export interface RemoteDatabaseOptions {
-  /** Server base URL, e.g. `http://127.0.0.1:8787`. */
-  url: string;
-  /** Bearer token (scope read; write for transactions). */
-  token?: string;
-  /** Database name. */
-  db: string;
-  /** Pin the view to this TXID (bigint, number, or hex). Not with `at`. */
-  txid?: bigint | number | string;
-  /** Pin the view to the state as of this time (Date, RFC3339 or relative, resolved by the server). Not with `txid`. */
-  at?: string | Date;
-  /** LRU budget for pages, bytes. Default DEFAULT_CACHE_BYTES (32 MiB). */
-  cacheBytes?: number;
-  /** Most page bytes one statement may hold while it runs. Default DEFAULT_MAX_QUERY_BYTES (256 MiB). */
-  maxQueryBytes?: number;
-  /** Query limits over CLIENT_QUERY_LIMITS. */
-  limits?: Partial<QueryLimits>;
-  /** Sibling prefetch; `{first: 0, max: 0}` turns it off. */
-  prefetch?: PrefetchOptions;
-  /** Open a database that does not exist yet as empty (TXID 0); the first transaction creates it. Page size default 4096. */
-  create?: boolean | { pageSize?: number };
-  /** HTTP options of the ApiClient (retries, a custom fetch…). */
-  http?: ClientOptions;
-}
-
-export interface QueryResult {
-  columns: string[];
-  /** Values as the query API encodes them (src/query/values.ts): big integers as decimal strings, BLOBs as {base64}. */
-  rows: ResultValue[][];
-  /** The TXID the statement read at. */
-  txid: bigint;
-  stats: ClientPagesStats & { reruns: number };
-}
-
-export interface RefreshResult {
-  previous: bigint;
-  txid: bigint;
-  /** Pages dropped from the cache because they changed; 'all' when the server could not list them. */
-  changed: number[] | 'all';
-}
-
-export interface WriteResult<T> {
-  /** What the callback returned. */
-  value: T;
-  /** The TXID after the write (unchanged when the transaction wrote nothing). */
-  txid: bigint;
-  pos: PosJSON;
-  /** Pages sent to the server. */
-  pages: number;
-}
-
-export interface FollowOptions {
-  intervalMs?: number;
-  /** Told after each refresh that moved the view. */
-  onChange?: (r: RefreshResult) => void;
-  /** Told when a refresh fails (the loop goes on). */
-  onError?: (e: unknown) => void;
-}
-
-/** A running follow() loop. */
-export interface Follower {
-  stop(): void;
-}
+export {
+  CLIENT_QUERY_LIMITS,
+  DEFAULT_CREATE_PAGE_SIZE,
+  DEFAULT_FOLLOW_INTERVAL_MS,
+  type FollowOptions,
+  type Follower,
+  type QueryResult,
+  type RefreshResult,
+  type RemoteDatabaseOptions,
+  type WriteResult,
+} from './remote-database-options.ts';
 
 interface Shared {
   api: ApiClient;
@@ -114,6 +56,8 @@ interface Shared {
  * follow(), dropping only changed pages, and can write: transaction() runs SQL over a write-enabled
  * VFS that buffers dirty pages and commits them atomically with `POST …/tx?base=` (ConflictError
  * when another writer got there first). A view opened at a TXID or time, or made by at(), is pinned.
+ * Opened with `hydrate`, it also keeps a local copy of the database (hydration.ts) and reads from it
+ * once that is complete.
  */
 export class RemoteDatabase {
   readonly name: string;
@@ -126,14 +70,19 @@ export class RemoteDatabase {
   private serial: Promise<unknown> = Promise.resolve();
   private readonly followers = new Set<Follower>();
   private closed = false;
+  /** The database's creation time (GET …/:db), for hydration's record; undefined before it exists. */
+  private readonly createdAt: string | undefined;
+  private hydrator: Hydration | undefined;
+  private closing: Promise<void> | undefined;
 
-  private constructor(shared: Shared, store: PageStore, state: PinnedState, pos: PosJSON, pinned: boolean) {
+  private constructor(shared: Shared, store: PageStore, state: PinnedState, pos: PosJSON, pinned: boolean, createdAt?: string) {
     this.shared = shared;
     this.name = shared.name;
     this.store = store;
     this.state = state;
     this.position = pos;
     this.pinned = pinned;
+    this.createdAt = createdAt;
   }
 
   /** Opens `db` at the head (following it), or pinned at `txid` / `at`. Unknown database → ApiClientError NOT_FOUND (unless `create`). */
@@ -155,7 +104,17 @@ export class RemoteDatabase {
       opts.create === undefined || opts.create === false
         ? undefined
         : { pageSize: (opts.create === true ? undefined : opts.create.pageSize) ?? DEFAULT_CREATE_PAGE_SIZE };
-    return RemoteDatabase.openAt(shared, point, create);
+    if (opts.hydrate === undefined) return RemoteDatabase.openAt(shared, point, create);
+    Hydration.claim(opts.hydrate, opts.db);
+    let db: RemoteDatabase;
+    try {
+      db = await RemoteDatabase.openAt(shared, point, create);
+    } catch (e) {
+      Hydration.release(opts.hydrate);
+      throw e;
+    }
+    db.hydrator = Hydration.start(db.hydrationHost(), opts.hydrate, db.createdAt);
+    return db;
   }
 
   private static async openAt(shared: Shared, point: ReadPoint, create?: { pageSize: number }): Promise<RemoteDatabase> {
@@ -167,9 +126,11 @@ export class RemoteDatabase {
       const state = { txid: 0n, pageSize: create.pageSize, commit: 0, epoch: store.epoch };
       return new RemoteDatabase(shared, store, state, { txid: formatTXID(0n), postApplyChecksum: formatHex64(0n) }, false);
     }
+    const createdAt = (info as { createdAt?: unknown }).createdAt;
+    const created = typeof createdAt === 'string' ? createdAt : undefined;
     if (!pinned) {
       const state = { txid: BigInt('0x' + info.pos.txid), pageSize: info.pageSize, commit: info.commit, epoch: store.epoch };
-      return new RemoteDatabase(shared, store, state, info.pos, false);
+      return new RemoteDatabase(shared, store, state, info.pos, false, created);
     }
     // since=0 → the point's position (the server resolves `at`), whatever the history.
     const { pos } = await shared.api.changes(shared.name, 0n, point);
@@ -181,7 +142,7 @@ export class RemoteDatabase {
       store.put(1, first.page, store.epoch);
       commit = await store.findCommit(txid, info.pageSize, headerPageCount(first.page));
     }
-    return new RemoteDatabase(shared, store, { txid, pageSize: info.pageSize, commit, epoch: store.epoch }, pos, true);
+    return new RemoteDatabase(shared, store, { txid, pageSize: info.pageSize, commit, epoch: store.epoch }, pos, true, created);
   }
 
   /** The TXID this view reads at (0 for a database not created yet). */
@@ -213,7 +174,30 @@ export class RemoteDatabase {
     return this.store.cache.stats;
   }
 
-  /** True when page `pgno` is in the LRU now (does not touch its recency). */
+  /** True while reads come from the hydrated local file (opened with `hydrate`, downloaded, verified and current). */
+  get hydrated(): boolean {
+    return this.hydrator?.hydrated ?? false;
+  }
+
+  /** Where hydration stands: state, pages in place of total, pages fetched… (undefined when opened without `hydrate`). */
+  get hydration(): HydrationProgress | undefined {
+    return this.hydrator?.progress;
+  }
+
+  /**
+   * Resolves once reads come from the local file (at once when they already do); rejects with why
+   * hydration failed — the server's ApiClientError, a ClientError (CLOSED after close()) or a file
+   * error — while the database keeps working remotely. BAD_REQUEST when opened without `hydrate`.
+   * After a move the file could not follow (history no longer listed), a new download starts and
+   * this waits for it.
+   */
+  whenHydrated(): Promise<HydrationProgress> {
+    if (this.hydrator === undefined)
+      return Promise.reject(new ClientError('BAD_REQUEST', `database ${this.name} was opened without hydrate`));
+    return this.hydrator.whenHydrated();
+  }
+
+  /** True when page `pgno` is local now: in the LRU or the hydrated file (does not touch its recency). */
   isCached(pgno: number): boolean {
     return this.store.has(pgno, this.state.epoch);
   }
@@ -273,9 +257,11 @@ export class RemoteDatabase {
           if (!(e instanceof ApiClientError && (e.code === 'TXID_NOT_AVAILABLE' || e.code === 'BAD_REQUEST'))) throw e;
         }
       }
+      const move = await this.hydrator?.prepareMove(info, changed);
       const epoch = this.store.advance(changed, info.commit);
       this.state = { txid: head, pageSize: info.pageSize, commit: info.commit, epoch };
       this.position = info.pos;
+      if (move !== undefined) await this.hydrator!.commitMove(move, epoch);
       return { previous, txid: head, changed };
     });
   }
@@ -350,22 +336,39 @@ export class RemoteDatabase {
         throw e;
       }
       // The server applied exactly these pages on top of our base (base = head was checked): cache them as the new TXID's.
-      const epoch = this.store.advance(
-        dirty.pages.map((p) => p.pgno),
-        dirty.commit,
-      );
+      const changed = dirty.pages.map((p) => p.pgno);
+      const written = new Map(dirty.pages.map((p) => [p.pgno, p.data]));
+      const move = await this.hydrator?.prepareMove({ pos, commit: dirty.commit, pageSize: state.pageSize }, changed, written);
+      const epoch = this.store.advance(changed, dirty.commit);
       for (const p of dirty.pages) this.store.put(p.pgno, p.data, epoch);
       const txid = BigInt('0x' + pos.txid);
       this.state = { txid, pageSize: state.pageSize, commit: dirty.commit, epoch };
       this.position = pos;
+      if (move !== undefined) await this.hydrator!.commitMove(move, epoch);
       return { value, txid, pos, pages: dirty.pages.length };
     });
   }
 
-  /** Stops follow() loops and refuses further calls; statements already running finish. */
-  close(): void {
+  /**
+   * Stops follow() loops and refuses further calls; statements already running finish. Resolves once
+   * hydration's background work has stopped and its file is closed (await it before opening the same
+   * `hydrate.path` again).
+   */
+  close(): Promise<void> {
     this.closed = true;
     for (const f of [...this.followers]) f.stop();
+    this.closing ??= this.hydrator?.close() ?? Promise.resolve();
+    return this.closing;
+  }
+
+  private hydrationHost(): HydrationHost {
+    return {
+      api: this.shared.api,
+      name: this.name,
+      store: this.store,
+      current: () => ({ state: this.state, pos: this.position }),
+      exclusive: (fn) => this.exclusive(fn),
+    };
   }
 
   private checkOpen(): void {

@@ -21,8 +21,6 @@ import { type MaintenanceResult, runMaintenance } from './maintain.ts';
 import { MaintenanceState } from './maintenance-state.ts';
 import type { MaintenanceAction, MaintenanceConfig } from '../replication/maintenance.ts';
 
-/** Files a plan handed out within this window are not deleted by retention (in-flight reads). */
-export const READ_GRACE_MS = 60_000;
 import { DEFAULT_MAX_TX_BYTES, writePages, type WritePagesOptions } from './write-pages.ts';
 import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 
@@ -290,7 +288,7 @@ export class DatabaseDO extends DurableObject<Env> {
       snapshotIntervalMs: c.snapshotIntervalMs,
       snapshotRetentionMs: c.snapshotRetentionMs,
       l0RetentionMs: c.l0RetentionMs,
-      readGraceMs: READ_GRACE_MS,
+      readGraceMs: c.readGraceMs,
     };
   }
 

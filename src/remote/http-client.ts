@@ -236,9 +236,9 @@ export class ApiClient {
   }
 
   /** `GET /v1/databases/:db/changes?since=` up to the point (default: the head). */
-  async changes(db: string, since: bigint, point: ReadPoint = {}): Promise<ChangesJSON> {
+  async changes(db: string, since: bigint, point: ReadPoint = {}, signal?: AbortSignal): Promise<ChangesJSON> {
     const path = `/v1/databases/${encodeURIComponent(db)}/changes?since=${formatTXID(since)}${pointQuery(point, '&')}`;
-    return (await this.json<ChangesJSON>('GET', path)).body;
+    return (await this.json<ChangesJSON>('GET', path, { signal })).body;
   }
 
   /**

@@ -80,6 +80,39 @@ describe('PageStore epochs', () => {
     await expect(store.fetch(8n, PAGE_SIZE, [1])).rejects.toMatchObject({ code: 'BAD_RESPONSE' }); // answered at TXID 7
   });
 
+  it('serves an attached local copy only at its epoch, the LRU first, and counts its reads', async () => {
+    const { api, requests } = fakeServer(50);
+    const store = new PageStore(api, 'db', 1 << 20);
+    const reads: number[] = [];
+    const local = {
+      readPage: (p: number): Uint8Array => {
+        reads.push(p);
+        return new Uint8Array(PAGE_SIZE).fill(0xaa);
+      },
+    };
+    const e0 = store.epoch;
+    store.put(2, new Uint8Array(PAGE_SIZE).fill(2), e0);
+    store.attachLocal(local, e0);
+    expect(store.servesLocally).toBe(true);
+    expect(store.get(2, e0)?.[0]).toBe(2);
+    expect(store.get(9, e0)?.[0]).toBe(0xaa);
+    expect(store.has(40, e0)).toBe(true);
+    expect(reads).toEqual([9]);
+    expect(store.stats).toMatchObject({ localReads: 1, cacheHits: 1, requests: 0 });
+    // The cache moves on: the copy no longer serves until attached at the new epoch.
+    const e1 = store.advance([9], 50);
+    expect(store.servesLocally).toBe(false);
+    expect(store.get(9, e1)).toBeUndefined();
+    expect(store.has(40, e1)).toBe(false);
+    store.attachLocal(local, e0); // an old epoch: ignored
+    expect(store.servesLocally).toBe(false);
+    store.attachLocal(local, e1);
+    expect(store.get(9, e1)?.[0]).toBe(0xaa);
+    store.detachLocal();
+    expect(store.get(10, e1)).toBeUndefined();
+    expect(requests).toEqual([]);
+  });
+
   it('page 1 states the database size only when SQLite marks it valid', () => {
     const page = new Uint8Array(4096);
     const v = new DataView(page.buffer);

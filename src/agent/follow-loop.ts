@@ -2,6 +2,7 @@
 
 import { AgentError } from './agent-error.ts';
 import type { Replicator, SyncResult } from './replicator.ts';
+import { DEFAULT_RESTART_WAIT_MS } from './replicator-options.ts';
 
 /** Longest wait between attempts after failures the agent rides out (ms). */
 export const MAX_BACKOFF_MS = 30_000;
@@ -53,6 +54,7 @@ export async function runFollowLoop(agent: Replicator, o: FollowLoopOptions): Pr
       backoff = 0;
       failure = undefined;
       o.onSynced?.(r, at);
+      if (!o.once) await agent.settleRead(Math.min(DEFAULT_RESTART_WAIT_MS, o.intervalMs), o.signal);
     } catch (e) {
       if (!started && o.once && !(e instanceof AgentError)) throw e;
       failure = e as Error;

@@ -13,8 +13,9 @@ export const DEFAULT_TRUNCATE_PAGES = 121_000;
 /** How often page checksums are saved beside the database for a cheap restart (ms); also on close. */
 export const DEFAULT_SAVE_SUMS_MS = 30_000;
 /**
- * After a checkpoint copied the whole WAL, how long the agent watches for the application's next commit
- * to restart it (ms), so that it re-takes its read at once instead of at the next sync (see retakeRead).
+ * After a checkpoint copied the whole WAL, how long the follow loop watches for the application's next
+ * commit to restart it (ms), so the agent re-takes its read at once instead of at the next sync
+ * (Replicator.settleRead).
  */
 export const DEFAULT_RESTART_WAIT_MS = 250;
 
@@ -26,7 +27,6 @@ export interface ReplicatorOptions {
   checkpointPages?: number;
   truncatePages?: number;
   saveSumsMs?: number;
-  restartWaitMs?: number;
   /** On a server that holds another history, replace the local database with the server's state instead of stopping. */
   resetFromServer?: boolean;
   onEvent?: (e: AgentEvent) => void;

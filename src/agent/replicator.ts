@@ -31,7 +31,6 @@ import {
   type AgentEvent,
   DEFAULT_CHECKPOINT_PAGES,
   DEFAULT_MAX_BATCH_BYTES,
-  DEFAULT_RESTART_WAIT_MS,
   DEFAULT_SAVE_SUMS_MS,
   DEFAULT_TRUNCATE_PAGES,
   type ReplicatorOptions,
@@ -40,7 +39,7 @@ import {
 
 export type { AgentEvent, ReplicatorOptions, SyncResult };
 
-/** How often the agent looks at the WAL header while it waits for a restart (ms; DEFAULT_RESTART_WAIT_MS). */
+/** How often settleRead looks at the WAL header while it waits for a restart (ms). */
 const RESTART_POLL_MS = 2;
 /** Scans or pushes in a row that may meet a changing database before a sync gives up until the next one. */
 const MAX_VIEW_RETRIES = 5;
@@ -49,9 +48,7 @@ export class Replicator {
   readonly file: string;
   readonly db: string;
   private readonly client: ApiClient;
-  private readonly opts: Required<
-    Pick<ReplicatorOptions, 'maxBatchBytes' | 'checkpointPages' | 'truncatePages' | 'saveSumsMs' | 'restartWaitMs'>
-  >;
+  private readonly opts: Required<Pick<ReplicatorOptions, 'maxBatchBytes' | 'checkpointPages' | 'truncatePages' | 'saveSumsMs'>>;
   private readonly onEvent: (e: AgentEvent) => void;
   private readonly now: () => number;
   private readonly resetFromServer: boolean;
@@ -78,7 +75,6 @@ export class Replicator {
       checkpointPages: o.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES,
       truncatePages: o.truncatePages ?? DEFAULT_TRUNCATE_PAGES,
       saveSumsMs: o.saveSumsMs ?? DEFAULT_SAVE_SUMS_MS,
-      restartWaitMs: o.restartWaitMs ?? DEFAULT_RESTART_WAIT_MS,
     };
     this.onEvent = o.onEvent ?? (() => undefined);
     this.now = o.now ?? Date.now;
@@ -381,7 +377,6 @@ export class Replicator {
     }
     if (r) this.onEvent({ event: 'checkpoint', mode: 'PASSIVE', ...r });
     if (this.pending) await this.pushAndCount(result);
-    if (this.view.backfilled) await this.awaitRestart(result);
   }
 
   /** Begins the held read, noting the WAL generation just before (retakeRead compares it). */
@@ -423,15 +418,20 @@ export class Replicator {
   }
 
   /**
-   * After a checkpoint copied the whole WAL: waits up to restartWaitMs for the application's next commit
-   * to restart it, and re-takes the read then, before the new WAL grows under a mark-0 read.
+   * After a sync whose checkpoint copied the whole WAL (the read now sits at mark 0): waits up to
+   * `maxMs` for the application's next commit to restart the WAL and re-takes the read then, before
+   * the new WAL grows under a mark-0 read; what it takes is pushed. Does nothing otherwise. The follow
+   * loop calls it first thing in its wait between syncs, so sync() itself never waits.
    */
-  private async awaitRestart(result: SyncResult): Promise<void> {
-    const deadline = performance.now() + this.opts.restartWaitMs;
-    while (performance.now() < deadline) {
-      if ((await this.view.generation()) !== this.readGeneration && (await this.retakeRead(result))) return;
+  async settleRead(maxMs: number, signal?: AbortSignal): Promise<SyncResult> {
+    const result: SyncResult = { pushes: 0, commits: 0, pos: this.pos };
+    const deadline = performance.now() + maxMs;
+    while (this.view.backfilled && !this.pending && this.hold?.reading && !signal?.aborted && performance.now() < deadline) {
+      if ((await this.view.generation()) !== this.readGeneration && (await this.retakeRead(result))) break;
       await sleep(RESTART_POLL_MS);
     }
+    result.pos = this.position;
+    return result;
   }
 
   private async maybeSaveSums(force: boolean): Promise<void> {

@@ -319,7 +319,7 @@ describe("the agent's read never blocks the application's checkpoints for long (
   it('a WAL restarted under its read (mark 0, nothing copyable) is read again at a mark > 0 at the next sync', async () => {
     const file = await seeded('mark-sync', 10, 50);
     const db = 'view-mark-sync';
-    const { agent } = await follow(file, db, { restartWaitMs: 0 });
+    const { agent } = await follow(file, db);
     const a = app();
     await a.open(file);
     await a.write(600, 51);
@@ -338,20 +338,20 @@ describe("the agent's read never blocks the application's checkpoints for long (
     await expectConverged(file, db);
   });
 
-  it("after its own checkpoint the agent waits for the application's next commit and reads again before the sync ends", async () => {
+  it("after its own checkpoint, settleRead (the follow loop's first step between syncs) waits for the application's next commit and reads again", async () => {
     const file = await seeded('mark-wait', 10, 60);
     const db = 'view-mark-wait';
     const a = app();
     await a.open(file);
     let writing: Promise<unknown> | undefined;
     const { agent } = await follow(file, db, {
-      restartWaitMs: 60_000,
       onEvent: (e) => {
         if (e.event === 'checkpoint' && writing === undefined) writing = a.write(3, 62);
       },
     });
     await a.write(600, 61);
-    await agent.sync(); // its checkpoint starts the application's commits; the sync returns once it has read again
+    await agent.sync(); // its checkpoint starts the application's commits
+    await agent.settleRead(60_000); // returns once it has read again
     expect(writing).toBeDefined();
     await writing;
     await a.write(5, 63);

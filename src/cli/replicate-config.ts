@@ -13,14 +13,39 @@ const DATABASE_KEYS = ['path', 'db', 'url', 'token', 'interval'] as const;
 export const MAX_CONFIG_DATABASES = 1_000;
 
 /**
- * Expands `${VAR}` and `$VAR` from `env` like Go's os.ExpandEnv, which Litestream applies to its config
- * file before parsing it: an unset variable becomes the empty string; `$` before anything that is not a
- * name is kept.
+ * Expands `${VAR}` and `$VAR` from `env` exactly as Go's os.ExpandEnv, which Litestream applies to its
+ * config file before parsing it: an unset variable is the empty string; `$` then one of `*#$@!?-` or a
+ * digit is a one-character name (`$5` → the variable "5", so empty); `${}` and an unclosed `${` are
+ * dropped; a `$` before anything else, or at the end, stays.
  */
 export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, braced: string | undefined, bare: string | undefined) => {
-    return env[braced ?? bare ?? ''] ?? '';
-  });
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const dollar = text.indexOf('$', i);
+    if (dollar < 0 || dollar === text.length - 1) return out + text.slice(i);
+    out += text.slice(i, dollar);
+    const { name, width } = shellName(text.slice(dollar + 1));
+    if (name !== '') out += env[name] ?? '';
+    else if (width === 0) out += '$';
+    i = dollar + 1 + width;
+  }
+  return out;
+}
+
+const SPECIAL = /^[*#$@!?\-0-9]/;
+
+/** Go's getShellName: the variable name after a `$` and how many characters it took (a name of '' with width > 0: bad syntax, dropped). */
+function shellName(s: string): { name: string; width: number } {
+  if (s[0] === '{') {
+    if (s.length > 2 && SPECIAL.test(s[1]) && s[2] === '}') return { name: s[1], width: 3 };
+    const close = s.indexOf('}', 1);
+    if (close < 0) return { name: '', width: 1 };
+    return close === 1 ? { name: '', width: 2 } : { name: s.slice(1, close), width: close + 1 };
+  }
+  if (SPECIAL.test(s)) return { name: s[0], width: 1 };
+  const word = /^[A-Za-z0-9_]*/.exec(s)![0];
+  return { name: word, width: word.length };
 }
 
 /**

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LoopEvent } from './follow-loop.ts';
-import type { AgentEvent, SyncResult } from './replicator.ts';
+import type { AgentEvent, SyncResult } from './replicator-options.ts';
 
 /** The metrics of every database one agent process follows. */
 export class AgentMetrics {

@@ -1,7 +1,8 @@
 // One database's life in the agent process: start, sync every interval, ride out failures with backoff, flush what is committed on stop.
 
 import { AgentError } from './agent-error.ts';
-import type { Replicator, SyncResult } from './replicator.ts';
+import type { Replicator } from './replicator.ts';
+import type { SyncResult } from './replicator-options.ts';
 import { DEFAULT_RESTART_WAIT_MS } from './replicator-options.ts';
 
 /** Longest wait between attempts after failures the agent rides out (ms). */

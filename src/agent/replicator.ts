@@ -37,8 +37,6 @@ import {
   type SyncResult,
 } from './replicator-options.ts';
 
-export type { AgentEvent, ReplicatorOptions, SyncResult };
-
 /** How often settleRead looks at the WAL header while it waits for a restart (ms). */
 const RESTART_POLL_MS = 2;
 /** Scans or pushes in a row that may meet a changing database before a sync gives up until the next one. */

@@ -6,13 +6,18 @@ export interface PosJSON {
   postApplyChecksum: string;
 }
 
-/** The fields of `GET /v1/databases/:db` the Node side relies on (the server sends more: durable/info.ts). */
+/** `GET /v1/databases/:db` as the Node side reads it (durable/info.ts DatabaseInfo; its `maintenance` left out). */
 export interface DatabaseInfoJSON {
   name: string;
   pos: PosJSON;
   pageSize: number;
   commit: number;
   size: number;
+  createdAt: string;
+  updatedAt: string;
+  levels: { level: number; files: number; bytes: number }[];
+  oldest: { txid: string; timestamp: string } | null;
+  pendingWrites: number;
 }
 
 /** One entry of `GET /v1/databases` (durable/registry.ts RegistryEntry). */
@@ -24,15 +29,6 @@ export interface DatabaseEntryJSON {
   updatedAt: string;
   /** When maintenance is next due (ms since the epoch); null/absent: nothing due. */
   nextDue?: number | null;
-}
-
-/** `GET /v1/databases/:db` as `ltx-edge info` shows it (durable/info.ts DatabaseInfo). */
-export interface DatabaseDetailsJSON extends DatabaseInfoJSON {
-  createdAt: string;
-  updatedAt: string;
-  levels: { level: number; files: number; bytes: number }[];
-  oldest: { txid: string; timestamp: string } | null;
-  pendingWrites: number;
 }
 
 /** One LTX file of `GET /v1/databases/:db/ltx` (durable/info.ts FileJSON). */

@@ -1,6 +1,7 @@
 // `ltx-edge databases` and `ltx-edge info <db>`: what the server holds — names, heads, sizes, maintenance lag; one database's levels and oldest restorable point.
 
-import type { DatabaseDetailsJSON, DatabaseEntryJSON } from '../api/wire.ts';
+import type { DatabaseEntryJSON, DatabaseInfoJSON } from '../api/wire.ts';
+import { listDatabases } from '../remote/listings.ts';
 import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import type { Command } from './command.ts';
@@ -45,7 +46,7 @@ export const databasesCommand: Command = {
     let rows: DatabaseRow[];
     try {
       const now = Date.now();
-      rows = (await cliClient(config, io).listDatabases()).map((d) => ({
+      rows = (await listDatabases(cliClient(config, io))).map((d) => ({
         ...d,
         maintenanceLagSeconds: d.nextDue ? Math.max(0, Math.round((now - d.nextDue) / 1000)) : 0,
       }));
@@ -85,9 +86,9 @@ export const infoCommand: Command = {
     const { config, rest } = resolveClientConfig(positionals, values, INFO_USAGE);
     if (rest.length !== 1) throw new UsageError('info needs one <db>', INFO_USAGE);
     const [db] = rest;
-    let info: DatabaseDetailsJSON | undefined;
+    let info: DatabaseInfoJSON | undefined;
     try {
-      info = await cliClient(config, io).databaseDetails(db);
+      info = await cliClient(config, io).databaseInfo(db);
     } catch (e) {
       return reportRemoteFailure(io, describeRemoteError(e), values.json === true);
     }

@@ -1,5 +1,7 @@
 // `ltx-edge ltx ls [<url>] <db> [--level N]`: the LTX files the server holds for a database, like `litestream ltx`.
 
+import type { LtxFileJSON } from '../api/wire.ts';
+import { listFiles } from '../remote/listings.ts';
 import { EXIT_OK, UsageError, parseCommandArgs } from './cli-errors.ts';
 import { type CliIO, printJSON } from './cli-io.ts';
 import { bytes, table } from './database-commands.ts';
@@ -34,12 +36,14 @@ export async function runLs(args: string[], io: CliIO): Promise<number> {
   }
   const [db] = rest;
   const client = cliClient(config, io);
-  let files: Awaited<ReturnType<typeof client.listFiles>>;
+  const files: LtxFileJSON[] = [];
   try {
-    if (!(await client.databaseInfo(db))) {
+    const info = await client.databaseInfo(db);
+    if (!info) {
       return reportRemoteFailure(io, { code: 'NOT_FOUND', message: `database ${db} does not exist`, status: 404 }, values.json === true);
     }
-    files = await client.listFiles(db, level);
+    // Only the levels that hold files: the info counts them.
+    for (const l of info.levels) if (level === undefined || l.level === level) files.push(...(await listFiles(client, db, l.level)));
   } catch (e) {
     return reportRemoteFailure(io, describeRemoteError(e), values.json === true);
   }

@@ -138,7 +138,12 @@ async function skipReason(
 ): Promise<string | undefined> {
   if (flags['if-db-not-exists'] && existsSync(out)) return `${out} already exists (--if-db-not-exists)`;
   if (flags['if-replica-exists']) {
-    const r = await info().catch(() => ({ pos: { txid: 'unknown' } }));
+    let r: { pos: { txid: string } } | undefined;
+    try {
+      r = await info();
+    } catch {
+      return undefined; // the server could not be asked: the restore reports why
+    }
     if (r === undefined) return `${db} does not exist on the server (--if-replica-exists)`;
     if (/^0+$/.test(r.pos.txid)) return `${db} has nothing committed on the server (--if-replica-exists)`;
   }

@@ -14,10 +14,10 @@ export {
   type Follower,
   type QueryResult,
   type RefreshResult,
-  RemoteDatabase,
   type RemoteDatabaseOptions,
   type WriteResult,
-} from './remote-database.ts';
+} from './remote-database-options.ts';
+export { RemoteDatabase } from './remote-database.ts';
 export type { PointInput } from './point-input.ts';
 export { DEFAULT_MAX_WRITE_ROUNDS, type StatementResult, type Transaction } from './write-session.ts';
 export { ApiClientError } from '../remote/http-client.ts';

@@ -28,18 +28,6 @@ import {
 import { clientReadEngine } from './sqlite-runtime.ts';
 import { type Transaction, runWrite } from './write-session.ts';
 
-export {
-  CLIENT_QUERY_LIMITS,
-  DEFAULT_CREATE_PAGE_SIZE,
-  DEFAULT_FOLLOW_INTERVAL_MS,
-  type FollowOptions,
-  type Follower,
-  type QueryResult,
-  type RefreshResult,
-  type RemoteDatabaseOptions,
-  type WriteResult,
-} from './remote-database-options.ts';
-
 interface Shared {
   api: ApiClient;
   name: string;

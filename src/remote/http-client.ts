@@ -3,23 +3,12 @@
 import { formatTXID } from '../ltx/index.ts';
 import { type BatchPage, decodePageBatch, encodePageBatch, formatPgnoList } from '../replication/page-batch.ts';
 import { VERSION } from '../version.ts';
-import {
-  type ChangesJSON,
-  type DatabaseDetailsJSON,
-  type DatabaseEntryJSON,
-  type DatabaseInfoJSON,
-  type LtxFileJSON,
-  MAX_BATCH_PAGES,
-  type PosJSON,
-  type ReadPoint,
-} from '../api/wire.ts';
+import { type ChangesJSON, type DatabaseInfoJSON, MAX_BATCH_PAGES, type PosJSON, type ReadPoint } from '../api/wire.ts';
 
 /** Retries after the first attempt, for network errors, 429 and 5xx (except 501). */
 export const DEFAULT_RETRIES = 4;
 /** First backoff delay in milliseconds; doubles per retry (±20% jitter), capped at MAX_RETRY_DELAY_MS. */
 export const DEFAULT_RETRY_DELAY_MS = 250;
-/** Entries per page of the server's listings (its `limit` default). */
-const LIST_PAGE = 1000;
 /** Longest wait between two attempts, milliseconds, also for a server's Retry-After. */
 export const MAX_RETRY_DELAY_MS = 8_000;
 
@@ -158,40 +147,6 @@ export class ApiClient {
     } catch (e) {
       if (e instanceof ApiClientError && e.status === 404) return undefined;
       throw e;
-    }
-  }
-
-  /** `GET /v1/databases/:db` with every field `ltx-edge info` shows; undefined when it does not exist. */
-  async databaseDetails(db: string): Promise<DatabaseDetailsJSON | undefined> {
-    return (await this.databaseInfo(db)) as DatabaseDetailsJSON | undefined;
-  }
-
-  /** Every database the token may see, `GET /v1/databases` page after page, in name order. */
-  async listDatabases(): Promise<DatabaseEntryJSON[]> {
-    const all: DatabaseEntryJSON[] = [];
-    for (let after = ''; ; ) {
-      const query = after ? `?after=${encodeURIComponent(after)}` : '';
-      const { body } = await this.json<{ databases: DatabaseEntryJSON[]; next?: string }>('GET', `/v1/databases${query}`);
-      all.push(...body.databases);
-      if (!body.next) return all;
-      after = body.next;
-    }
-  }
-
-  /** The LTX files of `db` at `level` (every level, 0 to 9, when undefined), `GET /v1/databases/:db/ltx` page after page, by MinTXID. */
-  async listFiles(db: string, level?: number): Promise<LtxFileJSON[]> {
-    if (level === undefined) {
-      const all: LtxFileJSON[] = [];
-      for (let l = 0; l <= 9; l++) all.push(...(await this.listFiles(db, l)));
-      return all;
-    }
-    const all: LtxFileJSON[] = [];
-    for (let after = 0n; ; ) {
-      const query = `?after=${formatTXID(after)}&level=${level}`;
-      const { body } = await this.json<{ files: LtxFileJSON[] }>('GET', `/v1/databases/${encodeURIComponent(db)}/ltx${query}`);
-      all.push(...body.files);
-      if (body.files.length < LIST_PAGE) return all;
-      after = BigInt('0x' + body.files[body.files.length - 1].minTXID);
     }
   }
 

@@ -633,6 +633,45 @@ const CASES: Case[] = [
     request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000001","at":"now"}' }),
     ...badRequest,
   },
+  // POST …/query bodies, checked by the hand-written field rules (routes/json-body.ts): the wrong field is named.
+  ...(
+    [
+      ['sql missing', '{"params":[1]}', { field: 'sql' }],
+      ['sql a number', '{"sql":5}', { field: 'sql' }],
+      ['sql only spaces', '{"sql":"   "}', { field: 'sql' }],
+      ['params a string', '{"sql":"SELECT ?","params":"1"}', { field: 'params' }],
+      ['params a number', '{"sql":"SELECT ?","params":1}', { field: 'params' }],
+      ['txid a number', '{"sql":"SELECT 1","txid":1}', { field: 'txid' }],
+      ['an unknown field', '{"sql":"SELECT 1","limit":5}', { field: null }],
+      ['an array body', '[{"sql":"SELECT 1"}]', { field: null }],
+      ['a string body', '"SELECT 1"', { field: null }],
+    ] as const
+  ).map(
+    ([what, body, details]): Case => ({
+      name: `query: ${what}`,
+      request: (name) => send(`${db(name)}/query`, { method: 'POST', body }),
+      ...badRequest,
+      details,
+    }),
+  ),
+  {
+    name: 'links: expiresIn a string',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":"60"}' }),
+    ...badRequest,
+    details: { field: 'expiresIn' },
+  },
+  {
+    name: 'links: expiresIn a fraction',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":1.5}' }),
+    ...badRequest,
+    details: { field: 'expiresIn' },
+  },
+  {
+    name: 'links: an array body',
+    request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '[]' }),
+    ...badRequest,
+    details: { field: null },
+  },
   { name: 'links: expiresIn 0', request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"expiresIn":0}' }), ...badRequest },
   {
     name: 'links: expiresIn of a year',

@@ -8,7 +8,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, renameSync, rmSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentEvent, Replicator, type ReplicatorOptions } from '../../../src/agent/replicator.ts';
+import { Replicator } from '../../../src/agent/replicator.ts';
+import type { AgentEvent, ReplicatorOptions } from '../../../src/agent/replicator-options.ts';
 import { ApiClient } from '../../../src/remote/http-client.ts';
 import { databaseImage, sha256 } from '../../helpers/agent-workload.ts';
 import { DEV_TOKEN, type DevServer, devFetch, startDevServer } from '../../helpers/dev-server.ts';

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientError } from '../../../src/remote/http-client.ts';
 import { ClientError } from '../../../src/client/errors.ts';
-import { RemoteDatabase, type RemoteDatabaseOptions } from '../../../src/client/remote-database.ts';
+import { RemoteDatabase } from '../../../src/client/remote-database.ts';
+import type { RemoteDatabaseOptions } from '../../../src/client/remote-database-options.ts';
 import { QueryError } from '../../../src/query/query-error.ts';
 import { DEV_TOKEN, type DevServer, startDevServer } from '../../helpers/dev-server.ts';
 import { prng } from '../../helpers/prng.ts';

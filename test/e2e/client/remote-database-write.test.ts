@@ -2,7 +2,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, ConflictError } from '../../../src/client/errors.ts';
-import { RemoteDatabase, type RemoteDatabaseOptions } from '../../../src/client/remote-database.ts';
+import { RemoteDatabase } from '../../../src/client/remote-database.ts';
+import type { RemoteDatabaseOptions } from '../../../src/client/remote-database-options.ts';
 import { DEV_TOKEN, type DevServer, devFetch, startDevServer } from '../../helpers/dev-server.ts';
 import { type Prng, prng } from '../../helpers/prng.ts';
 import { SqliteStates, inspectSqlite, word } from '../../helpers/sqlite-states.ts';

@@ -17,6 +17,7 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { queryRoutes } from './routes/query.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
+import { watchRoutes } from './routes/watch.ts';
 
 /** Paths served even when the Worker is not configured (DESIGN §4b). */
 const UNGATED_PATHS = new Set(['/v1/health', '/v1/openapi.json', '/v1/docs']);
@@ -104,6 +105,7 @@ app.route('/v1/databases', snapshotRoutes);
 app.route('/v1/databases', linkMintRoutes);
 app.route('/v1/databases', queryRoutes);
 app.route('/v1/databases', maintenanceRoutes);
+app.route('/v1/databases', watchRoutes);
 app.route('/v1/databases', databaseRoutes);
 app.route('/', litefsRoutes);
 app.onError(onError);

@@ -47,6 +47,10 @@ export const DEFAULT_UPLOAD_TOTAL_MS = 600_000;
 /** Wall time one database's maintenance may take per cron tick (60 s); past it the pass stops and backs off. */
 export const DEFAULT_MAINTENANCE_BUDGET_MS = 60_000;
 
+/** Watchers one database serves at once (GET …/watch; LTX_EDGE_WATCHERS_PER_DATABASE), and the range accepted. */
+export const DEFAULT_WATCHERS_PER_DATABASE = 1000;
+export const WATCHERS_PER_DATABASE_RANGE = [1, 32_768] as const;
+
 /** Highest compaction level; 9 is reserved for snapshots (DESIGN §2). */
 export const MAX_COMPACTION_LEVELS = 8;
 
@@ -87,6 +91,7 @@ export interface ConfigVars {
   LTX_EDGE_MAINTENANCE_BUDGET?: string;
   LTX_EDGE_LINK_SECRET?: string;
   LTX_EDGE_CORS_ORIGINS?: string;
+  LTX_EDGE_WATCHERS_PER_DATABASE?: string;
 }
 
 /** Resolved, validated configuration. Durations are milliseconds. */
@@ -114,6 +119,8 @@ export interface Config {
   linkSecret: string | null;
   /** Origins the token-authenticated /v1 routes answer CORS requests from (LTX_EDGE_CORS_ORIGINS): none by default, `*` for any. */
   corsOrigins: string[];
+  /** Most GET …/watch streams one database serves at once (LTX_EDGE_WATCHERS_PER_DATABASE). */
+  watchersPerDatabase: number;
   tokens: TokenSpec[];
   /**
    * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
@@ -131,7 +138,8 @@ export type ConfigErrorCode =
   | 'INVALID_READ_CACHE'
   | 'INVALID_SIZE'
   | 'INVALID_LINK_SECRET'
-  | 'INVALID_CORS_ORIGINS';
+  | 'INVALID_CORS_ORIGINS'
+  | 'INVALID_WATCHERS';
 
 /** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
 export class ConfigError extends Error {
@@ -167,6 +175,7 @@ export function resolveConfig(env: ConfigVars): Config {
     maintenanceBudgetMs: durationVar(env, 'LTX_EDGE_MAINTENANCE_BUDGET', DEFAULT_MAINTENANCE_BUDGET_MS, false),
     linkSecret: parseLinkSecret(env.LTX_EDGE_LINK_SECRET),
     corsOrigins: parseCorsOrigins(env.LTX_EDGE_CORS_ORIGINS),
+    watchersPerDatabase: parseWatchers(env.LTX_EDGE_WATCHERS_PER_DATABASE),
     tokens,
     notConfigured,
   };
@@ -181,6 +190,20 @@ function parseReadCacheMiB(value: string | undefined): number {
       'INVALID_READ_CACHE',
       'LTX_EDGE_READ_CACHE_MIB',
       `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function parseWatchers(value: string | undefined): number {
+  if (isUnset(value)) return DEFAULT_WATCHERS_PER_DATABASE;
+  const [lo, hi] = WATCHERS_PER_DATABASE_RANGE;
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    throw new ConfigError(
+      'INVALID_WATCHERS',
+      'LTX_EDGE_WATCHERS_PER_DATABASE',
+      `expected a whole number from ${lo} to ${hi}, got ${JSON.stringify(value)}`,
     );
   }
   return n;

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408, // a push or /tx body sent no byte for the idle deadline, or outlasted the total one; nothing was kept
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_WATCHERS: 429, // GET …/watch: the database serves LTX_EDGE_WATCHERS_PER_DATABASE streams already; details.limit
   DATABASE_TOO_LARGE: 413, // the write would make the database larger than LTX_EDGE_MAX_DATABASE_BYTES or SQLite's page limit; details.maxBytes, maxPages
   POSITION_MISMATCH: 409, // pushed LTX is not contiguous with the head; details.pos
   CONFLICT: 409, // page-set write with base ≠ head; details.pos

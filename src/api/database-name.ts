@@ -7,3 +7,6 @@ export const DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export function isValidDatabaseName(name: string): boolean {
   return DATABASE_NAME_PATTERN.test(name) && !name.includes('..');
 }
+
+/** A name prefix (GET /v1/databases?prefix=): empty, or the start of a valid name. */
+export const DATABASE_PREFIX_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,62})?$/;

@@ -23,6 +23,8 @@ import type { MaintenanceAction, MaintenanceConfig } from '../replication/mainte
 
 import { DEFAULT_MAX_TX_BYTES, writePages, type WritePagesOptions } from './write-pages.ts';
 import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
+import { WatchHub } from './watch-hub.ts';
+import { parseTXID } from '../ltx/index.ts';
 
 /** Bounds on what one client can make a database's DO do (Config, DESIGN §4; issue 14). */
 export interface WriteLimits {
@@ -55,6 +57,8 @@ export class DatabaseDO extends DurableObject<Env> {
   partSize: number | undefined;
   /** What one client may make this DO do (from Config; tests shrink them). */
   readonly limits: WriteLimits;
+  /** GET …/watch: the watcher sockets, told of every commit. */
+  readonly watchers: WatchHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -70,6 +74,7 @@ export class DatabaseDO extends DurableObject<Env> {
     this.planner = new ReadPlanner(this.catalog);
     this.stats = new Stats(ctx.storage.sql);
     this.maintenanceState = new MaintenanceState(ctx.storage.sql);
+    this.watchers = new WatchHub(ctx, this.catalog, this.planner, this.config.watchersPerDatabase);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
@@ -82,6 +87,33 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Liveness check over RPC. */
   async ping(): Promise<'pong'> {
     return 'pong';
+  }
+
+  /**
+   * The Worker's watcher socket (GET …/watch → `GET /watch?name=&since=` with Upgrade: websocket):
+   * 101 with the socket, or the JSON error the Worker answers with.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const name = url.searchParams.get('name') ?? '';
+    if (url.pathname !== '/watch' || request.headers.get('Upgrade') !== 'websocket' || name === '') {
+      return Response.json({ error: { code: 'BAD_REQUEST', message: 'expected a watcher upgrade' } }, { status: 400 });
+    }
+    const since = url.searchParams.has('since') ? parseTXID(url.searchParams.get('since')!) : undefined;
+    const accepted = this.watchers.accept(name, since);
+    if (accepted instanceof Response) return accepted;
+    return Response.json({ error: accepted }, { status: accepted.code === 'NOT_FOUND' ? 404 : 429 });
+  }
+
+  /** Watchers only listen. */
+  override webSocketMessage(): void {}
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.watchers.closed(ws, code);
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.watchers.closed(ws, 1011);
   }
 
   /** Pushes one LTX file (DESIGN §4 POST /v1/databases/:db/ltx). */
@@ -160,9 +192,9 @@ export class DatabaseDO extends DurableObject<Env> {
   private readonly headWaiters = new Set<() => void>();
 
   /** Counters and the last error (DESIGN §4 GET …/stats). */
-  readStats(name: string): RpcResult<StatsJSON> {
+  readStats(name: string): RpcResult<StatsJSON & { watchers: number }> {
     if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
-    return ok(this.stats.read(this.maintenanceState.toJSON()));
+    return ok({ ...this.stats.read(this.maintenanceState.toJSON()), watchers: this.watchers.count });
   }
 
   /** Counts a write's outcome. */
@@ -221,6 +253,7 @@ export class DatabaseDO extends DurableObject<Env> {
       this.maintenanceState.forget();
       this.knownName = undefined;
       this.planner.invalidate();
+      this.watchers.deleted();
       await this.registry().remove(name);
       return ok({ deleted });
     });
@@ -379,6 +412,7 @@ export class DatabaseDO extends DurableObject<Env> {
       retryDelayMs: this.retryDelayMs,
       partSize: this.partSize,
       maxDatabaseBytes: this.limits.maxDatabaseBytes,
+      onCommit: (committed) => this.watchers.publish(committed),
     };
   }
 

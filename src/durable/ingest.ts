@@ -52,6 +52,22 @@ export interface IngestContext {
   maxDatabaseBytes?: number;
   /** Maintenance only: a merge still running at this time (ms) is aborted (the pass's time budget). */
   deadline?: number;
+  /** Told after each file's commit transaction, in TXID order (the DO's watchers). */
+  onCommit?: (committed: Committed) => void;
+}
+
+/** A file that just moved the head: what the DO tells its watchers. */
+export interface Committed {
+  /** The head before it (0n for the first file). */
+  since: bigint;
+  txid: bigint;
+  checksum: bigint;
+  pageSize: number;
+  commit: number;
+  /** The file's header timestamp (ms since the epoch). */
+  timestamp: number;
+  /** The pages it wrote, ascending; undefined when too many to list, or when the database shrank. */
+  pages: number[] | undefined;
 }
 
 const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined };
@@ -180,8 +196,9 @@ async function append(
     throw e;
   }
   const now = ctx.now();
+  let pages: number[] | undefined;
   ctx.transaction(() => {
-    sums.commit();
+    pages = sums.commit();
     ctx.catalog.setPosition({ pageSize: header.pageSize, commit: header.commit, txid: header.maxTXID, checksum: state.checksum }, now);
     ctx.catalog.addFile({
       level,
@@ -194,6 +211,15 @@ async function append(
       commit: header.commit,
       createdAt: now,
     });
+  });
+  ctx.onCommit?.({
+    since: pos?.txid ?? 0n,
+    txid: header.maxTXID,
+    checksum: state.checksum,
+    pageSize: header.pageSize,
+    commit: header.commit,
+    timestamp: header.timestamp,
+    pages: pos && header.commit < pos.commit ? undefined : pages,
   });
   return ok(posJSON(header.maxTXID, state.checksum), 201);
 }

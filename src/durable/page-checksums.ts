@@ -87,10 +87,14 @@ export class StagedPageChecksums implements PageChecksumStore {
     }
   }
 
-  /** Moves the staged checksums into `pages`. Call inside the transaction that commits the file. */
-  commit(): void {
+  /**
+   * Moves the staged checksums into `pages`. Call inside the transaction that commits the file.
+   * Returns the pages the file set, ascending, when they were few enough to stay in memory.
+   */
+  commit(): number[] | undefined {
     if (this.clearedFrom !== Infinity) this.sql.exec('DELETE FROM pages WHERE pgno >= ?', this.clearedFrom);
     if (this.memory) {
+      const pages = [...this.memory.keys()].sort((a, b) => a - b);
       for (const [pgno, sum] of this.memory) {
         this.sql.exec(
           'INSERT OR REPLACE INTO pages (pgno, hi, lo, writer) VALUES (?, ?, ?, ?)',
@@ -101,10 +105,11 @@ export class StagedPageChecksums implements PageChecksumStore {
         );
       }
       this.memory.clear();
-      return;
+      return pages;
     }
     this.sql.exec('INSERT OR REPLACE INTO pages (pgno, hi, lo, writer) SELECT pgno, hi, lo, ? FROM pages_staging', this.writer);
     this.sql.exec('DELETE FROM pages_staging');
+    return undefined;
   }
 
   /** Drops what was staged (the file was rejected). */

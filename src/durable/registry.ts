@@ -88,9 +88,17 @@ export class RegistryDO extends DurableObject<Env> {
   }
 
   /** Up to `limit` entries with names after `after`, in name order. */
-  list(after = '', limit = 1000): RegistryEntry[] {
+  list(after = '', limit = 1000, prefix = ''): RegistryEntry[] {
+    // Names use [a-z0-9._-] only, so every name starting with `prefix` sorts below `prefix + '~'`.
+    const end = prefix === '' ? '~' : prefix + '~';
     return this.ctx.storage.sql
-      .exec('SELECT * FROM databases WHERE name > ? ORDER BY name LIMIT ?', after, Math.min(Math.max(limit, 1), 1000))
+      .exec(
+        'SELECT * FROM databases WHERE name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?',
+        after,
+        prefix,
+        end,
+        Math.min(Math.max(limit, 1), 1000),
+      )
       .toArray()
       .map((r) => ({
         name: String(r.name),

@@ -28,7 +28,9 @@ import {
   RestoreBodySchema,
   RestoreResultSchema,
   StatsSchema,
+  WatchEventSchema,
 } from './schemas.ts';
+import { DATABASE_PREFIX_PATTERN } from '../api/database-name.ts';
 import { type ApiRoute, binary, json, route } from './route.ts';
 import { FILE_ROUTES } from './file-routes.ts';
 import { DB_PARAM, LTX_TXID_HEADER, POINT_ERRORS, POINT_QUERY, QUERY_ERRORS, READ_CACHE_HEADERS } from './shared.ts';
@@ -78,6 +80,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description: 'Names with position, page size, size and updated time, in name order; only the databases the token covers.',
     query: z.object({
       after: z.string().optional().openapi({ description: 'Start after this name (the `next` of the previous page).', example: 'orders' }),
+      prefix: z
+        .string()
+        .regex(DATABASE_PREFIX_PATTERN)
+        .optional()
+        .openapi({ description: 'Only names starting with this (the start of a valid name).', example: 'shop' }),
       limit: LimitSchema,
     }),
     responses: { 200: json(DatabaseListSchema, 'One page of databases.') },
@@ -203,6 +210,30 @@ export const API_ROUTES: readonly ApiRoute[] = [
     query: z.object({ since: TXIDSchema.openapi({ param: { description: 'List pages changed after this TXID.' } }), ...POINT_QUERY }),
     errors: POINT_ERRORS,
     responses: { 200: json(ChangesSchema, 'Changed pages up to the point asked.') },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/databases/{db}/watch',
+    scope: 'read',
+    tag: 'reads',
+    summary: 'Live heads: one Server-Sent Event per commit',
+    description:
+      'A `text/event-stream` that stays open: one default (`message`) event per commit, its `id` the new TXID and its `data` a WatchEvent; ' +
+      'a `deleted` event when the database is deleted, then the end of the stream; a comment line every 25 s. ' +
+      'Resume with `Last-Event-ID` (or `?since=`): the commits after it one by one while the database still holds them in memory ' +
+      '(the last 256), else one event summing up the changes since it. At most LTX_EDGE_WATCHERS_PER_DATABASE streams per database.',
+    params: DB_PARAM,
+    query: z.object({ since: TXIDSchema.optional().openapi({ param: { description: 'Send what changed after this TXID first.' } }) }),
+    headers: z.object({
+      'last-event-id': TXIDSchema.optional().openapi({ param: { description: 'The last event id seen; wins over `since`.' } }),
+    }),
+    errors: ['NOT_FOUND', 'TOO_MANY_WATCHERS'],
+    responses: {
+      200: {
+        description: "The event stream; each event's data is a WatchEvent.",
+        content: { 'text/event-stream': { schema: WatchEventSchema } },
+      },
+    },
   }),
   ...FILE_ROUTES,
   route({

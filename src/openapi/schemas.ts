@@ -9,6 +9,7 @@ import type { RestoreResult } from '../durable/restore.ts';
 import type { PosJSON } from '../durable/rpc-result.ts';
 import { STAT_KEYS } from '../durable/stats.ts';
 import type { StatsJSON } from '../durable/stats.ts';
+import type { CommitEvent } from '../durable/watchers.ts';
 import { AtSchema, DatabaseNameSchema, TXIDSchema } from './param-schemas.ts';
 import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS } from '../read/read-links.ts';
 
@@ -113,6 +114,26 @@ export const FileSchema = z
 
 export const FileListSchema = z.object({ files: z.array(FileSchema) }).openapi('LtxFileList');
 
+/** One GET …/watch commit event's data (durable/watchers.ts CommitEvent). */
+export const WatchEventSchema = z
+  .object({
+    pos: PosSchema,
+    since: TXIDSchema.openapi({
+      description: 'The TXID the changes are relative to: the head before the commit, or the Last-Event-ID resumed from.',
+    }),
+    pageSize: z.int(),
+    commit: z.int().openapi({ description: 'Database size in pages afterwards.' }),
+    timestamp: Timestamp,
+    pgnos: z
+      .array(z.int())
+      .optional()
+      .openapi({ description: 'Pages changed since `since`, ascending (at most 1024); absent when `all`.' }),
+    all: z
+      .boolean()
+      .openapi({ description: 'Every page may have changed: too many to list, a shrink, or a range no longer held commit by commit.' }),
+  })
+  .openapi('WatchEvent');
+
 export const ChangesSchema = z
   .object({
     pos: PosSchema,
@@ -129,6 +150,7 @@ const DatabaseStatsSchema = z.object({
 });
 
 export const StatsSchema = DatabaseStatsSchema.extend({
+  watchers: z.int().openapi({ description: 'Open GET …/watch streams on this database.' }),
   reads: z.looseObject({}).openapi({ description: "The answering isolate's read caches (page indexes, plans); each isolate has its own." }),
 }).openapi('Stats');
 
@@ -236,4 +258,5 @@ export const SCHEMAS_MATCH_TYPES: [
   Same<typeof FileSchema, FileJSON>,
   Same<typeof RestoreResultSchema, RestoreResult>,
   Same<typeof DatabaseStatsSchema, StatsJSON>,
-] = [true, true, true, true, true, true];
+  Same<typeof WatchEventSchema, CommitEvent>,
+] = [true, true, true, true, true, true, true];

@@ -13,6 +13,7 @@ import { aString, parseJSONObject, readJSONBody } from './json-body.ts';
 import { formatTXID } from '../ltx/index.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
+import { DATABASE_PREFIX_PATTERN } from '../api/database-name.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
 
@@ -29,13 +30,18 @@ function requestBody(c: Context<AppEnv>): ReadableStream<Uint8Array> {
 databaseRoutes.get('/', requireScope('read'), async (c) => {
   const after = c.req.query('after') ?? '';
   const limit = parseIntQuery('limit', c.req.query('limit'), LIMIT) ?? 1000;
+  const prefix = c.req.query('prefix') ?? '';
+  if (!DATABASE_PREFIX_PATTERN.test(prefix))
+    throw new ApiError('BAD_REQUEST', `prefix must be the start of a database name, got ${JSON.stringify(prefix.slice(0, 80))}`, {
+      field: 'prefix',
+    });
   const registry = c.env.REGISTRY.getByName('registry');
   const token = c.get('token');
   // Page through the registry until `limit` names this token may see: the cursor must be one of
   // them, or `next` would name a database outside the token's patterns.
   const databases: RegistryEntry[] = [];
   for (let cursor = after; databases.length < limit; ) {
-    const entries = await registry.list(cursor, limit);
+    const entries = await registry.list(cursor, limit, prefix);
     for (const e of entries) if (databases.length < limit && allowsDatabase(token, e.name)) databases.push(e);
     if (entries.length < limit) break;
     cursor = entries[entries.length - 1].name;

@@ -13,6 +13,9 @@ export interface ChainFile {
   /** The true rolling checksum after this file. */
   checksum: bigint;
   name: string;
+  /** The pages it writes, ascending, and the database size in pages after it. */
+  pgnos: number[];
+  commit: number;
 }
 
 /**
@@ -63,7 +66,15 @@ export async function buildChain(opts: {
       await applyLTX(state, [bytes], db);
     }
     const hex = txid.toString(16).padStart(16, '0');
-    out.push({ minTXID: txid, maxTXID: txid, bytes, checksum: state.checksum, name: `${hex}-${hex}.ltx` });
+    out.push({
+      minTXID: txid,
+      maxTXID: txid,
+      bytes,
+      checksum: state.checksum,
+      name: `${hex}-${hex}.ltx`,
+      pgnos: pages.map((p) => p.pgno),
+      commit,
+    });
   }
   return out;
 }

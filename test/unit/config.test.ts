@@ -47,6 +47,7 @@ describe('resolveConfig', () => {
       maintenanceBudgetMs: DEFAULT_MAINTENANCE_BUDGET_MS,
       linkSecret: null,
       corsOrigins: [],
+      watchersPerDatabase: 1000,
       tokens: [],
       notConfigured: expect.any(String),
     });
@@ -85,6 +86,7 @@ describe('resolveConfig', () => {
       maintenanceBudgetMs: 60_000,
       linkSecret: null,
       corsOrigins: [],
+      watchersPerDatabase: 1000,
       tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
       notConfigured: null,
     });
@@ -167,6 +169,9 @@ describe('resolveConfig', () => {
     ['CORS origin with a trailing slash', { LTX_EDGE_CORS_ORIGINS: 'https://a.example/' }, 'INVALID_CORS_ORIGINS'],
     ['CORS origin without a scheme', { LTX_EDGE_CORS_ORIGINS: 'a.example' }, 'INVALID_CORS_ORIGINS'],
     ['CORS origin of another scheme', { LTX_EDGE_CORS_ORIGINS: 'ftp://a.example' }, 'INVALID_CORS_ORIGINS'],
+    ['watchers zero', { LTX_EDGE_WATCHERS_PER_DATABASE: '0' }, 'INVALID_WATCHERS'],
+    ['watchers past the DO socket limit', { LTX_EDGE_WATCHERS_PER_DATABASE: '32769' }, 'INVALID_WATCHERS'],
+    ['watchers not a whole number', { LTX_EDGE_WATCHERS_PER_DATABASE: '10.5' }, 'INVALID_WATCHERS'],
     ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
     ['tokens not an array', { LTX_EDGE_TOKENS: '{"token":"x"}' }, 'INVALID_TOKENS'],
     ['token entry not an object', { LTX_EDGE_TOKENS: '["x"]' }, 'INVALID_TOKENS'],
@@ -204,6 +209,11 @@ describe('resolveConfig', () => {
     });
     expect(set.linkSecret).toBe('s'.repeat(32));
     expect(set.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173', '*']);
+  });
+
+  it('watchers per database: 1000 unless set', () => {
+    expect(resolveConfig({}).watchersPerDatabase).toBe(1000);
+    expect(resolveConfig({ LTX_EDGE_WATCHERS_PER_DATABASE: ' 25 ' }).watchersPerDatabase).toBe(25);
   });
 
   it('names the variable and never echoes token values', () => {

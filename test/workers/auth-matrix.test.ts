@@ -47,6 +47,7 @@ function routes(name: string, doomed: string): (MatrixRoute & { passes: number[]
     { method: 'GET', path: `${db}/ltx?level=0&after=0000000000000001`, scope: 'read', passes: [200] },
     { method: 'GET', path: `${db}/ltx/0000/${FILE1}`, scope: 'read', passes: [200] },
     { method: 'GET', path: `${db}/ltx/0000/${FILE2}`, scope: 'read', headers: { range: 'bytes=0-99' }, passes: [206] },
+    { method: 'GET', path: `${db}/watch`, scope: 'read', passes: [200] },
     // A re-push of committed TXID 1: 200 for every token that gets through.
     { method: 'POST', path: `${db}/ltx`, scope: 'write', body: () => bytesOf(CHAIN[0]), passes: [200] },
     // The first token through commits TXID 4; the next one's base is stale.

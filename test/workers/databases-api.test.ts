@@ -119,6 +119,24 @@ describe('GET /v1/databases (registry)', () => {
     // Past the last name: empty, no cursor.
     expect(await names('after=zzzz')).toEqual({ names: [], next: undefined });
   });
+
+  it('filters by name prefix, paging within it, and refuses a prefix no name can start with', async () => {
+    for (const n of ['api-prefix-a', 'api-prefix-b', 'api-prefix-c', 'api-prefixless', 'api-prefiw']) await pushAll(n, PS4096.slice(0, 1));
+    const names = async (query: string) => {
+      const b = await json<{ databases: { name: string }[]; next?: string }>(await send(`/v1/databases?${query}`), 200);
+      return { names: b.databases.map((d) => d.name), next: b.next };
+    };
+    expect(await names('prefix=api-prefix-')).toEqual({ names: ['api-prefix-a', 'api-prefix-b', 'api-prefix-c'], next: undefined });
+    expect(await names('prefix=api-prefix-&limit=2')).toEqual({ names: ['api-prefix-a', 'api-prefix-b'], next: 'api-prefix-b' });
+    expect(await names('prefix=api-prefix-&after=api-prefix-b')).toEqual({ names: ['api-prefix-c'], next: undefined });
+    expect((await names('prefix=api-prefix')).names).toEqual(['api-prefix-a', 'api-prefix-b', 'api-prefix-c', 'api-prefixless']);
+    expect(await names('prefix=api-prefix-z')).toEqual({ names: [], next: undefined });
+    for (const bad of ['API', '-x', '%20', 'a'.repeat(64), 'a/b']) {
+      const res = await send(`/v1/databases?prefix=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+  });
 });
 
 describe('GET /v1/databases/:db and its catalog', () => {

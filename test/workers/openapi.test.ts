@@ -150,7 +150,10 @@ async function send(method: string, [url, init]: [string, RequestInit]): Promise
   const ctx = createExecutionContext();
   const res = await probe.request(BASE + url, { ...init, method }, tokenEnv, ctx);
   // Read the body before waiting on the context: a snapshot's waitUntil ends only once it is read.
-  const text = await res.text();
+  // An event stream (…/watch) never ends by itself: its answer is the status.
+  const stream = res.headers.get('content-type')?.startsWith('text/event-stream');
+  const text = stream ? '' : await res.text();
+  if (stream) await res.body?.cancel();
   await waitOnExecutionContext(ctx);
   let code: string | null = null;
   try {

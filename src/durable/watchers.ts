@@ -1,0 +1,79 @@
+// Live heads (GET …/watch): the commit events a DatabaseDO sends its hibernatable watcher sockets, and the recent ones kept for resuming.
+
+import { formatTXID } from '../ltx/index.ts';
+import type { Committed } from './ingest.ts';
+import type { PosJSON } from './rpc-result.ts';
+
+/** Most pages one event lists; a commit that wrote more says `all`. */
+export const WATCH_MAX_PGNOS = 1024;
+/** Commit events kept in memory to replay one by one to a watcher that reconnects (`Last-Event-ID`). */
+export const WATCH_RECENT_EVENTS = 256;
+
+/** The data of one commit event, as the stream sends it. */
+export interface CommitEvent {
+  pos: PosJSON;
+  /** The TXID the changes are relative to: the head before this commit (or the watcher's Last-Event-ID). */
+  since: string;
+  pageSize: number;
+  /** Database size in pages afterwards. */
+  commit: number;
+  /** The commit's time (the LTX header's), RFC3339. */
+  timestamp: string;
+  /** Pages changed since `since`, ascending; absent when `all`. */
+  pgnos?: number[];
+  /** Every page may have changed (too many to list, a shrink, or a range no longer held file by file). */
+  all: boolean;
+}
+
+/** One message from the DO to a watching Worker, which writes it as one SSE event. */
+export interface WatchFrame {
+  /** The SSE id: the TXID the watcher is at after this event. */
+  id?: string;
+  /** The SSE event name; absent for commits (the default `message` event). */
+  event?: 'deleted';
+  data: CommitEvent | Record<string, never>;
+}
+
+/** A commit event from what ingest reports. */
+export function commitEvent(c: Committed): CommitEvent {
+  const all = c.pages === undefined || c.pages.length > WATCH_MAX_PGNOS;
+  return {
+    pos: { txid: formatTXID(c.txid), postApplyChecksum: formatTXID(c.checksum) },
+    since: formatTXID(c.since),
+    pageSize: c.pageSize,
+    commit: c.commit,
+    timestamp: new Date(c.timestamp).toISOString(),
+    ...(all ? {} : { pgnos: c.pages }),
+    all,
+  };
+}
+
+/** The frame of a commit event. */
+export function commitFrame(event: CommitEvent): WatchFrame {
+  return { id: event.pos.txid, data: event };
+}
+
+/**
+ * The last WATCH_RECENT_EVENTS commit events, contiguous (each one's `since` is the previous one's
+ * TXID). Lost when the DO is evicted; a watcher resuming from before them gets one summary event.
+ */
+export class RecentCommits {
+  private events: CommitEvent[] = [];
+
+  add(event: CommitEvent): void {
+    const last = this.events[this.events.length - 1];
+    if (last !== undefined && last.pos.txid !== event.since) this.events = [];
+    this.events.push(event);
+    if (this.events.length > WATCH_RECENT_EVENTS) this.events.shift();
+  }
+
+  /** The events after `since`, one per commit, or undefined when they are not all held. */
+  after(since: string): CommitEvent[] | undefined {
+    const i = this.events.findIndex((e) => e.since === since);
+    return i < 0 ? undefined : this.events.slice(i);
+  }
+
+  clear(): void {
+    this.events = [];
+  }
+}

@@ -3,6 +3,7 @@
 //   npm run dev                      # http://localhost:8787
 //   npm run dev -- --port 8788       # any wrangler dev flag after --
 //   LTX_EDGE_DEV_SEED=0 npm run dev  # no demo database
+//   LTX_EDGE_DEV_HISTORY_MS=2000 npm run dev  # the demo's later transactions every 2 s (default 15000)
 //
 // Seeding talks to the server with LTX_EDGE_TOKEN, else the documented dev token; a failure is printed
 // and the server keeps running. Ctrl-C / SIGTERM go to wrangler, and this process exits with it.
@@ -37,9 +38,13 @@ child.on('exit', (code, signal) => {
 
 // Forwarded, not acted on: wrangler shuts workerd down and exits, and the 'exit' handler above follows.
 // (On a terminal Ctrl-C may reach wrangler directly too; it copes with hearing it twice.)
+/** Stops the demo's later transactions when we are stopped. */
+const history = new AbortController();
+
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     stoppedBy ??= signal;
+    history.abort();
     if (!exited) child.kill(signal);
   });
 }
@@ -57,7 +62,7 @@ async function seed(): Promise<void> {
   }
   let outcome: SeedOutcome | { kind: 'failed'; message: string };
   try {
-    outcome = await seedDemo(url, token);
+    outcome = await seedDemo(url, token, historyEveryMs(), history.signal);
   } catch (e) {
     const err = e as Error & { code?: string };
     outcome = { kind: 'failed', message: `${err.code ? `${err.code} ` : ''}${err.message}` };
@@ -66,4 +71,15 @@ async function seed(): Promise<void> {
   if (outcome.kind === 'failed')
     console.error(`dev: seeding the ${DEMO_DB} database failed (the server keeps running): ${outcome.message}`);
   console.log(tryThis(url, token, outcome));
+  if (outcome.kind === 'seeded') {
+    outcome.history.done.catch((e: Error) => {
+      if (!exited) console.error(`dev: writing the ${DEMO_DB} database's history stopped: ${e.message}`);
+    });
+  }
+}
+
+/** LTX_EDGE_DEV_HISTORY_MS, else 15 s. */
+function historyEveryMs(): number {
+  const ms = Number(process.env.LTX_EDGE_DEV_HISTORY_MS ?? 15_000);
+  return Number.isFinite(ms) && ms >= 0 ? ms : 15_000;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ApiClient } from '../../src/remote/http-client.ts';
 import { type ImportResult, importDatabase } from '../../src/cli/import.ts';
+import { DEMO_STEPS, writeDemoHistory } from './demo-history.ts';
 
 export const DEMO_DB = 'demo';
 
@@ -103,23 +104,55 @@ CREATE INDEX orders_by_customer ON orders (customer_id, created_at);
   return counts;
 }
 
-export type SeedOutcome = { kind: 'exists' } | { kind: 'seeded'; counts: DemoCounts; result: ImportResult };
+export type SeedOutcome =
+  | { kind: 'exists' }
+  | {
+      kind: 'seeded';
+      counts: DemoCounts;
+      result: ImportResult;
+      /** Transactions written so far, and the later ones still to come (settles when they are written). */
+      history: { written: number; total: number; everyMs: number; done: Promise<void> };
+    };
+
+/** History of a new demo: this many transactions at once, the rest one every `everyMs`. */
+export const DEMO_HISTORY_NOW = 4;
 
 /**
  * Creates and imports the demo database unless `demo` already exists (GET /v1/databases/demo → 404
- * is the only case that seeds). The import is `ltx-edge import`'s own code.
+ * is the only case that seeds). The import is `ltx-edge import`'s own code; then DEMO_HISTORY_NOW
+ * transactions, and the rest of DEMO_STEPS in the background, one every `everyMs`, so the demo has a
+ * past to travel to and a head that moves in the first minutes.
  */
-export async function seedDemo(url: string, token: string): Promise<SeedOutcome> {
+export async function seedDemo(url: string, token: string, everyMs = 15_000, signal?: AbortSignal): Promise<SeedOutcome> {
   const client = new ApiClient({ url, token }, { retries: 2 });
   if (await client.databaseInfo(DEMO_DB)) return { kind: 'exists' };
   const dir = mkdtempSync(path.join(tmpdir(), 'ltx-edge-demo-'));
+  const cleanUp = (): void => rmSync(dir, { recursive: true, force: true });
   try {
     const file = path.join(dir, 'demo.db');
     const counts = createDemoDatabase(file);
     const result = await importDatabase(client, DEMO_DB, file, { progress: false });
-    return { kind: 'seeded', counts, result };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    let written = 0;
+    let now!: () => void;
+    const firstSteps = new Promise<void>((resolve) => (now = resolve));
+    const onStep = (step: number): void => {
+      written = step;
+      if (step === DEMO_HISTORY_NOW) now();
+    };
+    const done = writeDemoHistory(
+      client,
+      DEMO_DB,
+      file,
+      BigInt('0x' + result.pos.txid),
+      { now: DEMO_HISTORY_NOW, everyMs, onStep },
+      signal,
+    );
+    void done.finally(cleanUp).catch(() => undefined);
+    await Promise.race([firstSteps, done]);
+    return { kind: 'seeded', counts, result, history: { written, total: DEMO_STEPS.length, everyMs, done } };
+  } catch (e) {
+    cleanUp();
+    throw e;
   }
 }
 
@@ -129,17 +162,21 @@ export function tryThis(url: string, token: string, outcome: SeedOutcome | { kin
   const status =
     outcome.kind === 'seeded'
       ? `seeded: ${outcome.counts.customers} customers, ${outcome.counts.orders} orders ` +
-        `(${outcome.result.commit} pages of ${outcome.result.pageSize} bytes, TXID ${outcome.result.pos.txid})`
+        `(${outcome.result.commit} pages of ${outcome.result.pageSize} bytes), then ${outcome.history.written} transactions; ` +
+        `${outcome.history.total - outcome.history.written} more follow, one every ${outcome.history.everyMs / 1000} s`
       : outcome.kind === 'exists'
         ? 'already there (kept from an earlier run)'
         : `not seeded: ${outcome.message}`;
   const lines = [
     `ltx-edge is up at ${url} — dev token: ${token}`,
+    `console: ${url}/ui/  (sign in with the token above)`,
     `demo database: ${status}`,
     '',
     'Try:',
     `  curl ${auth} ${url}/v1/databases/${DEMO_DB}`,
     `  curl ${auth} ${url}/v1/databases/${DEMO_DB}/ltx`,
+    `  curl ${auth} ${url}/v1/databases/${DEMO_DB}/query -d '{"sql": "SELECT status, count(*) FROM orders GROUP BY status", "txid": "1"}'`,
+    `  curl -N ${auth} ${url}/v1/databases/${DEMO_DB}/watch`,
     `  curl ${auth} -o demo.ltx ${url}/v1/databases/${DEMO_DB}/ltx/0000/0000000000000001-0000000000000001.ltx`,
     `  npx ltx-edge ltx inspect demo.ltx --json | head -20`,
     `  npx ltx-edge ltx apply demo.db demo.ltx && sqlite3 demo.db 'SELECT status, count(*) FROM orders GROUP BY status'`,

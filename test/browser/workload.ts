@@ -77,18 +77,4 @@ export function sameRows(a: readonly unknown[][] | undefined, b: readonly unknow
   return a !== undefined && norm(a) === norm(b);
 }
 
-/** The pages of `to` that differ from `from` (1-based), and `to`'s size in pages: a POST …/tx body's content. */
-export function changedPages(
-  from: Uint8Array,
-  to: Uint8Array,
-  pageSize: number,
-): { pages: { pgno: number; data: Uint8Array }[]; commit: number } {
-  const pages: { pgno: number; data: Uint8Array }[] = [];
-  const commit = to.length / pageSize;
-  for (let pgno = 1; pgno <= commit; pgno++) {
-    const data = to.subarray((pgno - 1) * pageSize, pgno * pageSize);
-    const old = from.subarray((pgno - 1) * pageSize, pgno * pageSize);
-    if (old.length !== data.length || !Buffer.from(old).equals(data)) pages.push({ pgno, data });
-  }
-  return { pages, commit };
-}
+export { changedPages } from '../../scripts/lib/page-diff.ts';

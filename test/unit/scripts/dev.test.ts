@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_TOKEN, freePort, stopProcessGroup } from '../../helpers/dev-server.ts';
 import { REPO_DIR } from '../../helpers/run-cli.ts';
+import { DEMO_STEPS } from '../../../scripts/lib/demo-history.ts';
 
 let child: ChildProcess | undefined;
 let dir = '';
@@ -40,7 +41,7 @@ describe('scripts/dev.ts', () => {
       cwd: REPO_DIR,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, LTX_EDGE_TOKEN: undefined, NODE_NO_WARNINGS: '1' },
+      env: { ...process.env, LTX_EDGE_TOKEN: undefined, NODE_NO_WARNINGS: '1', LTX_EDGE_DEV_HISTORY_MS: '100' },
     });
     child = proc;
     closeSync(fd);
@@ -70,9 +71,27 @@ describe('scripts/dev.ts', () => {
       },
       log,
     );
-    expect(info).toMatchObject({ pageSize: 4096, pos: { txid: '0000000000000001' } });
+    expect(info).toMatchObject({ pageSize: 4096 });
     await until('the "try this" block was not printed', 10_000, async () => (log().includes('Try:') ? true : undefined), log);
     expect(log()).toContain(`curl -H 'Authorization: Bearer ${DEV_TOKEN}' http://localhost:${port}/v1/databases/demo`);
+    expect(log()).toContain(`console: http://localhost:${port}/ui/`);
+    // The demo has a past: the import (TXID 1), then every DEMO_STEPS transaction, the later ones 100 ms apart.
+    const head = `000000000000000${(1 + DEMO_STEPS.length).toString(16)}`;
+    await until(
+      `the demo did not reach TXID ${head}`,
+      20_000,
+      async () => {
+        const res = await fetch(`http://localhost:${port}/v1/databases/demo`, { headers: { authorization: `Bearer ${DEV_TOKEN}` } });
+        return ((await res.json()) as { pos: { txid: string } }).pos.txid === head ? true : undefined;
+      },
+      log,
+    );
+    const atImport = await fetch(`http://localhost:${port}/v1/databases/demo/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT count(*) FROM customers', txid: '1' }),
+    });
+    expect(((await atImport.json()) as { rows: unknown[][] }).rows).toEqual([[2000]]);
 
     proc.kill('SIGINT');
     const result = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);

@@ -48,6 +48,22 @@ export interface ChangesJSON {
   all: boolean;
 }
 
+/** The data of one `GET /v1/databases/:db/watch` commit event (its SSE id is `pos.txid`). */
+export interface WatchEventJSON {
+  pos: PosJSON;
+  /** The TXID the changes are relative to: the head before the commit (or the Last-Event-ID resumed from). */
+  since: string;
+  pageSize: number;
+  /** Database size in pages afterwards. */
+  commit: number;
+  /** The commit's time (the LTX header's), RFC3339. */
+  timestamp: string;
+  /** Pages changed since `since`, ascending; absent when `all`. */
+  pgnos?: number[];
+  /** Every page may have changed (too many to list, a shrink, or a range no longer held commit by commit). */
+  all: boolean;
+}
+
 /** The point of a read (DESIGN §4): an explicit TXID, a time (`at=`: RFC3339 or relative), or neither = the head. */
 export interface ReadPoint {
   txid?: bigint;

@@ -85,10 +85,16 @@ export interface WriteResult<T> {
 }
 
 export interface FollowOptions {
+  /**
+   * Default true: follow the server's commit stream (`GET …/watch`), moving on each commit without
+   * polling; false, or a server without the stream: refresh every `intervalMs`.
+   */
+  watch?: boolean;
+  /** Polling interval (default DEFAULT_FOLLOW_INTERVAL_MS); with the stream, the first reconnection delay. */
   intervalMs?: number;
-  /** Told after each refresh that moved the view. */
+  /** Told after each move of the view. */
   onChange?: (r: RefreshResult) => void;
-  /** Told when a refresh fails (the loop goes on). */
+  /** Told when a refresh fails or the stream breaks (the loop goes on, reconnecting). */
   onError?: (e: unknown) => void;
 }
 

@@ -1,6 +1,7 @@
 // RemoteDatabase: a remote ltx-edge database opened from Node — local SQL over lazily fetched pages, following the head, time travel, atomic writes, a hydrated local copy.
 
-import type { PosJSON, ReadPoint } from '../api/wire.ts';
+import type { PosJSON, ReadPoint, WatchEventJSON } from '../api/wire.ts';
+import { startFollowing } from './follower.ts';
 import { ApiClient, ApiClientError } from '../remote/http-client.ts';
 import { formatHex64, formatTXID } from '../ltx/index.ts';
 import type { PrefetchOptions } from '../query/btree-walk.ts';
@@ -17,7 +18,6 @@ import { type PointInput, isTXIDInput, parsePoint } from './point-input.ts';
 import {
   CLIENT_QUERY_LIMITS,
   DEFAULT_CREATE_PAGE_SIZE,
-  DEFAULT_FOLLOW_INTERVAL_MS,
   type FollowOptions,
   type Follower,
   type QueryResult,
@@ -245,41 +245,52 @@ export class RemoteDatabase {
           if (!(e instanceof ApiClientError && (e.code === 'TXID_NOT_AVAILABLE' || e.code === 'BAD_REQUEST'))) throw e;
         }
       }
-      const move = await this.hydrator?.prepareMove(info, changed);
-      const epoch = this.store.advance(changed, info.commit);
-      this.state = { txid: head, pageSize: info.pageSize, commit: info.commit, epoch };
-      this.position = info.pos;
-      if (move !== undefined) await this.hydrator!.commitMove(move, epoch);
-      return { previous, txid: head, changed };
+      return this.moveTo(info, changed);
     });
   }
 
-  /** Refreshes every `intervalMs` until stop() or close(). */
+  /**
+   * follow()'s step on one commit event of `GET …/watch`: moves to its head with the pages it lists
+   * (a superset of what changed since our TXID when it starts before it), without asking the server.
+   */
+  private applyCommit(event: WatchEventJSON): Promise<RefreshResult | 'gap' | undefined> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      if (BigInt('0x' + event.pos.txid) <= this.state.txid) return undefined; // our own write, or a repeat
+      if (BigInt('0x' + event.since) > this.state.txid) return 'gap';
+      const changed = event.all || event.pageSize !== this.state.pageSize ? 'all' : (event.pgnos ?? 'all');
+      return this.moveTo(event, changed);
+    });
+  }
+
+  /** Reads at `head` from now on, dropping `changed` from the cache (and the hydrated file's moves). Inside exclusive(). */
+  private async moveTo(head: { pos: PosJSON; commit: number; pageSize: number }, changed: number[] | 'all'): Promise<RefreshResult> {
+    const previous = this.state.txid;
+    const txid = BigInt('0x' + head.pos.txid);
+    const move = await this.hydrator?.prepareMove(head, changed);
+    const epoch = this.store.advance(changed, head.commit);
+    this.state = { txid, pageSize: head.pageSize, commit: head.commit, epoch };
+    this.position = head.pos;
+    if (move !== undefined) await this.hydrator!.commitMove(move, epoch);
+    return { previous, txid, changed };
+  }
+
+  /**
+   * Moves with the head until stop() or close(): on each commit the server's stream (`GET …/watch`)
+   * announces, or every `intervalMs` with `watch: false` or a server without the stream.
+   */
   follow(opts: FollowOptions = {}): Follower {
     this.checkOpen();
     if (this.pinned) throw new ClientError('PINNED', `this view is pinned to TXID ${formatTXID(this.txid)}`);
-    const intervalMs = opts.intervalMs ?? DEFAULT_FOLLOW_INTERVAL_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopped = false;
-    const follower: Follower = {
-      stop: () => {
-        stopped = true;
-        if (timer !== undefined) clearTimeout(timer);
-        this.followers.delete(follower);
-      },
+    const host = {
+      name: this.name,
+      api: this.shared.api,
+      txid: () => this.state.txid,
+      refresh: () => this.refresh(),
+      applyCommit: (e: WatchEventJSON) => this.applyCommit(e),
     };
-    const tick = async (): Promise<void> => {
-      timer = undefined;
-      try {
-        const r = await this.refresh();
-        if (r.txid !== r.previous && !stopped) opts.onChange?.(r);
-      } catch (e) {
-        if (!stopped) opts.onError?.(e);
-      }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    };
+    const follower = startFollowing(host, opts, (f) => this.followers.delete(f));
     this.followers.add(follower);
-    timer = setTimeout(tick, 0);
     return follower;
   }
 

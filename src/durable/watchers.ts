@@ -2,28 +2,15 @@
 
 import { formatTXID } from '../ltx/index.ts';
 import type { Committed } from './ingest.ts';
-import type { PosJSON } from './rpc-result.ts';
+import type { WatchEventJSON } from '../api/wire.ts';
 
 /** Most pages one event lists; a commit that wrote more says `all`. */
 export const WATCH_MAX_PGNOS = 1024;
 /** Commit events kept in memory to replay one by one to a watcher that reconnects (`Last-Event-ID`). */
 export const WATCH_RECENT_EVENTS = 256;
 
-/** The data of one commit event, as the stream sends it. */
-export interface CommitEvent {
-  pos: PosJSON;
-  /** The TXID the changes are relative to: the head before this commit (or the watcher's Last-Event-ID). */
-  since: string;
-  pageSize: number;
-  /** Database size in pages afterwards. */
-  commit: number;
-  /** The commit's time (the LTX header's), RFC3339. */
-  timestamp: string;
-  /** Pages changed since `since`, ascending; absent when `all`. */
-  pgnos?: number[];
-  /** Every page may have changed (too many to list, a shrink, or a range no longer held file by file). */
-  all: boolean;
-}
+/** The data of one commit event, as the stream sends it (the wire type). */
+export type CommitEvent = WatchEventJSON;
 
 /** One message from the DO to a watching Worker, which writes it as one SSE event. */
 export interface WatchFrame {

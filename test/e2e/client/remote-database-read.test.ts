@@ -197,6 +197,61 @@ describe('following the head', () => {
   });
 });
 
+describe('follow() on the commit stream', () => {
+  /** Follows `db` and resolves each TXID's promise when the view gets there. */
+  function follower(db: RemoteDatabase, opts: { watch?: boolean; intervalMs: number }) {
+    const reached = new Map<bigint, () => void>();
+    const errors: unknown[] = [];
+    const f = db.follow({ ...opts, onChange: (r) => reached.get(r.txid)?.(), onError: (e) => errors.push(e) });
+    const reach = (txid: bigint) => new Promise<void>((resolve) => (db.txid >= txid ? resolve() : reached.set(txid, resolve)));
+    return { f, reach, errors };
+  }
+
+  it('moves on every commit the server announces, never polling, with the listed pages dropped', async () => {
+    await states.push(server, 'watched', 1, T0);
+    const db = await open('watched');
+    // A poll would come after a minute: every move below is the stream's.
+    const { f, reach, errors } = follower(db, { intervalMs: 60_000 });
+    const before = sent.length;
+    for (let n = 2; n <= TXS; n++) {
+      await states.push(server, 'watched', n, T0 + n * 60_000);
+      await reach(BigInt(n));
+      for (const q of QUERIES.slice(0, 3))
+        expect((await db.query(q.sql, q.params)).rows, `TXID ${n}`).toEqual(states.answer(n, q.sql, q.params));
+    }
+    const calls = sent.slice(before);
+    // One refresh and one stream at the start; after that, only page reads.
+    expect(calls.filter((p) => p.endsWith('/watch'))).toEqual(['/v1/databases/watched/watch']);
+    expect(calls.filter((p) => p === '/v1/databases/watched' || p.endsWith('/changes'))).toEqual(['/v1/databases/watched']);
+    expect(errors).toEqual([]);
+    f.stop();
+    db.close();
+  });
+
+  it('polls every intervalMs with watch: false, or when the server has no stream', async () => {
+    await states.push(server, 'polled', 1, T0);
+    // A server from before GET …/watch: the route answers 404 "no route".
+    const noStream: typeof fetch = (input, init) =>
+      String(input instanceof Request ? input.url : input).endsWith('/watch')
+        ? Promise.resolve(Response.json({ error: { code: 'NOT_FOUND', message: 'no route for GET /watch' } }, { status: 404 }))
+        : countingFetch(input, init);
+    for (const [label, fetchFn, watch] of [
+      ['watch: false', countingFetch, false],
+      ['no stream', noStream, true],
+    ] as const) {
+      const db = await open('polled', { http: { fetch: fetchFn, retries: 0 } });
+      const { f, reach, errors } = follower(db, { watch, intervalMs: 5 });
+      const next = db.txid + 1n;
+      await states.push(server, 'polled', Number(next), T0 + Number(next) * 60_000);
+      await reach(next);
+      expect(db.txid, label).toBe(next);
+      expect(errors, label).toEqual([]);
+      f.stop();
+      db.close();
+    }
+  });
+});
+
 describe('a refresh during a statement', () => {
   it('the statement answers at its own TXID and nothing it fetched lands in the cache, which now holds the new TXID', async () => {
     let held!: () => void;

@@ -24,6 +24,7 @@ import type { MaintenanceAction, MaintenanceConfig } from '../replication/mainte
 import { DEFAULT_MAX_TX_BYTES, writePages, type WritePagesOptions } from './write-pages.ts';
 import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 import { WatchHub } from './watch-hub.ts';
+import { RegistryLink } from './registry-link.ts';
 import { parseTXID } from '../ltx/index.ts';
 
 /** Bounds on what one client can make a database's DO do (Config, DESIGN §4; issue 14). */
@@ -59,6 +60,7 @@ export class DatabaseDO extends DurableObject<Env> {
   readonly limits: WriteLimits;
   /** GET …/watch: the watcher sockets, told of every commit. */
   readonly watchers: WatchHub;
+  private readonly registry: RegistryLink;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,6 +77,8 @@ export class DatabaseDO extends DurableObject<Env> {
     this.stats = new Stats(ctx.storage.sql);
     this.maintenanceState = new MaintenanceState(ctx.storage.sql);
     this.watchers = new WatchHub(ctx, this.catalog, this.planner, this.config.watchersPerDatabase);
+    const step = this.config.levelIntervalsMs[0] ?? this.config.snapshotIntervalMs;
+    this.registry = new RegistryLink(env, this.catalog, this.maintenanceState, step);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
@@ -254,7 +258,7 @@ export class DatabaseDO extends DurableObject<Env> {
       this.knownName = undefined;
       this.planner.invalidate();
       this.watchers.deleted();
-      await this.registry().remove(name);
+      await this.registry.remove(name);
       return ok({ deleted });
     });
   }
@@ -307,9 +311,7 @@ export class DatabaseDO extends DurableObject<Env> {
         budgetExhausted: result.budgetExhausted,
       });
       const nextDue = retryAt === undefined ? result.nextDue : Math.max(result.nextDue ?? retryAt, retryAt);
-      await this.registry()
-        .setDue(name, nextDue)
-        .catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
+      await this.registry.setDue(name, nextDue);
       return ok({ ...result, nextDue });
     });
   }
@@ -350,54 +352,14 @@ export class DatabaseDO extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Tells the registry about the new head after a successful write. Not awaited, and coalesced:
-   * at most one upsert in flight per database, the latest head sent when it returns, so a busy
-   * database costs the registry one call per round trip, not one per push (the catalog is the authority).
-   */
+  /** After a successful write: plans are stale, head waiters may go, the registry hears the new head. */
   private announce<T>(name: string, result: RpcResult<T>): RpcResult<T> {
     if (result.ok) {
       this.planner.invalidate();
       for (const check of [...this.headWaiters]) check();
-    }
-    if (result.ok && this.catalog.position()) {
-      this.registryDirty = true;
-      if (!this.registryBusy) void this.flushRegistry(name);
+      this.registry.announce(name);
     }
     return result;
-  }
-
-  private registryDirty = false;
-  private registryBusy = false;
-
-  private async flushRegistry(name: string): Promise<void> {
-    this.registryBusy = true;
-    try {
-      while (this.registryDirty) {
-        this.registryDirty = false;
-        const pos = this.catalog.position();
-        if (!pos) break;
-        // After a write, the level-1 compaction is due at the next interval boundary (or when a backoff ends).
-        const step = this.config.levelIntervalsMs[0] ?? this.config.snapshotIntervalMs;
-        const now = Date.now();
-        await this.registry()
-          .upsert({
-            name,
-            nextDue: Math.max(Math.ceil(now / step) * step, this.maintenanceState.retryAt(now) ?? 0),
-            pos: headJSON(pos),
-            pageSize: pos.pageSize,
-            size: pos.pageSize * pos.commit,
-            updatedAt: new Date(pos.updatedAt).toISOString(),
-          })
-          .catch((e: unknown) => console.error(`registry upsert ${name}: ${String(e)}`));
-      }
-    } finally {
-      this.registryBusy = false;
-    }
-  }
-
-  private registry() {
-    return this.env.REGISTRY.getByName('registry');
   }
 
   private ingestContext(name: string): IngestContext {

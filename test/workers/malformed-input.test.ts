@@ -633,6 +633,23 @@ const CASES: Case[] = [
     request: (name) => send(`${db(name)}/links`, { method: 'POST', body: '{"txid":"0000000000000001","at":"now"}' }),
     ...badRequest,
   },
+  // GET …/watch: a bad resume point is refused before any stream opens.
+  ...(
+    [
+      ['Last-Event-ID not hex', { 'last-event-id': 'xyz' }, ''],
+      ['Last-Event-ID of 17 digits', { 'last-event-id': '1'.repeat(17) }, ''],
+      ['Last-Event-ID negative', { 'last-event-id': '-1' }, ''],
+      ['since upper-case hex', {}, '?since=00000000000000AB'],
+      ['since empty', {}, '?since='],
+    ] as const
+  ).map(
+    ([what, headers, query]): Case => ({
+      name: `watch: ${what}`,
+      request: (name) => send(`${db(name)}/watch${query}`, { headers }),
+      ...badRequest,
+    }),
+  ),
+  { name: 'watch: a database never written', request: () => send('/v1/databases/malformed-nobody/watch'), ...notFound },
   // POST …/query bodies, checked by the hand-written field rules (routes/json-body.ts): the wrong field is named.
   ...(
     [

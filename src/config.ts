@@ -1,6 +1,7 @@
 // Configuration: DEFAULT_* values and resolveConfig(env), which validates vars and tokens (DESIGN §2, §4b).
 
 import { parseDuration } from './api/duration.ts';
+import { MAX_REGISTRY_SHARDS } from './registry/shard-of.ts';
 
 /** Storage prefix of every R2 key: `<prefix>/<name>/<level>/...`. "db" matches Litestream's layout (DESIGN §2). */
 export const DEFAULT_PREFIX = 'db';
@@ -47,6 +48,9 @@ export const DEFAULT_UPLOAD_TOTAL_MS = 600_000;
 /** Wall time one database's maintenance may take per cron tick (60 s); past it the pass stops and backs off. */
 export const DEFAULT_MAINTENANCE_BUDGET_MS = 60_000;
 
+/** Registry shards (LTX_EDGE_REGISTRY_SHARDS): grow it, never shrink it (README "Registry shards"). */
+export const DEFAULT_REGISTRY_SHARDS = 16;
+
 /** Watchers one database serves at once (GET …/watch; LTX_EDGE_WATCHERS_PER_DATABASE), and the range accepted. */
 export const DEFAULT_WATCHERS_PER_DATABASE = 1000;
 export const WATCHERS_PER_DATABASE_RANGE = [1, 32_768] as const;
@@ -92,6 +96,7 @@ export interface ConfigVars {
   LTX_EDGE_LINK_SECRET?: string;
   LTX_EDGE_CORS_ORIGINS?: string;
   LTX_EDGE_WATCHERS_PER_DATABASE?: string;
+  LTX_EDGE_REGISTRY_SHARDS?: string;
 }
 
 /** Resolved, validated configuration. Durations are milliseconds. */
@@ -121,6 +126,8 @@ export interface Config {
   corsOrigins: string[];
   /** Most GET …/watch streams one database serves at once (LTX_EDGE_WATCHERS_PER_DATABASE). */
   watchersPerDatabase: number;
+  /** How many RegistryDO shards hold the list of databases (LTX_EDGE_REGISTRY_SHARDS). */
+  registryShards: number;
   tokens: TokenSpec[];
   /**
    * Null when the Worker may serve. Otherwise why it must refuse: every route but /v1/health
@@ -139,7 +146,8 @@ export type ConfigErrorCode =
   | 'INVALID_SIZE'
   | 'INVALID_LINK_SECRET'
   | 'INVALID_CORS_ORIGINS'
-  | 'INVALID_WATCHERS';
+  | 'INVALID_WATCHERS'
+  | 'INVALID_REGISTRY_SHARDS';
 
 /** A var that cannot be used. `variable` names it; `code` is stable, `message` is for humans. */
 export class ConfigError extends Error {
@@ -176,6 +184,7 @@ export function resolveConfig(env: ConfigVars): Config {
     linkSecret: parseLinkSecret(env.LTX_EDGE_LINK_SECRET),
     corsOrigins: parseCorsOrigins(env.LTX_EDGE_CORS_ORIGINS),
     watchersPerDatabase: parseWatchers(env.LTX_EDGE_WATCHERS_PER_DATABASE),
+    registryShards: parseRegistryShards(env.LTX_EDGE_REGISTRY_SHARDS),
     tokens,
     notConfigured,
   };
@@ -190,6 +199,19 @@ function parseReadCacheMiB(value: string | undefined): number {
       'INVALID_READ_CACHE',
       'LTX_EDGE_READ_CACHE_MIB',
       `expected a whole number of MiB from ${lo} to ${hi}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function parseRegistryShards(value: string | undefined): number {
+  if (isUnset(value)) return DEFAULT_REGISTRY_SHARDS;
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REGISTRY_SHARDS) {
+    throw new ConfigError(
+      'INVALID_REGISTRY_SHARDS',
+      'LTX_EDGE_REGISTRY_SHARDS',
+      `expected a whole number from 1 to ${MAX_REGISTRY_SHARDS}, got ${JSON.stringify(value)}`,
     );
   }
   return n;

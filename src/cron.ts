@@ -1,81 +1,47 @@
-// The Cron Trigger: finds the databases whose maintenance is due and runs it in their DOs, bounded.
+// The Cron Trigger: every registry shard runs its due databases' maintenance (and moves entries a grown shard count placed elsewhere).
 
-import { DEFAULT_MAINTENANCE_BUDGET_MS } from './config.ts';
-import type { MaintenanceResult } from './durable/maintain.ts';
-import type { RpcResult } from './durable/rpc-result.ts';
+import type { TickOptions, VisitSummary } from './durable/registry-maintain.ts';
 import type { Env } from './env.ts';
+import { registryShard } from './registry/registry-shards.ts';
 
-/** Most databases one tick visits (each is one DO call: well inside 10,000 subrequests). */
-export const DEFAULT_CRON_MAX_DATABASES = 5000;
-/** DO calls in flight at once. */
-export const DEFAULT_CRON_CONCURRENCY = 32;
+export { DEFAULT_CRON_CONCURRENCY, DEFAULT_CRON_MAX_DATABASES, MAINTAIN_GRACE_MS } from './durable/registry-maintain.ts';
 
-export interface CronSummary {
-  due: number;
-  maintained: number;
-  failed: number;
-  /** Listed by the registry but unknown to their DO (deleted, never written): idled in the registry. */
-  missing: number;
-  actions: number;
-  /** Actions that reported a failure (the DO backs off before trying them again). */
-  actionsFailed: number;
-  /** Databases that did not answer within the budget plus MAINTAIN_GRACE_MS: the tick moved on without them. */
-  timedOut: number;
-}
-
-/** How long past the maintenance budget the tick still waits for a DO's answer (its pass aborts itself at the budget). */
-export const MAINTAIN_GRACE_MS = 15_000;
-
-/** `p`'s value, or 'timeout' when it has not settled after `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+export interface CronSummary extends VisitSummary {
+  shards: number;
+  /** Shards whose part failed (their databases wait for the next tick; the others went on). */
+  shardsFailed: number;
+  /** Registry entries moved to the shard they belong to since the shard count grew. */
+  moved: number;
 }
 
 /**
- * One tick: the registry's due list (most overdue first), then `maintain` on each DO with at most
- * `concurrency` calls in flight. Each DO stops its pass at its time budget; the tick waits for an
- * answer at most `budgetMs` + MAINTAIN_GRACE_MS, so one database can hold a slot, never the tick.
- * A database whose pass fails backs off (its DO moves its due time later). One whose
- * DO answers NOT_FOUND (its files were deleted, or it was never written) is idled in the registry, so
- * it stops taking a place at the head of every tick's list; its next write makes it due again.
+ * One tick: each of the `shards` registry shards, all at once, visits its own due databases (most
+ * overdue first, at most `maxDatabases`, `concurrency` DO calls in flight, registry-maintain.ts) and
+ * reports back. A shard that fails or cannot be reached delays only its own databases.
  */
-export async function runMaintenanceTick(
-  env: Env,
-  now: number,
-  opts: { maxDatabases?: number; concurrency?: number; budgetMs?: number; graceMs?: number } = {},
-): Promise<CronSummary> {
-  const wait = (opts.budgetMs ?? DEFAULT_MAINTENANCE_BUDGET_MS) + (opts.graceMs ?? MAINTAIN_GRACE_MS);
-  const registry = env.REGISTRY.getByName('registry');
-  const names = await registry.due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
-  const summary: CronSummary = { due: names.length, maintained: 0, failed: 0, missing: 0, actions: 0, actionsFailed: 0, timedOut: 0 };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const name = names[next++];
-      try {
-        const result = (await within(env.DATABASE.getByName(name).maintain(name, now), wait)) as RpcResult<MaintenanceResult> | 'timeout';
-        if (result === 'timeout') {
-          summary.timedOut++;
-          console.error(`maintain ${name}: no answer within ${wait} ms; the tick moves on`);
-        } else if (result.ok) {
-          summary.maintained++;
-          summary.actions += result.value.actions.length;
-          summary.actionsFailed += result.value.actions.filter((a) => !a.ok).length;
-        } else if (result.error.code === 'NOT_FOUND') {
-          summary.missing++;
-          await registry.setDue(name, null);
-        } else {
-          summary.failed++;
-          console.error(`maintain ${name}: ${result.error.code} ${result.error.message}`);
-        }
-      } catch (e) {
-        summary.failed++;
-        console.error(`maintain ${name}: ${String(e)}`);
-      }
-    }
+export async function runMaintenanceTick(env: Env, now: number, shards: number, opts: TickOptions = {}): Promise<CronSummary> {
+  const parts = await Promise.allSettled(Array.from({ length: shards }, (_, i) => registryShard(env, i).tick(i, shards, now, opts)));
+  const summary: CronSummary = {
+    due: 0,
+    maintained: 0,
+    failed: 0,
+    missing: 0,
+    actions: 0,
+    actionsFailed: 0,
+    timedOut: 0,
+    shards,
+    shardsFailed: 0,
+    moved: 0,
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? DEFAULT_CRON_CONCURRENCY, names.length) }, worker));
+  parts.forEach((part, i) => {
+    if (part.status === 'rejected') {
+      summary.shardsFailed++;
+      console.error(`registry shard ${i}: ${String(part.reason)}`);
+      return;
+    }
+    for (const key of ['due', 'maintained', 'failed', 'missing', 'actions', 'actionsFailed', 'timedOut', 'moved'] as const) {
+      summary[key] += part.value[key];
+    }
+  });
   return summary;
 }

@@ -15,9 +15,11 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
   const at = Number(controller.scheduledTime ?? Date.now());
   const tick = `cron ${JSON.stringify(controller.cron)} at ${new Date(Number.isFinite(at) ? at : Date.now()).toISOString()}`;
   let budgetMs: number;
+  let shards: number;
   try {
     const config = resolveConfig(env);
     budgetMs = config.maintenanceBudgetMs;
+    shards = config.registryShards;
     if (config.notConfigured !== null) {
       console.warn(`ltx-edge scheduled: ${tick}: skipped, not configured: ${config.notConfigured}`);
       return;
@@ -27,7 +29,7 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
     console.error(`ltx-edge scheduled: ${tick}: skipped, ${err.code}: ${err.message}`);
     return;
   }
-  const summary = await runMaintenanceTick(env, Number.isFinite(at) ? at : Date.now(), { budgetMs });
+  const summary = await runMaintenanceTick(env, Number.isFinite(at) ? at : Date.now(), shards, { budgetMs });
   console.log(`ltx-edge scheduled: ${tick}: ${JSON.stringify(summary)}`);
 }
 

@@ -78,7 +78,7 @@ export class DatabaseDO extends DurableObject<Env> {
     this.maintenanceState = new MaintenanceState(ctx.storage.sql);
     this.watchers = new WatchHub(ctx, this.catalog, this.planner, this.config.watchersPerDatabase);
     const step = this.config.levelIntervalsMs[0] ?? this.config.snapshotIntervalMs;
-    this.registry = new RegistryLink(env, this.catalog, this.maintenanceState, step);
+    this.registry = new RegistryLink(env, this.catalog, this.maintenanceState, step, this.config.registryShards);
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');

@@ -1,6 +1,7 @@
-// A DatabaseDO's calls to the registry: the new head after writes (coalesced, never awaited by the writer), due times, removal.
+// A DatabaseDO's calls to its registry shard: the new head after writes (coalesced, never awaited by the writer), due times, removal.
 
 import type { Env } from '../env.ts';
+import { homeShard, removeFromRegistry } from '../registry/registry-shards.ts';
 import type { Catalog } from './catalog.ts';
 import { headJSON } from './ingest.ts';
 import type { MaintenanceState } from './maintenance-state.ts';
@@ -11,11 +12,14 @@ export class RegistryLink {
   private readonly maintenanceState: MaintenanceState;
   /** After a write, the level-1 compaction is due at the next boundary of this interval. */
   private readonly stepMs: number;
+  /** LTX_EDGE_REGISTRY_SHARDS. */
+  private readonly shards: number;
   private dirty = false;
   private busy = false;
 
-  constructor(env: Env, catalog: Catalog, maintenanceState: MaintenanceState, stepMs: number) {
+  constructor(env: Env, catalog: Catalog, maintenanceState: MaintenanceState, stepMs: number, shards: number) {
     this.env = env;
+    this.shards = shards;
     this.catalog = catalog;
     this.maintenanceState = maintenanceState;
     this.stepMs = stepMs;
@@ -34,13 +38,13 @@ export class RegistryLink {
 
   /** When maintenance should come back for `name` (null: nothing due). */
   setDue(name: string, nextDue: number | null): Promise<void> {
-    return this.registry()
+    return this.home(name)
       .setDue(name, nextDue)
       .catch((e: unknown) => console.error(`registry setDue ${name}: ${String(e)}`));
   }
 
   remove(name: string): Promise<void> {
-    return this.registry().remove(name);
+    return removeFromRegistry(this.env, this.shards, name);
   }
 
   private async flush(name: string): Promise<void> {
@@ -51,7 +55,7 @@ export class RegistryLink {
         const pos = this.catalog.position();
         if (!pos) break;
         const now = Date.now();
-        await this.registry()
+        await this.home(name)
           .upsert({
             name,
             // Due at the next interval boundary, or when a maintenance backoff ends.
@@ -68,7 +72,7 @@ export class RegistryLink {
     }
   }
 
-  private registry() {
-    return this.env.REGISTRY.getByName('registry');
+  private home(name: string) {
+    return homeShard(this.env, this.shards, name);
   }
 }

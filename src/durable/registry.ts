@@ -1,8 +1,14 @@
-// RegistryDO: the list of databases (names, head, size) that GET /v1/databases and the cron read.
+// RegistryDO: one shard of the list of databases (names, head, size, due time) that GET /v1/databases and the cron read.
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
+import { registryShard } from '../registry/registry-shards.ts';
+import { shardOf } from '../registry/shard-of.ts';
 import { applyMigrations } from './migrate.ts';
+import { type TickOptions, type VisitSummary, DEFAULT_CRON_MAX_DATABASES, maintainDue } from './registry-maintain.ts';
 import type { PosJSON } from './rpc-result.ts';
+
+/** Most entries one tick moves to the shards they belong to after the shard count grew. */
+export const REBALANCE_BATCH = 1000;
 
 export interface RegistryEntry {
   name: string;
@@ -30,11 +36,18 @@ const REGISTRY_MIGRATIONS = [
     sql: `ALTER TABLE databases ADD COLUMN next_due INTEGER;
       CREATE INDEX IF NOT EXISTS databases_next_due ON databases (next_due) WHERE next_due IS NOT NULL`,
   },
+  {
+    version: 3,
+    name: '0003_meta',
+    // balanced_for: the shard count this shard last found all its entries placed for.
+    sql: 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+  },
 ];
 
 /**
- * One instance (named "registry"). Each DatabaseDO upserts its head after every commit and removes
- * itself on delete; listing pages through names in order, so 10k databases are cheap to walk.
+ * One shard of LTX_EDGE_REGISTRY_SHARDS (src/registry/): each DatabaseDO upserts its head into its
+ * home shard after commits and removes itself from all on delete; listing merges the shards in name
+ * order; each cron tick asks every shard to maintain its own due databases.
  */
 export class RegistryDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -87,6 +100,79 @@ export class RegistryDO extends DurableObject<Env> {
     this.ctx.storage.sql.exec('DELETE FROM databases WHERE name = ?', name);
   }
 
+  /**
+   * This shard's part of a cron tick (shard `index` of `shards`): first moves up to REBALANCE_BATCH
+   * entries that belong to another shard since the count grew, then maintains its due databases.
+   */
+  async tick(index: number, shards: number, now: number, opts: TickOptions = {}): Promise<VisitSummary & { moved: number }> {
+    const moved = await this.rebalance(index, shards);
+    const names = this.due(now, opts.maxDatabases ?? DEFAULT_CRON_MAX_DATABASES);
+    const visits = await maintainDue(this.env, names, now, opts, (name) => this.setDue(name, null));
+    return { ...visits, moved };
+  }
+
+  /**
+   * Takes entries moved from another shard. The newer head wins (a DatabaseDO may have upserted
+   * here already), and the earlier due time.
+   */
+  adopt(entries: RegistryEntry[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const e of entries) {
+        this.ctx.storage.sql.exec(
+          `INSERT INTO databases (name, txid, checksum, page_size, size, updated_at, next_due) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET
+             txid = CASE WHEN excluded.updated_at > databases.updated_at THEN excluded.txid ELSE databases.txid END,
+             checksum = CASE WHEN excluded.updated_at > databases.updated_at THEN excluded.checksum ELSE databases.checksum END,
+             page_size = CASE WHEN excluded.updated_at > databases.updated_at THEN excluded.page_size ELSE databases.page_size END,
+             size = CASE WHEN excluded.updated_at > databases.updated_at THEN excluded.size ELSE databases.size END,
+             updated_at = max(excluded.updated_at, databases.updated_at),
+             next_due = CASE WHEN databases.next_due IS NULL OR excluded.next_due < databases.next_due THEN excluded.next_due ELSE databases.next_due END`,
+          e.name,
+          e.pos.txid,
+          e.pos.postApplyChecksum,
+          e.pageSize,
+          e.size,
+          Date.parse(e.updatedAt),
+          e.nextDue ?? null,
+        );
+      }
+    });
+  }
+
+  /**
+   * Moves entries whose home (jump hash over `shards`) is another shard there, a batch per tick,
+   * until a full scan finds none; then remembers `shards` and skips the scan while it stays the same.
+   */
+  private async rebalance(index: number, shards: number): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    const balanced = sql.exec("SELECT value FROM meta WHERE key = 'balanced_for'").toArray()[0];
+    if (balanced && Number(balanced.value) === shards) return 0;
+    const away = new Map<number, RegistryEntry[]>();
+    let moved = 0;
+    for (const r of sql.exec('SELECT * FROM databases')) {
+      const home = shardOf(String(r.name), shards);
+      if (home === index) continue;
+      if (moved === REBALANCE_BATCH) break;
+      moved++;
+      const list = away.get(home) ?? [];
+      list.push({ ...entryOf(r), nextDue: r.next_due === null ? null : Number(r.next_due) });
+      away.set(home, list);
+    }
+    for (const [home, entries] of away) {
+      await registryShard(this.env, home).adopt(entries);
+      this.ctx.storage.transactionSync(() => {
+        for (const e of entries) sql.exec('DELETE FROM databases WHERE name = ?', e.name);
+      });
+    }
+    if (moved < REBALANCE_BATCH) {
+      sql.exec(
+        "INSERT INTO meta (key, value) VALUES ('balanced_for', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        String(shards),
+      );
+    }
+    return moved;
+  }
+
   /** Up to `limit` entries with names after `after`, in name order. */
   list(after = '', limit = 1000, prefix = ''): RegistryEntry[] {
     // Names use [a-z0-9._-] only, so every name starting with `prefix` sorts below `prefix + '~'`.
@@ -100,12 +186,16 @@ export class RegistryDO extends DurableObject<Env> {
         Math.min(Math.max(limit, 1), 1000),
       )
       .toArray()
-      .map((r) => ({
-        name: String(r.name),
-        pos: { txid: String(r.txid), postApplyChecksum: String(r.checksum) },
-        pageSize: Number(r.page_size),
-        size: Number(r.size),
-        updatedAt: new Date(Number(r.updated_at)).toISOString(),
-      }));
+      .map(entryOf);
   }
+}
+
+function entryOf(r: Record<string, unknown>): RegistryEntry {
+  return {
+    name: String(r.name),
+    pos: { txid: String(r.txid), postApplyChecksum: String(r.checksum) },
+    pageSize: Number(r.page_size),
+    size: Number(r.size),
+    updatedAt: new Date(Number(r.updated_at)).toISOString(),
+  };
 }

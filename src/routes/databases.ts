@@ -14,6 +14,7 @@ import { formatTXID } from '../ltx/index.ts';
 import { readCacheStats } from '../read/read-caches.ts';
 import { ReadService } from '../read/read-service.ts';
 import { DATABASE_PREFIX_PATTERN } from '../api/database-name.ts';
+import { listRegistry } from '../registry/registry-shards.ts';
 
 export const databaseRoutes = new Hono<AppEnv>();
 
@@ -35,15 +36,14 @@ databaseRoutes.get('/', requireScope('read'), async (c) => {
     throw new ApiError('BAD_REQUEST', `prefix must be the start of a database name, got ${JSON.stringify(prefix.slice(0, 80))}`, {
       field: 'prefix',
     });
-  const registry = c.env.REGISTRY.getByName('registry');
   const token = c.get('token');
   // Page through the registry until `limit` names this token may see: the cursor must be one of
   // them, or `next` would name a database outside the token's patterns.
   const databases: RegistryEntry[] = [];
   for (let cursor = after; databases.length < limit; ) {
-    const entries = await registry.list(cursor, limit, prefix);
+    const { entries, more } = await listRegistry(c.env, c.get('config').registryShards, cursor, limit, prefix);
     for (const e of entries) if (databases.length < limit && allowsDatabase(token, e.name)) databases.push(e);
-    if (entries.length < limit) break;
+    if (!more || entries.length === 0) break;
     cursor = entries[entries.length - 1].name;
   }
   const next = databases.length === limit ? databases[limit - 1].name : undefined;

@@ -41,6 +41,7 @@ import { readJSONBody } from './json-body.ts';
 import { ApiError } from '../errors.ts';
 import { parsePgnoList } from './params.ts';
 import { IMMUTABLE_PRIVATE, ReadService, ensurePlanFiles, fixedLengthBody, queryPoint, readHeaders } from '../read/read-service.ts';
+import { walkRegistry } from '../registry/registry-shards.ts';
 
 export const litefsRoutes = new Hono<AppEnv>();
 litefsRoutes.onError(litefsOnError);
@@ -76,20 +77,13 @@ async function headOf(c: Context<AppEnv>, name: string): Promise<PosJSON> {
 async function getPos(c: Context<AppEnv>): Promise<Response> {
   const cluster = clusterOf(c);
   const token = c.get('token');
-  const registry = c.env.REGISTRY.getByName('registry');
   const names: [string, string][] = [];
   const start = cluster === undefined ? '' : `${cluster}--`;
-  scan: for (let after = start; ; ) {
-    const entries = await registry.list(after, 1000);
-    for (const e of entries) {
-      if (cluster !== undefined && !e.name.startsWith(start)) break scan;
-      const db = liteFSNameOf(e.name, cluster);
-      if (db === undefined || !allowsDatabase(token, e.name)) continue;
-      if (names.length === MAX_POS_DATABASES) throw new LiteFSError(413, 'ETOOLARGE', `more than ${MAX_POS_DATABASES} databases`);
-      names.push([db, e.name]);
-    }
-    if (entries.length < 1000) break;
-    after = entries[entries.length - 1].name;
+  for await (const e of walkRegistry(c.env, c.get('config').registryShards, '', start)) {
+    const db = liteFSNameOf(e.name, cluster);
+    if (db === undefined || !allowsDatabase(token, e.name)) continue;
+    if (names.length === MAX_POS_DATABASES) throw new LiteFSError(413, 'ETOOLARGE', `more than ${MAX_POS_DATABASES} databases`);
+    names.push([db, e.name]);
   }
   const out: Record<string, PosJSON> = {};
   for (let i = 0; i < names.length; i += POS_CONCURRENCY) {

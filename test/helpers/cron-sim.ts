@@ -15,6 +15,7 @@ import { decodePageBatch } from '../../src/replication/page-batch.ts';
 import type { CatalogEntry } from '../../src/replication/maintenance.ts';
 import { parseLtxKey } from '../../src/storage/keys.ts';
 import type { ChainFile } from './chain.ts';
+import { allShards, homeOf } from './registry-shards.ts';
 
 export const BASE = 'https://ltx-edge.test';
 export const AUTH = { authorization: 'Bearer dev-token' };
@@ -89,9 +90,13 @@ export async function tick(at: number, db?: string): Promise<CronSummary & { vis
 
 /** Removes a file's databases from the shared registry (names LIKE any of `patterns`), so later files' ticks skip them. */
 export function forgetInRegistry(...patterns: string[]): Promise<void> {
-  return runInDurableObject(env.REGISTRY.getByName('registry'), (_r: RegistryDO, state) => {
-    for (const p of patterns) state.storage.sql.exec('DELETE FROM databases WHERE name LIKE ?', p);
-  });
+  return Promise.all(
+    allShards().map((shard) =>
+      runInDurableObject(shard, (_r: RegistryDO, state) => {
+        for (const p of patterns) state.storage.sql.exec('DELETE FROM databases WHERE name LIKE ?', p);
+      }),
+    ),
+  ).then(() => undefined);
 }
 
 /** POST …/ltx; returns the status (the body is drained). */
@@ -103,7 +108,7 @@ export async function push(db: string, f: ChainFile): Promise<number> {
 
 /** Waits until the registry's row for `db` shows `txid` (the DO announces its head without awaiting). */
 export async function registrySettled(db: string, txid: bigint): Promise<void> {
-  const registry = env.REGISTRY.getByName('registry');
+  const registry = homeOf(db);
   for (let i = 0; i < 500; i++) {
     const rows = await registry.list(db.slice(0, -1), 1000);
     if (rows.find((r) => r.name === db)?.pos.txid === hex(txid)) return;
@@ -114,7 +119,7 @@ export async function registrySettled(db: string, txid: bigint): Promise<void> {
 
 /** The registry's next_due for `db` (ms, or null when idle). */
 export function registryDue(db: string): Promise<number | null> {
-  return runInDurableObject(env.REGISTRY.getByName('registry'), (_r: RegistryDO, state) => {
+  return runInDurableObject(homeOf(db), (_r: RegistryDO, state) => {
     const row = state.storage.sql.exec('SELECT next_due FROM databases WHERE name = ?', db).toArray()[0];
     return row?.next_due === null || row?.next_due === undefined ? null : Number(row.next_due);
   });

@@ -48,6 +48,7 @@ describe('resolveConfig', () => {
       linkSecret: null,
       corsOrigins: [],
       watchersPerDatabase: 1000,
+      registryShards: 16,
       tokens: [],
       notConfigured: expect.any(String),
     });
@@ -87,6 +88,7 @@ describe('resolveConfig', () => {
       linkSecret: null,
       corsOrigins: [],
       watchersPerDatabase: 1000,
+      registryShards: 16,
       tokens: [{ token: 'dev-token', scopes: ['read', 'write', 'admin'], databases: '*' }],
       notConfigured: null,
     });
@@ -170,6 +172,9 @@ describe('resolveConfig', () => {
     ['CORS origin without a scheme', { LTX_EDGE_CORS_ORIGINS: 'a.example' }, 'INVALID_CORS_ORIGINS'],
     ['CORS origin of another scheme', { LTX_EDGE_CORS_ORIGINS: 'ftp://a.example' }, 'INVALID_CORS_ORIGINS'],
     ['watchers zero', { LTX_EDGE_WATCHERS_PER_DATABASE: '0' }, 'INVALID_WATCHERS'],
+    ['registry shards zero', { LTX_EDGE_REGISTRY_SHARDS: '0' }, 'INVALID_REGISTRY_SHARDS'],
+    ['registry shards past 1024', { LTX_EDGE_REGISTRY_SHARDS: '1025' }, 'INVALID_REGISTRY_SHARDS'],
+    ['registry shards not a number', { LTX_EDGE_REGISTRY_SHARDS: 'many' }, 'INVALID_REGISTRY_SHARDS'],
     ['watchers past the DO socket limit', { LTX_EDGE_WATCHERS_PER_DATABASE: '32769' }, 'INVALID_WATCHERS'],
     ['watchers not a whole number', { LTX_EDGE_WATCHERS_PER_DATABASE: '10.5' }, 'INVALID_WATCHERS'],
     ['tokens not JSON', { LTX_EDGE_TOKENS: 'dev-token' }, 'INVALID_TOKENS'],
@@ -214,6 +219,11 @@ describe('resolveConfig', () => {
   it('watchers per database: 1000 unless set', () => {
     expect(resolveConfig({}).watchersPerDatabase).toBe(1000);
     expect(resolveConfig({ LTX_EDGE_WATCHERS_PER_DATABASE: ' 25 ' }).watchersPerDatabase).toBe(25);
+  });
+
+  it('registry shards: 16 unless set', () => {
+    expect(resolveConfig({}).registryShards).toBe(16);
+    expect(resolveConfig({ LTX_EDGE_REGISTRY_SHARDS: '64' }).registryShards).toBe(64);
   });
 
   it('names the variable and never echoes token values', () => {

@@ -17,6 +17,7 @@ import { type ChainFile, buildChain } from '../helpers/chain.ts';
 import { buildLTX } from '../helpers/ltx-builder.ts';
 import { prng } from '../helpers/prng.ts';
 import { buildV1 } from '../helpers/v1-builder.ts';
+import { homeOf } from '../helpers/registry-shards.ts';
 
 const BASE = 'https://ltx-edge.test';
 const AUTH = { authorization: 'Bearer dev-token' };
@@ -64,7 +65,7 @@ function nextFile(commit: number, pages = [{ pgno: 1, data: page(9) }]): Uint8Ar
 async function stateOf(name: string): Promise<unknown> {
   const info = await send(`/v1/databases/${name}`);
   const files = await send(`/v1/databases/${name}/ltx`);
-  const registry = await runInDurableObject(env.REGISTRY.getByName('registry'), (_r: RegistryDO, state) =>
+  const registry = await runInDurableObject(homeOf(name), (_r: RegistryDO, state) =>
     state.storage.sql.exec('SELECT * FROM databases WHERE name = ?', name).toArray(),
   );
   const listed = await env.LTX_BUCKET.list({ prefix: `db/${name}/` });
@@ -90,7 +91,7 @@ async function tx(name: string, query: string, pages: { pgno: number; data: Uint
 async function settled(name: string): Promise<void> {
   const info = (await (await send(`/v1/databases/${name}`)).json()) as { pos: { txid: string } };
   for (let i = 0; i < 500; i++) {
-    const rows = await env.REGISTRY.getByName('registry').list(name.slice(0, -1), 1000);
+    const rows = await homeOf(name).list(name.slice(0, -1), 1000);
     if (rows.find((r) => r.name === name)?.pos.txid === info.pos.txid) return;
     await new Promise((r) => setTimeout(r, 2));
   }

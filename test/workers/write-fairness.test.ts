@@ -12,6 +12,7 @@ import { encodePageBatch } from '../../src/replication/page-batch.ts';
 import type { MultipartUpload } from '../../src/storage/object-store.ts';
 import { withOverrides } from '../helpers/store-overrides.ts';
 import { stalling } from '../helpers/bodies.ts';
+import { SHARDS, allShards, homeOf } from '../helpers/registry-shards.ts';
 import { buildChain } from '../helpers/chain.ts';
 import { prng } from '../helpers/prng.ts';
 
@@ -105,9 +106,11 @@ describe('one database at its cap, past its budget, or hung, while others are ma
 
   beforeAll(async () => {
     // Only this file's databases in the shared registry: the ticks below see nothing else.
-    await runInDurableObject(env.REGISTRY.getByName('registry'), (_r: RegistryDO, state) => {
-      state.storage.sql.exec("DELETE FROM databases WHERE name NOT LIKE 'fair-light-%' AND name NOT IN ('fair-heavy', 'fair-stuck')");
-    });
+    for (const shard of allShards()) {
+      await runInDurableObject(shard, (_r: RegistryDO, state) => {
+        state.storage.sql.exec("DELETE FROM databases WHERE name NOT LIKE 'fair-light-%' AND name NOT IN ('fair-heavy', 'fair-stuck')");
+      });
+    }
     const r = prng(2026);
     const pages = Array.from({ length: CAP_PAGES }, (_, i) => ({ pgno: i + 1, data: Uint8Array.from({ length: PS }, () => r.int(256)) }));
     await setLimits(HEAVY, (l) => {
@@ -161,7 +164,7 @@ describe('one database at its cap, past its budget, or hung, while others are ma
 
   it('the tick maintains the others, every route answers meanwhile, the heavy pass stops at its budget and backs off, the hung one is left behind', async () => {
     const planned = Date.now() + DAY; // every interval has passed: compactions and first snapshots due
-    const tick = runMaintenanceTick(env, planned, { budgetMs: 1000, graceMs: 2000 });
+    const tick = runMaintenanceTick(env, planned, SHARDS, { budgetMs: 1000, graceMs: 2000 });
     let tickSettled = false;
     void tick.then(
       () => (tickSettled = true),
@@ -206,9 +209,9 @@ describe('one database at its cap, past its budget, or hung, while others are ma
     expect(stats.maintenance).toEqual(info.maintenance);
     // Nothing of the aborted snapshot is left in R2, and the registry holds HEAVY back until retryAt.
     expect((await env.LTX_BUCKET.list({ prefix: `db/${HEAVY}/9/` })).objects).toEqual([]);
-    const due = await env.REGISTRY.getByName('registry').due(Date.now(), 100);
+    const due = await homeOf(HEAVY).due(Date.now(), 100);
     expect(due).not.toContain(HEAVY);
-    expect(await env.REGISTRY.getByName('registry').due(retryAt, 100)).toContain(HEAVY);
+    expect(await homeOf(HEAVY).due(retryAt, 100)).toContain(HEAVY);
   });
 
   it('with the default budget, the snapshot of a database at its cap completes and the backoff clears', async () => {

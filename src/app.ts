@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import type { AppEnv, Env } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
 import { requestLog } from './log.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { databaseRoutes } from './routes/databases.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkMintRoutes, linkRoutes } from './routes/links.ts';
@@ -19,8 +20,9 @@ import { queryRoutes } from './routes/query.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { watchRoutes } from './routes/watch.ts';
 
-/** Paths served even when the Worker is not configured (DESIGN §4b). */
+/** Paths served even when the Worker is not configured (DESIGN §4b); the console's assets too (under /ui). */
 const UNGATED_PATHS = new Set(['/v1/health', '/v1/openapi.json', '/v1/docs']);
+const isConsolePath = (path: string): boolean => path === '/ui' || path.startsWith('/ui/');
 
 // env is the same object for every request in an isolate, so config is resolved once per isolate.
 const resolved = new WeakMap<object, Config | ConfigError>();
@@ -43,7 +45,7 @@ function configFor(env: Env): Config | ConfigError {
 /** Puts the resolved Config on the context, or answers 503 NOT_CONFIGURED (except UNGATED_PATHS). */
 export function configGate(): MiddlewareHandler<AppEnv> {
   return async function configGate(c, next) {
-    if (UNGATED_PATHS.has(c.req.path)) return next();
+    if (UNGATED_PATHS.has(c.req.path) || isConsolePath(c.req.path)) return next();
     const config = configFor(c.env);
     if (config instanceof ConfigError) {
       throw new ApiError('NOT_CONFIGURED', config.message, { configCode: config.code, variable: config.variable });
@@ -107,6 +109,7 @@ app.route('/v1/databases', queryRoutes);
 app.route('/v1/databases', maintenanceRoutes);
 app.route('/v1/databases', watchRoutes);
 app.route('/v1/databases', databaseRoutes);
+app.route('/', consoleRoutes);
 app.route('/', litefsRoutes);
 app.onError(onError);
 app.notFound(notFound);

@@ -23,9 +23,19 @@ export class SseParser {
   private data: string[] = [];
   /** The previous chunk ended in CR: an LF starting this one belongs to it. */
   private pendingCR = false;
+  private started = false;
+
+  /** `lastEventId`: where a resumed stream starts (its events carry it until the stream sets another). */
+  constructor(lastEventId = '') {
+    this.lastEventId = lastEventId;
+  }
 
   push(chunk: string): SseEvent[] {
     let text = chunk;
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark at the very start only
+    }
     if (this.pendingCR && text.startsWith('\n')) text = text.slice(1);
     this.pendingCR = text.endsWith('\r');
     this.buffer += text;
@@ -64,9 +74,10 @@ export class SseParser {
 
 /** The events of a response body, until it ends (stopping the loop cancels the body). */
 export async function* readSse(body: ReadableStream<Uint8Array>, parser = new SseParser()): AsyncGenerator<SseEvent> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) yield* parser.push(r.value);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) yield* parser.push(decoder.decode(r.value, { stream: true }));
   } finally {
     await reader.cancel().catch(() => undefined);
   }

@@ -88,8 +88,7 @@ async function mergeIntoLevel(
     retryDelayMs: ctx.retryDelayMs,
   });
   // Until the catalog commit references the output, its key is a pending delete.
-  const pending = `${PENDING_DELETE}output:${key}`;
-  ctx.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', pending, JSON.stringify([key]));
+  markOutputPending(ctx, key);
   // A re-run after a crash finds its own earlier output at the key: replace it (nothing references it).
   await retry(() => ctx.store.delete(key));
   let tail: Uint8Array = new Uint8Array(0);
@@ -131,7 +130,7 @@ async function mergeIntoLevel(
   const batches = ctx.transaction(() => {
     for (const f of dropped) ctx.catalog.deleteFile(f.level, f.minTXID, f.maxTXID);
     ctx.catalog.addFile(output);
-    ctx.sql.exec('DELETE FROM meta WHERE key = ?', pending);
+    clearPendingOutput(ctx, key);
     return addPending(
       ctx,
       dropped.map((f) => ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID)),
@@ -292,7 +291,8 @@ async function* streamOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () =
   for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
 }
 
-async function flagsOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => Promise<T>) => Promise<T>): Promise<number> {
+/** A file's header flags, from a 4-byte ranged get. */
+export async function flagsOf(ctx: IngestContext, f: CatalogFile, retry: <T>(fn: () => Promise<T>) => Promise<T>): Promise<number> {
   const obj = await retry(() => ctx.store.get(ltxKey(ctx.prefix, ctx.name, f.level, f.minTXID, f.maxTXID), { offset: 4, length: 4 }));
   if (!obj) throw new StorageError('STORAGE_NOT_FOUND', 'catalog file is missing');
   const b = await obj.bytes();
@@ -331,6 +331,20 @@ export async function deleteFiles(ctx: IngestContext, files: { level: number; mi
   return files.length;
 }
 
+/** Marks a compaction's or snapshot's output key a pending delete until the catalog commit that references it. */
+export function markOutputPending(ctx: IngestContext, key: string): void {
+  ctx.sql.exec(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+    `${PENDING_DELETE}output:${key}`,
+    JSON.stringify([key]),
+  );
+}
+
+/** Drops that mark (inside the catalog commit, or when the output is abandoned before any upload completed). */
+export function clearPendingOutput(ctx: IngestContext, key: string): void {
+  ctx.sql.exec('DELETE FROM meta WHERE key = ?', `${PENDING_DELETE}output:${key}`);
+}
+
 /** Writes pending rows for `keys` (call inside the transaction that drops their catalog rows). */
 function addPending(ctx: IngestContext, keys: string[]): { id: string; keys: string[] }[] {
   const batches: { id: string; keys: string[] }[] = [];
@@ -358,11 +372,13 @@ export function hasPendingDeletes(ctx: IngestContext): boolean {
 /**
  * Deletes the objects of every pending row that the catalog does not reference (a key can be
  * written again, e.g. a compaction re-run), then the rows. A row whose delete fails stays for the
- * next pass; the failure is logged, not thrown, so it never blocks the pass. Returns the objects deleted.
+ * next pass; the failure is logged, not thrown, so it never blocks the pass. Rows naming a key of
+ * `keep` (the output of a chunked snapshot still in progress) stay. Returns the objects deleted.
  */
-export async function sweepPendingDeletes(ctx: IngestContext): Promise<number> {
+export async function sweepPendingDeletes(ctx: IngestContext, keep: ReadonlySet<string> = new Set()): Promise<number> {
   let deleted = 0;
   for (const row of pendingRows(ctx)) {
+    if (row.keys.some((k) => keep.has(k))) continue;
     const keys = row.keys.filter((k) => {
       const parsed = parseLtxKey(k, ctx.prefix);
       return parsed !== null && parsed.db === ctx.name && !ctx.catalog.file(parsed.level, parsed.minTXID, parsed.maxTXID);

@@ -25,6 +25,9 @@ import { DEFAULT_MAX_TX_BYTES, writePages, type WritePagesOptions } from './writ
 import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 import { WatchHub } from './watch-hub.ts';
 import { RegistryLink } from './registry-link.ts';
+import { HeadWaiters } from './head-waiters.ts';
+import { type StepLimits, snapshotJobActive } from './snapshot-job.ts';
+import { continueSnapshot } from './snapshot-chunked.ts';
 import { parseTXID } from '../ltx/index.ts';
 
 /** Bounds on what one client can make a database's DO do (Config, DESIGN §4; issue 14). */
@@ -56,11 +59,16 @@ export class DatabaseDO extends DurableObject<Env> {
   retryDelayMs = 50;
   /** Multipart part size of uploads (default DEFAULT_PART_SIZE); tests make it small. */
   partSize: number | undefined;
+  /** Chunked snapshots: the size from which a database gets one, the bounds of a step, the pause between steps (tests change them). */
+  chunkedSnapshotBytes: number | undefined;
+  snapshotLimits: StepLimits = {};
+  snapshotPauseMs = 100;
   /** What one client may make this DO do (from Config; tests shrink them). */
   readonly limits: WriteLimits;
   /** GET …/watch: the watcher sockets, told of every commit. */
   readonly watchers: WatchHub;
   private readonly registry: RegistryLink;
+  private readonly headWaiters = new HeadWaiters(() => this.catalog.position()?.txid ?? 0n);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,10 +101,7 @@ export class DatabaseDO extends DurableObject<Env> {
     return 'pong';
   }
 
-  /**
-   * The Worker's watcher socket (GET …/watch → `GET /watch?name=&since=` with Upgrade: websocket):
-   * 101 with the socket, or the JSON error the Worker answers with.
-   */
+  /** The Worker's watcher socket (GET …/watch → `GET /watch?name=&since=`, Upgrade: websocket): 101, or the JSON error to answer. */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const name = url.searchParams.get('name') ?? '';
@@ -107,6 +112,22 @@ export class DatabaseDO extends DurableObject<Env> {
     const accepted = this.watchers.accept(name, since);
     if (accepted instanceof Response) return accepted;
     return Response.json({ error: accepted }, { status: accepted.code === 'NOT_FOUND' ? 404 : 429 });
+  }
+
+  /** The next step of a chunked snapshot (snapshot-job.ts), queued like every write; a step that throws leaves the alarm set, so it is retried. */
+  override async alarm(): Promise<void> {
+    const name = this.storedName();
+    if (!name) return;
+    await this.queue.run(async () => {
+      const ctx = this.ingestContext(name);
+      if (!snapshotJobActive(ctx)) return;
+      // Set before the step: a step that throws (a crash) leaves the alarm, and the runtime retries it.
+      await this.ctx.storage.setAlarm(Date.now() + this.snapshotPauseMs);
+      const report = await continueSnapshot(ctx, this.snapshotLimits);
+      if (report.progress === undefined) this.planner.invalidate();
+      if (!report.ok) this.stats.recordError('MAINTENANCE', `snapshot: ${report.error ?? ''}`, Date.now());
+      if (!snapshotJobActive(ctx)) await this.ctx.storage.deleteAlarm();
+    });
   }
 
   /** Watchers only listen. */
@@ -158,7 +179,7 @@ export class DatabaseDO extends DurableObject<Env> {
     this.planner.setName(name);
     if (req.minTXID !== undefined) {
       const min = BigInt('0x' + req.minTXID);
-      if (!(await this.waitForHead(min, Math.min(req.waitMs ?? 2000, 10_000)))) {
+      if (!(await this.headWaiters.wait(min, Math.min(req.waitMs ?? 2000, 10_000)))) {
         return err('NOT_YET_AVAILABLE', `the head has not reached TXID ${req.minTXID} yet`, { pos: headJSON(this.catalog.position()) });
       }
     }
@@ -168,32 +189,11 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Pages changed after `since` (DESIGN §4 GET …/changes); honours `minTXID` like `plan`. */
   async changes(name: string, since: string, req: PlanRequest & { minTXID?: string; waitMs?: number }): Promise<RpcResult<ChangesAnswer>> {
     this.planner.setName(name);
-    if (req.minTXID !== undefined && !(await this.waitForHead(BigInt('0x' + req.minTXID), Math.min(req.waitMs ?? 2000, 10_000)))) {
+    if (req.minTXID !== undefined && !(await this.headWaiters.wait(BigInt('0x' + req.minTXID), Math.min(req.waitMs ?? 2000, 10_000)))) {
       return err('NOT_YET_AVAILABLE', `the head has not reached TXID ${req.minTXID} yet`, { pos: headJSON(this.catalog.position()) });
     }
     return this.planner.changes(BigInt('0x' + since), req);
   }
-
-  /** Resolves when the head reaches `txid` (true) or after `ms` (false). */
-  private waitForHead(txid: bigint, ms: number): Promise<boolean> {
-    const reached = () => (this.catalog.position()?.txid ?? 0n) >= txid;
-    if (reached()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.headWaiters.delete(check);
-        resolve(false);
-      }, ms);
-      const check = () => {
-        if (!reached()) return;
-        clearTimeout(timer);
-        this.headWaiters.delete(check);
-        resolve(true);
-      };
-      this.headWaiters.add(check);
-    });
-  }
-
-  private readonly headWaiters = new Set<() => void>();
 
   /** Counters and the last error (DESIGN §4 GET …/stats). */
   readStats(name: string): RpcResult<StatsJSON & { watchers: number }> {
@@ -291,7 +291,8 @@ export class DatabaseDO extends DurableObject<Env> {
         return a.kind === 'compact' && (only.level === undefined || a.level === only.level);
       };
       const ctx = { ...this.ingestContext(name), deadline };
-      const result = await runMaintenance(ctx, this.maintenanceConfig(), now, () => this.planner.invalidate(), filter);
+      const result = await runMaintenance(ctx, this.maintenanceConfig(), now, () => this.planner.invalidate(), filter, this.snapshotLimits);
+      if (result.snapshotRunning) await this.ctx.storage.setAlarm(Date.now() + this.snapshotPauseMs);
       for (const a of result.actions) {
         if (!a.ok) this.stats.recordError('MAINTENANCE', `${a.kind}: ${a.error ?? ''}`, Date.now());
         else if (a.kind === 'compact') this.stats.bump('compactions');
@@ -356,7 +357,7 @@ export class DatabaseDO extends DurableObject<Env> {
   private announce<T>(name: string, result: RpcResult<T>): RpcResult<T> {
     if (result.ok) {
       this.planner.invalidate();
-      for (const check of [...this.headWaiters]) check();
+      this.headWaiters.moved();
       this.registry.announce(name);
     }
     return result;
@@ -374,6 +375,7 @@ export class DatabaseDO extends DurableObject<Env> {
       retryDelayMs: this.retryDelayMs,
       partSize: this.partSize,
       maxDatabaseBytes: this.limits.maxDatabaseBytes,
+      chunkedSnapshotBytes: this.chunkedSnapshotBytes,
       onCommit: (committed) => this.watchers.publish(committed),
     };
   }

@@ -52,6 +52,8 @@ export interface IngestContext {
   maxDatabaseBytes?: number;
   /** Maintenance only: a merge still running at this time (ms) is aborted (the pass's time budget). */
   deadline?: number;
+  /** Snapshots of databases at least this large are written in steps (snapshot-job.ts; tests lower it). */
+  chunkedSnapshotBytes?: number;
   /** Told after each file's commit transaction, in TXID order (the DO's watchers). */
   onCommit?: (committed: Committed) => void;
 }

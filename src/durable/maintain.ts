@@ -14,6 +14,8 @@ import type { CatalogFile } from './catalog.ts';
 import { StorageError } from '../storage/object-store.ts';
 import { compactFiles, deleteFiles, hasPendingDeletes, snapshotHead, sweepPendingDeletes } from './compact.ts';
 import type { IngestContext } from './ingest.ts';
+import { DEFAULT_SNAPSHOT_STEP_MS, type StepLimits, snapshotJobActive, snapshotJobFiles, snapshotJobKey } from './snapshot-job.ts';
+import { continueSnapshot, startChunkedSnapshot, wantsChunkedSnapshot } from './snapshot-chunked.ts';
 
 export interface ActionJSON {
   kind: MaintenanceAction['kind'];
@@ -24,6 +26,8 @@ export interface ActionJSON {
   reason?: string;
   ok: boolean;
   error?: string;
+  /** A chunked snapshot's progress: the next page to write, of `commit`, after `steps` steps; the most bytes the step held for upload. */
+  progress?: { nextPgno: number; commit: number; steps: number; bufferedBytes: number };
 }
 
 export interface MaintenanceResult {
@@ -34,6 +38,8 @@ export interface MaintenanceResult {
   inconsistencies: number;
   /** Objects left out of the catalog by earlier failures that this pass deleted from R2. */
   swept: number;
+  /** A chunked snapshot is still in progress after this pass (an alarm continues it). */
+  snapshotRunning: boolean;
   /** The pass reached its time budget (ctx.deadline) with actions left: they are due on the next tick. */
   budgetExhausted: boolean;
 }
@@ -63,14 +69,28 @@ export async function runMaintenance(
   now: number,
   onChange: () => void,
   filter: (a: MaintenanceAction) => boolean = () => true,
+  snapshotLimits: StepLimits = {},
 ): Promise<MaintenanceResult> {
   const pos = ctx.catalog.position();
-  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0, budgetExhausted: false };
-  // First what failed deletes, failed compactions or a dead DO left in R2 without a catalog row.
-  const swept = await sweepPendingDeletes(ctx);
+  if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0, budgetExhausted: false, snapshotRunning: false };
+  // First what failed deletes, failed compactions or a dead DO left in R2 without a catalog row
+  // (not the output of a chunked snapshot in progress: its last step may have completed it).
+  const jobKey = snapshotJobKey(ctx);
+  const swept = await sweepPendingDeletes(ctx, new Set(jobKey === undefined ? [] : [jobKey]));
   const actions: ActionJSON[] = [];
   let budgetExhausted = false;
-  for (const action of planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg).filter(filter)) {
+  // A chunked snapshot in progress takes its next step first, and no second one starts meanwhile.
+  const running = snapshotJobActive(ctx);
+  if (running && filter({ kind: 'snapshot', maxTXID: pos.txid }))
+    actions.push(await continueSnapshot(ctx, stepLimits(ctx, snapshotLimits)));
+  // Retention leaves the files a snapshot in progress reads.
+  const pinned = new Set(snapshotJobFiles(ctx).map((f) => `${f.level}/${f.minTXID}/${f.maxTXID}`));
+  const planned = planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg)
+    .filter(filter)
+    .filter((a) => !(a.kind === 'snapshot' && snapshotJobActive(ctx)))
+    .map((a) => (a.kind === 'delete' ? { ...a, files: a.files.filter((f) => !pinned.has(`${f.level}/${f.minTXID}/${f.maxTXID}`)) } : a))
+    .filter((a) => a.kind !== 'delete' || a.files.length > 0);
+  for (const action of planned) {
     if (ctx.deadline !== undefined && ctx.now() >= ctx.deadline) {
       budgetExhausted = true;
       break;
@@ -90,7 +110,9 @@ export async function runMaintenance(
       const all = ctx.catalog.filesUpTo(action.maxTXID);
       const plan = planRestore(entries(all), action.maxTXID);
       if (!plan.ok) Object.assign(report, { ok: false, error: `head not restorable: ${plan.reason}` });
-      else {
+      else if (wantsChunkedSnapshot(ctx, pos)) {
+        Object.assign(report, await startChunkedSnapshot(ctx, pos, all, plan.files, stepLimits(ctx, snapshotLimits)));
+      } else {
         // Keyed like the catalog, by (level, min, max): every snapshot starts at TXID 1.
         const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
         merged(
@@ -125,6 +147,14 @@ export async function runMaintenance(
   // database in the registry for that year. Ask from the earlier of the two.
   const clockNow = Math.min(now, ctx.now());
   let due = nextMaintenanceDue(after, pos.txid, clockNow, cfg);
-  if (hasPendingDeletes(ctx)) due = Math.min(due ?? Infinity, clockNow + PENDING_RETRY_MS);
-  return { actions, nextDue: due ?? null, inconsistencies, swept, budgetExhausted };
+  const snapshotRunning = snapshotJobActive(ctx);
+  if (hasPendingDeletes(ctx) || snapshotRunning) due = Math.min(due ?? Infinity, clockNow + PENDING_RETRY_MS);
+  return { actions, nextDue: due ?? null, inconsistencies, swept, budgetExhausted, snapshotRunning };
+}
+
+/** A step within what is left of the pass's budget (and the caller's bounds). */
+function stepLimits(ctx: IngestContext, limits: StepLimits): StepLimits {
+  if (ctx.deadline === undefined) return limits;
+  const left = Math.max(1, ctx.deadline - ctx.now());
+  return { ...limits, stepMs: Math.min(limits.stepMs ?? DEFAULT_SNAPSHOT_STEP_MS, left) };
 }

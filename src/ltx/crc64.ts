@@ -147,6 +147,14 @@ export class CRC64 {
     return this;
   }
 
+  /** A CRC that continues from `digest` (what digest() said after some bytes) as if it had read them. */
+  static fromDigest(digest: bigint): CRC64 {
+    const c = new CRC64();
+    c.hi = ~Number(digest >> 32n) >>> 0;
+    c.lo = ~Number(digest & 0xffffffffn) >>> 0;
+    return c;
+  }
+
   /** The CRC of everything updated so far, as an unsigned 64-bit bigint. Does not reset. */
   digest(): bigint {
     return (BigInt(~this.hi >>> 0) << 32n) | BigInt(~this.lo >>> 0);

@@ -12,6 +12,24 @@ import { encodePageIndex } from './page-index.ts';
 
 const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
 
+/** Where an encoder is between pages: what `LTXEncoder.resume` continues from (a chunked snapshot's steps). */
+export interface EncoderState {
+  /** Bytes written so far (header and frames). */
+  offset: number;
+  prevPgno: number;
+  /** The file checksum's CRC-64 of those bytes. */
+  crc: bigint;
+  /** A snapshot's page checksums XORed so far (without the flag bit). */
+  pagesChecksum: bigint;
+}
+
+/** Index entries: parallel arrays, ascending pgno. */
+export interface IndexEntries {
+  pgnos: number[];
+  offsets: number[];
+  sizes: number[];
+}
+
 /**
  * Writes one LTX file as a sequence of chunks: `start()` (header), `encodePage()` per page, then
  * `finish()` (end marker, index, trailer). Enforces the reference writer's rules, and also that a
@@ -21,16 +39,16 @@ export class LTXEncoder {
   readonly header: Header;
   private readonly compressor: LZ4BlockCompressor;
   private readonly scratch: Uint8Array;
-  private readonly crc = new CRC64();
+  private crc = new CRC64();
   private readonly lock: number;
   private readonly snapshot: boolean;
   private state: 'new' | 'pages' | 'done' = 'new';
   private offset = HEADER_SIZE;
   private prevPgno = 0;
-  private pagesChecksum = EMPTY_DB_CHECKSUM;
-  private readonly pgnos: number[] = [];
-  private readonly offsets: number[] = [];
-  private readonly sizes: number[] = [];
+  private pageSum = 0n;
+  private pgnos: number[] = [];
+  private offsets: number[] = [];
+  private sizes: number[] = [];
 
   constructor(header: Header, compressor?: LZ4BlockCompressor) {
     this.header = { ...header };
@@ -38,6 +56,41 @@ export class LTXEncoder {
     this.scratch = new Uint8Array(BLOCK_FRAME_OVERHEAD + maxBlockPayload(header.pageSize));
     this.lock = lockPgno(header.pageSize);
     this.snapshot = isSnapshot(header);
+  }
+
+  /**
+   * An encoder that continues a file from `state` (after its header and some pages): its next page
+   * must follow state.prevPgno. finish() then needs every index entry (`takeIndex` hands out those
+   * of this encoder's own pages; the caller keeps the earlier ones).
+   */
+  static resume(header: Header, state: EncoderState, compressor?: LZ4BlockCompressor): LTXEncoder {
+    const enc = new LTXEncoder(header, compressor);
+    encodeHeader(enc.header); // validates, as start() would
+    enc.state = 'pages';
+    enc.offset = state.offset;
+    enc.prevPgno = state.prevPgno;
+    enc.crc = CRC64.fromDigest(state.crc);
+    enc.pageSum = state.pagesChecksum;
+    return enc;
+  }
+
+  /** Where this encoder is, for `resume`. */
+  saveState(): EncoderState {
+    return { offset: this.offset, prevPgno: this.prevPgno, crc: this.crc.digest(), pagesChecksum: this.pagesChecksum };
+  }
+
+  /** The index entries of the pages encoded since the last call (and forgets them). */
+  takeIndex(): IndexEntries {
+    const out = { pgnos: this.pgnos, offsets: this.offsets, sizes: this.sizes };
+    this.pgnos = [];
+    this.offsets = [];
+    this.sizes = [];
+    return out;
+  }
+
+  /** A snapshot's page checksums XORed so far (without the flag bit): the database checksum once every page is in. */
+  get pagesChecksum(): bigint {
+    return this.pageSum;
   }
 
   /** The 100 header bytes. Validates the header. */
@@ -59,7 +112,7 @@ export class LTXEncoder {
     const frame = encodePageFrame(pgno, data, this.compressor, this.scratch);
     const lin = crcLinear(data);
     this.crc.update(frame, 0, BLOCK_FRAME_OVERHEAD).appendLinear(lin);
-    if (this.snapshot && tracksChecksums(h)) this.pagesChecksum ^= pageChecksumLinear(pgno, lin);
+    if (this.snapshot) this.pageSum ^= pageChecksumLinear(pgno, lin);
     this.pgnos.push(pgno);
     this.offsets.push(this.offset);
     this.sizes.push(frame.length);
@@ -71,8 +124,9 @@ export class LTXEncoder {
   /**
    * End marker, page index and trailer. `postApplyChecksum` is required for a non-snapshot that tracks
    * checksums; a snapshot computes its own (a given one must agree); NoChecksum files store 0.
+   * `index`: every entry of the file, for an encoder made by `resume`.
    */
-  finish(postApplyChecksum?: bigint): Uint8Array {
+  finish(postApplyChecksum?: bigint, index?: IndexEntries): Uint8Array {
     if (this.state !== 'pages') fail('LTX_INVALID_ARGUMENT', 'finish() before start() or twice');
     const h = this.header;
     if (this.snapshot) {
@@ -82,10 +136,11 @@ export class LTXEncoder {
       }
     }
     const post = this.resolvePostApply(postApplyChecksum);
-    const index = encodePageIndex(this.pgnos, this.offsets, this.sizes);
-    const tail = new Uint8Array(PAGE_HEADER_SIZE + index.length + 16);
+    const entries = index ?? { pgnos: this.pgnos, offsets: this.offsets, sizes: this.sizes };
+    const encodedIndex = encodePageIndex(entries.pgnos, entries.offsets, entries.sizes);
+    const tail = new Uint8Array(PAGE_HEADER_SIZE + encodedIndex.length + 16);
     tail.set(END_MARKER, 0);
-    tail.set(index, PAGE_HEADER_SIZE);
+    tail.set(encodedIndex, PAGE_HEADER_SIZE);
     const v = new DataView(tail.buffer);
     v.setBigUint64(tail.length - 16, post);
     this.crc.update(tail, 0, tail.length - 8);
@@ -102,7 +157,7 @@ export class LTXEncoder {
       return 0n;
     }
     if (this.snapshot) {
-      const computed = CHECKSUM_FLAG | this.pagesChecksum;
+      const computed = CHECKSUM_FLAG | this.pageSum;
       if (given !== undefined && given !== computed) {
         fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
       }

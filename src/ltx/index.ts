@@ -14,7 +14,7 @@ export {
   decodeLTX,
   decodeLTXStream,
 } from './decoder.ts';
-export { type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } from './encoder.ts';
+export { type EncoderState, type IndexEntries, type PageInput, LTXEncoder, concatBytes, encodeLTX, encodeLTXStream } from './encoder.ts';
 export { LTX_ERROR_CODES, LTXError, type LTXErrorCode, fail } from './errors.ts';
 export { type Header, decodeHeader, encodeHeader, isSnapshot, makeHeader, tracksChecksums, validateHeader } from './header.ts';
 export { LTX_FILENAME, formatLTXFilename, parseLTXFilename } from './file-name.ts';

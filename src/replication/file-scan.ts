@@ -43,6 +43,19 @@ export class FileScan {
     return this.header;
   }
 
+  /** Skips to the first page numbered `pgno` or more (after open(); a later step of a chunked snapshot). */
+  seek(pgno: number): void {
+    const { index } = this.loaded ?? fail('LTX_INVALID_ARGUMENT', 'FileScan.seek() before open()');
+    let lo = 0;
+    let hi = index.pgnos.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (index.pgnos[mid] < pgno) lo = mid + 1;
+      else hi = mid;
+    }
+    this.at = lo;
+  }
+
   /** The next page in pgno order, or undefined after the last one. */
   async next(): Promise<ScannedPage | undefined> {
     const { index, tail, tailOffset } = this.loaded ?? fail('LTX_INVALID_ARGUMENT', 'FileScan.next() before open()');

@@ -42,6 +42,8 @@ export interface SnapshotOptions {
   source?: PageSource;
   /** Decoder limits for the streamed files. */
   limits?: Partial<DecoderLimits>;
+  /** Start the merge at this page (every file scanned through its index, none streamed). Default 1. */
+  from?: number;
 }
 
 /** A SQLite database file being streamed: `length` = commit × page size, known before the first byte. */
@@ -53,6 +55,7 @@ export interface SqliteSnapshot {
 interface PageInput {
   open(): Promise<Header>;
   next(): Promise<ScannedPage | undefined>;
+  seek?(pgno: number): void;
 }
 
 /** The plan's files opened for a merge: headers checked against the plan, ceilings from their Commits. */
@@ -69,7 +72,8 @@ interface OpenedPlan {
 async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts: SnapshotOptions): Promise<OpenedPlan> {
   const source = opts.source ?? new PageSource(store, new PageIndexCache(), { prefix });
   const files = plan.files;
-  const maxStreams = opts.maxOpenStreams ?? DEFAULT_MAX_OPEN_STREAMS;
+  const from = opts.from ?? 1;
+  const maxStreams = from > 1 ? 0 : (opts.maxOpenStreams ?? DEFAULT_MAX_OPEN_STREAMS);
   const streamed = new Set(
     files
       .map((f, i) => [f.size, i] as const)
@@ -132,6 +136,7 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
     });
     if (headers[headers.length - 1].commit !== plan.commit)
       throw new PlanError('PLAN_INVALID', `the last file's commit is not the plan's ${plan.commit}`);
+    if (from > 1) for (const input of inputs) input.seek?.(from);
     // The headers know every Commit, so a page truncated by a shrink never comes back.
     const ceilings = planCeilings({ ...plan, files: files.map((f, i) => ({ ...f, commit: headers[i].commit })) });
     return { headers, merge: mergePages(inputs, plan.commit, ceilings), cancel };
@@ -278,4 +283,45 @@ export function snapshotLtx(store: ObjectStore, plan: ReadPlan, prefix: string, 
       return concatBytes(parts);
     },
   );
+}
+
+/**
+ * The database's pages at the plan from page `from` on, in order: the newest copy of each, zeros where
+ * no file holds it (never written, or truncated by a shrink), the lock page left out — the pages a
+ * snapshot LTX file holds. From a page past 1 every file is read through its page index, seeked
+ * there, so a chunked snapshot's later step reads nothing of what came before. Memory: the run
+ * buffers (scanBufferBytes) and one page per file. Stopping early (return) releases the inputs.
+ */
+export async function* planPages(
+  store: ObjectStore,
+  plan: ReadPlan,
+  prefix: string,
+  from: number,
+  opts: SnapshotOptions = {},
+): AsyncGenerator<ScannedPage> {
+  validatePlan(plan);
+  const { pageSize, commit } = plan;
+  const lock = lockPgno(pageSize);
+  const zero = new Uint8Array(pageSize);
+  const { merge, cancel } = await openPlan(store, plan, prefix, { ...opts, from });
+  try {
+    let pending: ScannedPage | undefined;
+    for (let pgno = from; pgno <= commit; pgno++) {
+      if (pgno === lock) continue;
+      if (pending === undefined) {
+        const r = await merge.next();
+        pending = r.done ? { pgno: Infinity, data: zero } : r.value;
+      }
+      if (pending.pgno < pgno) throw new PlanError('PLAN_INVALID', `merge out of order at page ${pending.pgno}`);
+      if (pending.pgno === pgno) {
+        yield pending;
+        pending = undefined;
+      } else {
+        yield { pgno, data: zero };
+      }
+    }
+  } finally {
+    await cancel();
+    await merge.return(undefined).catch(() => undefined);
+  }
 }

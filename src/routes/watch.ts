@@ -49,6 +49,8 @@ watchRoutes.get('/:db/watch', requireScope('read'), async (c) => {
       // Closed already.
     }
   };
+  // The client went away (compatibility flag enable_request_signal): let the DO go now, not at the next keepalive.
+  c.req.raw.signal.addEventListener('abort', stop);
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const send = (text: string): void => {

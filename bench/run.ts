@@ -17,6 +17,7 @@ const SUITES: Record<string, () => Promise<{ suite: Suite }>> = {
   agent: () => import('./agent.ts'),
   range: () => import('./range.ts'),
   'client-hydrate': () => import('./client-hydrate.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const ROOT = join(import.meta.dirname, '..');

@@ -1,5 +1,6 @@
 // Inputs of the scale simulation (bench/scale-sim.ts): every model constant with its source, and the write mix of 1,000,000 databases.
 
+import { mulberry32 } from '../src/storage/prng.ts';
 import {
   DEFAULT_LEVEL_INTERVALS_MS,
   DEFAULT_L0_RETENTION_MS,
@@ -278,14 +279,5 @@ export function pushTimes(s: Schedule, dayStart: number, rand: () => number): nu
   return out;
 }
 
-/** mulberry32: a small seeded generator, so every run sees the same schedules. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/storage/prng.ts): every run sees the same schedules. */
+export const seeded = mulberry32;

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { mulberry32 } from '../../src/storage/prng.ts';
 import { ApiClient } from '../../src/remote/http-client.ts';
 import { type ImportResult, importDatabase } from '../../src/cli/import.ts';
 import { DEMO_STEPS, writeDemoHistory } from './demo-history.ts';
@@ -33,24 +34,12 @@ const LAST = [
 const COUNTRIES = ['DE', 'FR', 'GB', 'US', 'CA', 'JP', 'BR', 'IN', 'NL', 'SE'];
 const STATUSES = ['pending', 'paid', 'shipped', 'cancelled'];
 
-/** mulberry32: the same demo rows on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Writes the demo database to `file` (which must not exist): `customers` and `orders` with an index,
  * 4 KiB pages, journal_mode=DELETE so the file alone is the whole database once closed.
  */
 export function createDemoDatabase(file: string, counts: DemoCounts = { customers: 2000, orders: 8000 }): DemoCounts {
-  const rand = prng(20241124);
+  const rand = mulberry32(20241124); // the same demo rows on every machine
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const day = (offset: number): string => new Date(Date.UTC(2024, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10);
   const db = new DatabaseSync(file);

@@ -26,7 +26,7 @@ import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 import { WatchHub } from './watch-hub.ts';
 import { RegistryLink } from './registry-link.ts';
 import { HeadWaiters } from './head-waiters.ts';
-import { type StepLimits, snapshotJobActive } from './snapshot-job.ts';
+import { type StepLimits, abortSnapshotJob, snapshotJobActive } from './snapshot-job.ts';
 import { continueSnapshot } from './snapshot-chunked.ts';
 import { parseTXID } from '../ltx/index.ts';
 
@@ -248,6 +248,8 @@ export class DatabaseDO extends DurableObject<Env> {
   destroy(name: string): Promise<RpcResult<{ deleted: number }>> {
     return this.queue.run(async () => {
       if (!this.catalog.position() && !this.storedName()) return err('NOT_FOUND', `database ${name} does not exist`);
+      // A snapshot in progress: its upload's parts go first (nothing else would ever abort them).
+      await abortSnapshotJob(this.ingestContext(name));
       const deleted = await deleteDatabase(this.ingestContext(name));
       this.ctx.storage.transactionSync(() => {
         this.catalog.clear();

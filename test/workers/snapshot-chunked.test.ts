@@ -175,6 +175,25 @@ describe('chunked snapshots', () => {
     console.info(`chunked snapshot: ${steps.length} steps, ${points.length} crash runs, each ended with the same file`);
   });
 
+  it('deleting the database mid-snapshot aborts its upload', async () => {
+    const db = 'chunked-deleted';
+    const { files } = history(300, 1904);
+    const rec = recorder(new MemoryObjectStore({ minPartSize: 1 }));
+    await runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => {
+      i.store = rec.store;
+      i.chunkedSnapshotBytes = 64 * 1024;
+      i.snapshotLimits = { maxPages: 100, partSize: 128 * 1024 };
+      i.snapshotPauseMs = 3_600_000;
+    });
+    await push(db, files);
+    expect((await snapshotPass(db))?.progress?.nextPgno).toBe(101);
+    expect([...rec.uploads.values()]).toEqual(['open']);
+    const del = await exports.default.fetch(`${BASE}/v1/databases/${db}`, { method: 'DELETE', headers: AUTH });
+    expect(del.status).toBe(200);
+    expect([...rec.uploads.values()]).toEqual(['aborted']);
+    expect((await rec.memory.list({ prefix: `db/${db}/` })).objects).toEqual([]);
+  });
+
   it('steps by alarm until done, a step that throws is retried', async () => {
     const db = 'chunked-alarm';
     const { files, expected } = history(300, 1903);

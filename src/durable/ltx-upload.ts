@@ -24,8 +24,8 @@ export class UploadConflictError extends Error {
 /**
  * Accumulates the file's raw bytes. Nothing is visible at `key` until `finish()`: a small file is
  * put once with a create-only condition; a large one goes through a multipart upload whose parts
- * are sent as they fill, one on its way while the next fills (memory: two parts), and which is
- * completed only in `finish()` (after the caller verified the trailer) or aborted. If the key already holds an object (an earlier attempt whose response was
+ * are sent as they fill and which is completed only in `finish()` (after the caller verified the
+ * trailer) or aborted. If the key already holds an object (an earlier attempt whose response was
  * lost), it counts as ours when its size and file checksum (the last 8 bytes) are ours.
  */
 export class LtxUpload {
@@ -38,8 +38,6 @@ export class LtxUpload {
   private tail = new Uint8Array(8);
   private multipart: MultipartUpload | undefined;
   private readonly parts: { partNumber: number; etag: string }[] = [];
-  /** The part being uploaded, if any (at most one: memory is two parts). */
-  private inflight: Promise<void> = Promise.resolve();
 
   constructor(store: ObjectStore, key: string, opts: LtxUploadOptions) {
     this.store = store;
@@ -61,19 +59,11 @@ export class LtxUpload {
     this.buffered += chunk.length;
     this.total += chunk.length;
     this.keepTail(chunk);
-    while (this.buffered >= this.opts.partSize) {
-      const part = this.take(this.opts.partSize);
-      // One part on its way while the next one fills: the caller decodes on instead of waiting for R2.
-      await this.inflight;
-      this.inflight = this.sendPart(part);
-      // Its failure is thrown by the next await of it (the next part, finish); not an unhandled rejection meanwhile.
-      this.inflight.catch(() => undefined);
-    }
+    while (this.buffered >= this.opts.partSize) await this.sendPart(this.take(this.opts.partSize));
   }
 
   /** Makes the object visible at its key. Returns its info. */
   async finish(): Promise<ObjectInfo> {
-    await this.inflight;
     const rest = this.take(this.buffered);
     if (!this.multipart) {
       const put = await this.retry(() => this.store.put(this.key, rest, { customMetadata: this.opts.customMetadata, ifAbsent: true }));
@@ -98,9 +88,6 @@ export class LtxUpload {
 
   /** Drops everything sent so far. Safe to call more than once. */
   async abort(): Promise<void> {
-    // A part still on its way (or the create before it) settles first, so the abort covers it.
-    await this.inflight.catch(() => undefined);
-    this.inflight = Promise.resolve();
     const upload = this.multipart;
     this.multipart = undefined;
     this.chunks = [];

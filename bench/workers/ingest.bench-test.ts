@@ -219,6 +219,61 @@ async function smallPushes(): Promise<IngestBenchResult['small']> {
       },
     },
     {
+      // The fair floor: what any correct push must do. A hop into the DO with the body as a stream, read
+      // whole; the put (create-only, with the timestamp metadata); one SQLite commit of the rows ours
+      // commits (a page row per changed page, the position, the file's catalog row).
+      name: 'floor',
+      run: async (from, to) => {
+        const stub = env.DATABASE.getByName('bench-floor');
+        const t = performance.now();
+        for (let i = from; i < to; i++) {
+          const file = chain[i];
+          await runInDurableObject(stub, async (_inst, state) => {
+            const bytes = new Uint8Array(await new Response(byteStream(file.bytes)).arrayBuffer());
+            const put = await env.LTX_BUCKET.put(`${RAW}/floor/${i}`, bytes, {
+              onlyIf: { etagDoesNotMatch: '*' },
+              customMetadata: { 'litestream-timestamp': new Date(1_700_000_000_000 + i).toISOString() },
+            });
+            if (!put) throw new Error('floor put refused');
+            const sql = state.storage.sql;
+            state.storage.transactionSync(() => {
+              for (const pgno of file.pgnos) {
+                sql.exec(
+                  'INSERT OR REPLACE INTO pages (pgno, hi, lo, writer) VALUES (?, ?, ?, ?)',
+                  pgno,
+                  i,
+                  pgno,
+                  String(i).padStart(16, '0'),
+                );
+              }
+              sql.exec(
+                `INSERT INTO position (id, page_size, commit_pages, txid, checksum, created_at, updated_at, incarnation) VALUES (1, 4096, ?, ?, ?, ?, ?, 'floor')
+                 ON CONFLICT (id) DO UPDATE SET commit_pages = excluded.commit_pages, txid = excluded.txid, checksum = excluded.checksum, updated_at = excluded.updated_at`,
+                file.commit,
+                String(i).padStart(16, '0'),
+                String(i).padStart(16, '0'),
+                Date.now(),
+                Date.now(),
+              );
+              sql.exec(
+                `INSERT OR REPLACE INTO files (level, min_txid, max_txid, size, timestamp, file_checksum, post_apply_checksum, commit_pages, created_at)
+                 VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                String(i).padStart(16, '0'),
+                String(i).padStart(16, '0'),
+                bytes.length,
+                1_700_000_000_000 + i,
+                String(i).padStart(16, '0'),
+                String(i).padStart(16, '0'),
+                file.commit,
+                Date.now(),
+              );
+            });
+          });
+        }
+        return performance.now() - t;
+      },
+    },
+    {
       name: 'raw-put-sql',
       run: inDO('bench-raw', async (_inst, state, i) => {
         // What ingestLTX does before its put: clear the staging table and stage the page checksums.

@@ -156,7 +156,7 @@ function smallSection(s: NonNullable<IngestBenchResult['small']>): { section: Se
           `push / raw put = ${formatRatio(rawRatio)} (for information: no correct push is a bare put; ${halfRatios.join(' and ')} over the two halves).`,
         ...present.map((r) => `${r.label}: ${r.what}.`),
         `The ladder, in ms per push (differences between the rows): Worker routing + auth + body stream over RPC ${ms(step('http', 'do-ingest'))} ` +
-          `(of which HTTP routing and auth ${ms(step('http', 'rpc'))}), DatabaseDO.ingest's extras (mutation queue, the name row in meta, the awaited registry upsert RPC) ${ms(step('do-ingest', 'ingestLTX'))}, ` +
+          `(of which HTTP routing and auth ${ms(step('http', 'rpc'))}), DatabaseDO.ingest's extras (mutation queue, stats counters, the registry shard's head announcement sent from the DO's turn, watchers) ${ms(step('do-ingest', 'ingestLTX'))}, ` +
           `decode+verify + SQL ${ms(step('ingestLTX', 'raw-put-sql'))}, the put waiting for the DO's SQLite writes before it (the output gate holds outgoing I/O until they are durable) ${ms(step('raw-put-sql', 'raw-put-opts'))}, ` +
           `create-only condition + metadata on the put ${ms(step('raw-put-opts', 'raw-put'))}, ` +
           `the bare put ${ms(1000 / raw)}${negative ? ' (a negative step is within the noise)' : ''}.`,

@@ -6,6 +6,7 @@ import { app } from '../../src/app.ts';
 import { TOKEN_SPECS, bearer, expectAuthMatrix, OTHER_DATABASE, TOKENS, withTokens } from '../helpers/auth-matrix.ts';
 import type { Fetch, MatrixResult, MatrixRoute } from '../helpers/auth-matrix.ts';
 import { encodePageBatch } from '../../src/replication/page-batch.ts';
+import { registrySettled } from '../helpers/cron-sim.ts';
 
 const BASE = 'https://ltx-edge.test';
 const DEV = { authorization: 'Bearer dev-token' };
@@ -26,13 +27,14 @@ const CHAIN = manifest.files
 const FILE1 = CHAIN[0].split('/').pop()!;
 const FILE2 = CHAIN[1].split('/').pop()!;
 
-/** Pushes CHAIN to `name` with the dev token (exports.default.fetch). */
+/** Pushes CHAIN to `name` with the dev token (exports.default.fetch), then waits until the registry lists its head. */
 async function seed(name: string): Promise<void> {
   for (const p of CHAIN) {
     const res = await exports.default.fetch(`${BASE}/v1/databases/${name}/ltx`, { method: 'POST', headers: DEV, body: bytesOf(p) });
     expect([200, 201]).toContain(res.status);
     await res.body?.cancel();
   }
+  await registrySettled(name, BigInt(CHAIN.length));
 }
 
 const onePage = () => encodePageBatch([{ pgno: 2, data: new Uint8Array(4096).fill(7) }]);

@@ -9,6 +9,7 @@ import { encodeLTX } from '../../src/ltx/encoder.ts';
 import { makeHeader } from '../../src/ltx/header.ts';
 import { MemoryDatabase } from '../../src/ltx/memory-database.ts';
 import { encodePageBatch } from '../../src/replication/page-batch.ts';
+import { registrySettled } from '../helpers/cron-sim.ts';
 
 const BASE = 'https://ltx-edge.test';
 const AUTH = { authorization: 'Bearer dev-token' };
@@ -58,8 +59,11 @@ async function json<T>(res: Response, status: number): Promise<T> {
   return JSON.parse(text) as T;
 }
 
+/** Pushes the files, then waits until the registry lists the head they made (the DO announces it, at most every ANNOUNCE_GAP_MS). */
 async function pushAll(name: string, paths: string[]): Promise<void> {
-  for (const p of paths) await json(await push(name, bytesOf(p)), 201);
+  let head = '';
+  for (const p of paths) head = (await json<{ pos: Pos }>(await push(name, bytesOf(p)), 201)).pos.txid;
+  await registrySettled(name, BigInt('0x' + head));
 }
 
 /** A page whose bytes depend on pgno and seed. */

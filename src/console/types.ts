@@ -1,49 +1,24 @@
-// The /v1 answers the console reads, as the OpenAPI document (src/routes/openapi.json) describes them.
+// The /v1 answers the console reads: the wire types of src/api/wire.ts, and what the console adds to them.
 
-export interface Pos {
-  txid: string;
-  postApplyChecksum: string;
-}
+import type { ChangesJSON, DatabaseEntryJSON, DatabaseInfoJSON, LtxFileJSON, PosJSON, WatchEventJSON } from '../api/wire.ts';
 
-/** One entry of GET /v1/databases (DatabaseEntry). */
-export interface DatabaseEntry {
-  name: string;
-  pos: Pos;
-  pageSize: number;
-  size: number;
-  updatedAt: string;
-  /** When maintenance is next due (ms since the epoch); null = idle. */
-  nextDue?: number | null;
-}
+export type Pos = PosJSON;
+
+/** One entry of GET /v1/databases. */
+export type DatabaseEntry = DatabaseEntryJSON;
 
 export interface DatabaseList {
   databases: DatabaseEntry[];
   next?: string;
 }
 
-/** GET /v1/databases/:db (DatabaseInfo). */
-export interface DatabaseInfo {
-  name: string;
-  pos: Pos;
-  pageSize: number;
-  commit: number;
-  size: number;
-  createdAt: string;
-  updatedAt: string;
-  levels: { level: number; files: number; bytes: number }[];
-  oldest: { txid: string; timestamp: string } | null;
-  pendingWrites: number;
+/** GET /v1/databases/:db, with the maintenance state the console shows. */
+export interface DatabaseInfo extends DatabaseInfoJSON {
   maintenance: { failures: number; retryAt: string | null; lastFailure: { action: string; error: string; at: string } | null };
 }
 
-/** One catalog row of GET …/ltx (LtxFile). */
-export interface LtxFile {
-  level: number;
-  minTXID: string;
-  maxTXID: string;
-  size: number;
-  timestamp: string;
-}
+/** One catalog row of GET …/ltx. */
+export type LtxFile = LtxFileJSON;
 
 /** A result value: null, number, string, or a BLOB as base64 (src/query/values.ts ResultValue). */
 export type Value = null | number | string | { base64: string };
@@ -56,11 +31,7 @@ export interface QueryResult {
 }
 
 /** GET …/changes. */
-export interface Changes {
-  pos: Pos;
-  pgnos: number[];
-  all: boolean;
-}
+export type Changes = ChangesJSON;
 
 /** POST …/links. */
 export interface ReadLink {
@@ -75,16 +46,8 @@ export interface Restored {
   pages?: number;
 }
 
-/** The data of one commit event of GET …/watch. */
-export interface CommitEvent {
-  pos: Pos;
-  since: string;
-  commit: number;
-  pageSize: number;
-  timestamp: string;
-  pgnos?: number[];
-  all?: boolean;
-}
+/** The data of one commit event of GET …/watch (`all` left out by the polling fallback, which knows no pages). */
+export type CommitEvent = Omit<WatchEventJSON, 'all'> & { all?: boolean };
 
 /** Where a read happens: the head (null), or a TXID, optionally chosen by time. */
 export type Point = null | { txid: bigint; at?: string };

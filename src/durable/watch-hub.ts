@@ -4,7 +4,7 @@ import { formatTXID } from '../ltx/index.ts';
 import type { Catalog } from './catalog.ts';
 import type { Committed } from './ingest.ts';
 import type { ReadPlanner } from './read-plan.ts';
-import { type CommitEvent, RecentCommits, WATCH_MAX_PGNOS, type WatchFrame, commitEvent, commitFrame } from './watchers.ts';
+import { type CommitEvent, RecentCommits, WATCH_MAX_PGNOS, type WatchFrame, commitEvent, commitFrame, sseEvent } from './watchers.ts';
 
 /** Why a watcher was not accepted: the Worker answers with this error. */
 export interface WatchRefusal {
@@ -57,7 +57,7 @@ export class WatchHub {
     this.ctx.acceptWebSocket(server);
     if (since !== undefined && since !== head.txid) {
       const missed = since < head.txid ? this.recent.after(formatTXID(since)) : undefined;
-      for (const event of missed ?? [this.summarySince(since)]) server.send(JSON.stringify(commitFrame(event)));
+      for (const event of missed ?? [this.summarySince(since)]) server.send(sseEvent(commitFrame(event)));
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -83,8 +83,10 @@ export class WatchHub {
   }
 
   private broadcast(frame: WatchFrame): void {
-    const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    const text = sseEvent(frame);
+    for (const ws of sockets) {
       try {
         ws.send(text);
       } catch {

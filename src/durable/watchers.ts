@@ -12,13 +12,20 @@ export const WATCH_RECENT_EVENTS = 256;
 /** The data of one commit event, as the stream sends it (the wire type). */
 export type CommitEvent = WatchEventJSON;
 
-/** One message from the DO to a watching Worker, which writes it as one SSE event. */
+/** One event from the DO to its watchers (sent as sseEvent's text). */
 export interface WatchFrame {
   /** The SSE id: the TXID the watcher is at after this event. */
   id?: string;
   /** The SSE event name; absent for commits (the default `message` event). */
   event?: 'deleted';
   data: CommitEvent | Record<string, never>;
+}
+
+/** One SSE event as the stream carries it: the DO formats it once, every watching Worker relays the text. */
+export function sseEvent(frame: WatchFrame): string {
+  const id = frame.id === undefined ? '' : `id: ${frame.id}\n`;
+  const event = frame.event === undefined ? '' : `event: ${frame.event}\n`;
+  return `${id}${event}data: ${JSON.stringify(frame.data)}\n\n`;
 }
 
 /** A commit event from what ingest reports. */

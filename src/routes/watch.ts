@@ -1,11 +1,10 @@
-// GET /v1/databases/:db/watch: Server-Sent Events, one per commit, relayed from the database's DO over a hibernatable WebSocket.
+// GET /v1/databases/:db/watch: Server-Sent Events, one per commit, relayed as they come from the database's DO over a hibernatable WebSocket.
 
 import { Hono } from 'hono';
 import { requireScope } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError, type ErrorCode, type ErrorDetails } from '../errors.ts';
 import { formatTXID } from '../ltx/index.ts';
-import type { WatchFrame } from '../durable/watchers.ts';
 import { dbName, parseTXIDParam } from './params.ts';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -14,11 +13,6 @@ export const WATCH_KEEPALIVE_MS = 25_000;
 const RETRY_MS = 2000;
 
 const encoder = new TextEncoder();
-
-/** One SSE event from a DO frame. */
-export function sseEvent(frame: WatchFrame): string {
-  return `${frame.id === undefined ? '' : `id: ${frame.id}\n`}${frame.event === undefined ? '' : `event: ${frame.event}\n`}data: ${JSON.stringify(frame.data)}\n\n`;
-}
 
 export const watchRoutes = new Hono<AppEnv>();
 
@@ -61,7 +55,8 @@ watchRoutes.get('/:db/watch', requireScope('read'), async (c) => {
         }
       };
       send(`: watching ${name}\nretry: ${RETRY_MS}\n\n`);
-      socket.addEventListener('message', (e) => send(sseEvent(JSON.parse(String(e.data)) as WatchFrame)));
+      // The DO sends each event already as SSE text (durable/watchers.ts sseEvent): relayed as it is.
+      socket.addEventListener('message', (e) => send(String(e.data)));
       socket.addEventListener('close', () => {
         clearInterval(keepalive);
         try {

@@ -26,7 +26,7 @@ import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 import { WatchHub } from './watch-hub.ts';
 import { RegistryLink } from './registry-link.ts';
 import { HeadWaiters } from './head-waiters.ts';
-import { type StepLimits, abortSnapshotJob, snapshotJobActive } from './snapshot-job.ts';
+import { type StepLimits, abortSnapshotJob, snapshotJob } from './snapshot-job.ts';
 import { continueSnapshot } from './snapshot-chunked.ts';
 import { parseTXID } from '../ltx/index.ts';
 
@@ -120,13 +120,13 @@ export class DatabaseDO extends DurableObject<Env> {
     if (!name) return;
     await this.queue.run(async () => {
       const ctx = this.ingestContext(name);
-      if (!snapshotJobActive(ctx)) return;
+      if (!snapshotJob(ctx)) return;
       // Set before the step: a step that throws (a crash) leaves the alarm, and the runtime retries it.
       await this.ctx.storage.setAlarm(Date.now() + this.snapshotPauseMs);
       const report = await continueSnapshot(ctx, this.snapshotLimits);
       if (report.progress === undefined) this.planner.invalidate();
       if (!report.ok) this.stats.recordError('MAINTENANCE', `snapshot: ${report.error ?? ''}`, Date.now());
-      if (!snapshotJobActive(ctx)) await this.ctx.storage.deleteAlarm();
+      if (!snapshotJob(ctx)) await this.ctx.storage.deleteAlarm();
     });
   }
 

@@ -16,6 +16,7 @@ import { decideIngest } from '../replication/ingest-rules.ts';
 import { TIMESTAMP_METADATA, ltxKey } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
+import { doRetry, withRetry } from '../storage/retry.ts';
 import {
   BodyReadError,
   type ChunkReader,
@@ -56,6 +57,11 @@ export interface IngestContext {
   chunkedSnapshotBytes?: number;
   /** Told after each file's commit transaction, in TXID order (the DO's watchers). */
   onCommit?: (committed: Committed) => void;
+}
+
+/** Runs an R2 call of this context with the DO's retries (backoff base ctx.retryDelayMs). */
+export function retryOf(ctx: Pick<IngestContext, 'retryDelayMs'>): <T>(fn: () => Promise<T>) => Promise<T> {
+  return (fn) => withRetry(fn, doRetry(ctx.retryDelayMs));
 }
 
 /** A file that just moved the head: what the DO tells its watchers. */

@@ -12,9 +12,10 @@ import {
 import { planRestore } from '../replication/restore-plan.ts';
 import type { CatalogFile } from './catalog.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { compactFiles, deleteFiles, hasPendingDeletes, snapshotHead, sweepPendingDeletes } from './compact.ts';
+import { compactFiles, snapshotHead } from './compact.ts';
+import { deleteFiles, hasPendingDeletes, sweepPendingDeletes } from './pending-deletes.ts';
 import type { IngestContext } from './ingest.ts';
-import { DEFAULT_SNAPSHOT_STEP_MS, type StepLimits, snapshotJobActive, snapshotJobFiles, snapshotJobKey } from './snapshot-job.ts';
+import { DEFAULT_SNAPSHOT_STEP_MS, type StepLimits, snapshotJob } from './snapshot-job.ts';
 import { continueSnapshot, startChunkedSnapshot, wantsChunkedSnapshot } from './snapshot-chunked.ts';
 
 export interface ActionJSON {
@@ -75,19 +76,18 @@ export async function runMaintenance(
   if (!pos) return { actions: [], nextDue: null, inconsistencies: 0, swept: 0, budgetExhausted: false, snapshotRunning: false };
   // First what failed deletes, failed compactions or a dead DO left in R2 without a catalog row
   // (not the output of a chunked snapshot in progress: its last step may have completed it).
-  const jobKey = snapshotJobKey(ctx);
-  const swept = await sweepPendingDeletes(ctx, new Set(jobKey === undefined ? [] : [jobKey]));
+  const before = snapshotJob(ctx);
+  const swept = await sweepPendingDeletes(ctx, new Set(before === undefined ? [] : [before.key]));
   const actions: ActionJSON[] = [];
   let budgetExhausted = false;
   // A chunked snapshot in progress takes its next step first, and no second one starts meanwhile.
-  const running = snapshotJobActive(ctx);
-  if (running && filter({ kind: 'snapshot', maxTXID: pos.txid }))
-    actions.push(await continueSnapshot(ctx, stepLimits(ctx, snapshotLimits)));
+  if (before && filter({ kind: 'snapshot', maxTXID: pos.txid })) actions.push(await continueSnapshot(ctx, stepLimits(ctx, snapshotLimits)));
+  const job = before && snapshotJob(ctx);
   // Retention leaves the files a snapshot in progress reads.
-  const pinned = new Set(snapshotJobFiles(ctx).map((f) => `${f.level}/${f.minTXID}/${f.maxTXID}`));
+  const pinned = new Set((job?.files ?? []).map((f) => `${f.level}/${f.minTXID}/${f.maxTXID}`));
   const planned = planMaintenance(entries(ctx.catalog.filesUpTo(pos.txid)), pos.txid, now, cfg)
     .filter(filter)
-    .filter((a) => !(a.kind === 'snapshot' && snapshotJobActive(ctx)))
+    .filter((a) => !(a.kind === 'snapshot' && job))
     .map((a) => (a.kind === 'delete' ? { ...a, files: a.files.filter((f) => !pinned.has(`${f.level}/${f.minTXID}/${f.maxTXID}`)) } : a))
     .filter((a) => a.kind !== 'delete' || a.files.length > 0);
   for (const action of planned) {
@@ -147,7 +147,7 @@ export async function runMaintenance(
   // database in the registry for that year. Ask from the earlier of the two.
   const clockNow = Math.min(now, ctx.now());
   let due = nextMaintenanceDue(after, pos.txid, clockNow, cfg);
-  const snapshotRunning = snapshotJobActive(ctx);
+  const snapshotRunning = snapshotJob(ctx) !== undefined;
   if (hasPendingDeletes(ctx) || snapshotRunning) due = Math.min(due ?? Infinity, clockNow + PENDING_RETRY_MS);
   return { actions, nextDue: due ?? null, inconsistencies, swept, budgetExhausted, snapshotRunning };
 }

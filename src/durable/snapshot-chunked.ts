@@ -4,10 +4,9 @@ import { HEADER_FLAG_NO_CHECKSUM, SNAPSHOT_LEVEL, formatTXID } from '../ltx/inde
 import type { PlanFile } from '../replication/restore-plan.ts';
 import type { ReadPlan } from '../replication/plan.ts';
 import { StorageError } from '../storage/object-store.ts';
-import { doRetry, withRetry } from '../storage/retry.ts';
 import type { CatalogFile, Position } from './catalog.ts';
 import { flagsOf } from './compact.ts';
-import type { IngestContext } from './ingest.ts';
+import { type IngestContext, retryOf } from './ingest.ts';
 import type { ActionJSON } from './maintain.ts';
 import { CHUNKED_SNAPSHOT_BYTES, DEFAULT_SNAPSHOT_STEP_MS, type StepLimits, snapshotStep, startSnapshotJob } from './snapshot-job.ts';
 
@@ -27,7 +26,7 @@ export async function startChunkedSnapshot(
   const byKey = new Map(all.map((f) => [`${f.level}/${f.minTXID}/${f.maxTXID}`, f]));
   const files = planFiles.map((f) => byKey.get(`${f.level}/${f.minTXID}/${f.maxTXID}`)!);
   const last = files[files.length - 1];
-  const retry = <T>(fn: () => Promise<T>): Promise<T> => withRetry(fn, doRetry(ctx.retryDelayMs));
+  const retry = retryOf(ctx);
   let flags: number[];
   try {
     flags = await Promise.all(files.map((f) => flagsOf(ctx, f, retry)));

@@ -10,17 +10,17 @@ import {
   formatTimestamp,
   formatTXID,
   lockPgno,
+  makeHeader,
   parseHex64,
 } from '../ltx/index.ts';
 import { type ReadPlan, PlanError, PlanStaleError } from '../replication/plan.ts';
 import { planPages } from '../replication/snapshot-stream.ts';
 import { TIMESTAMP_METADATA, ltxKey } from '../storage/keys.ts';
 import { StorageError, type UploadedPart } from '../storage/object-store.ts';
-import { doRetry, withRetry } from '../storage/retry.ts';
 import type { CatalogFile } from './catalog.ts';
-import { clearPendingOutput, markOutputPending } from './compact.ts';
+import { clearPendingOutput, markOutputPending } from './pending-deletes.ts';
 import { type FileJSON, fileJSON } from './info.ts';
-import type { IngestContext } from './ingest.ts';
+import { type IngestContext, retryOf } from './ingest.ts';
 import { DEFAULT_PART_SIZE } from './ltx-upload.ts';
 
 /** Databases at least this large are snapshotted in steps; smaller ones in one merge (compact.ts). */
@@ -70,20 +70,14 @@ interface JobState {
   steps: number;
 }
 
-/** True while a chunked snapshot is in progress. */
-export function snapshotJobActive(ctx: IngestContext): boolean {
-  return loadState(ctx) !== undefined;
-}
-
-/** The output key of the job in progress. */
-export function snapshotJobKey(ctx: IngestContext): string | undefined {
-  return loadState(ctx)?.key;
-}
-
-/** The catalog files the job in progress reads: retention must leave them until it ends. */
-export function snapshotJobFiles(ctx: IngestContext): { level: number; minTXID: bigint; maxTXID: bigint }[] {
+/** The job in progress, if any: its output key and the catalog files it reads (retention must leave them). */
+export function snapshotJob(ctx: IngestContext): { key: string; files: { level: number; minTXID: bigint; maxTXID: bigint }[] } | undefined {
   const s = loadState(ctx);
-  return (s?.plan.files ?? []).map((f) => ({ level: f.level, minTXID: BigInt('0x' + f.minTXID), maxTXID: BigInt('0x' + f.maxTXID) }));
+  if (!s) return undefined;
+  return {
+    key: s.key,
+    files: s.plan.files.map((f) => ({ level: f.level, minTXID: BigInt('0x' + f.minTXID), maxTXID: BigInt('0x' + f.maxTXID) })),
+  };
 }
 
 /** Starts a chunked snapshot of `plan` (the head's restore plan; `last` its newest file). */
@@ -137,20 +131,14 @@ async function stepOnce(ctx: IngestContext, state: JobState, limits: StepLimits)
   const started = ctx.now();
   const partSize = state.partSize;
   const plan = planOf(state);
-  const header = {
+  const header = makeHeader({
     flags: state.noChecksum ? HEADER_FLAG_NO_CHECKSUM : 0,
     pageSize: plan.pageSize,
     commit: plan.commit,
     minTXID: 1n,
     maxTXID: plan.txid,
     timestamp: state.timestamp,
-    preApplyChecksum: 0n,
-    walOffset: 0n,
-    walSize: 0n,
-    walSalt1: 0,
-    walSalt2: 0,
-    nodeID: 0n,
-  };
+  });
   const enc = state.encoder ? LTXEncoder.resume(header, encoderState(state.encoder)) : new LTXEncoder(header);
   const buffer: Uint8Array[] = [loadTail(ctx)];
   let buffered = buffer[0].length;
@@ -160,7 +148,7 @@ async function stepOnce(ctx: IngestContext, state: JobState, limits: StepLimits)
     buffer.push(start);
     buffered += start.length;
   }
-  const retry = <T>(fn: () => Promise<T>): Promise<T> => withRetry(fn, doRetry(ctx.retryDelayMs));
+  const retry = retryOf(ctx);
   const upload = () => (state.uploadId ? ctx.store.resumeMultipart(state.key, state.uploadId) : undefined);
   const flushParts = async (): Promise<void> => {
     while (buffered >= partSize) {
@@ -226,7 +214,7 @@ export async function abortSnapshotJob(ctx: IngestContext): Promise<void> {
   const state = loadState(ctx);
   if (!state) return;
   if (state.uploadId) {
-    await withRetry(() => ctx.store.resumeMultipart(state.key, state.uploadId!).abort(), doRetry(ctx.retryDelayMs)).catch((e: unknown) => {
+    await retryOf(ctx)(() => ctx.store.resumeMultipart(state.key, state.uploadId!).abort()).catch((e: unknown) => {
       // An upload already completed or aborted is gone: nothing is left to abort.
       if (!(e instanceof StorageError)) throw e;
     });
@@ -321,7 +309,7 @@ async function completeUpload(
  * (size from R2, file checksum from its trailer). No object: the upload was aborted; start over.
  */
 async function adoptCompleted(ctx: IngestContext, state: JobState): Promise<StepResult> {
-  const retry = <T>(fn: () => Promise<T>): Promise<T> => withRetry(fn, doRetry(ctx.retryDelayMs));
+  const retry = retryOf(ctx);
   const there = await retry(() => ctx.store.head(state.key));
   if (!there) return restart(ctx, state, 'its upload is gone and nothing is at its key');
   const trailer = await retry(async () => (await ctx.store.get(state.key, { offset: there.size - 8, length: 8 }))?.bytes());

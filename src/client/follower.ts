@@ -40,19 +40,22 @@ export function startFollowing(host: FollowHost, opts: FollowOptions, stopped: (
   const moved = (r: RefreshResult | undefined): void => {
     if (r && r.txid !== r.previous && !abort.signal.aborted) opts.onChange?.(r);
   };
-  const loop =
-    opts.watch === false ? poll(host, intervalMs, abort.signal, moved, report) : watch(host, intervalMs, abort.signal, moved, report);
-  void loop.catch(report);
+  const loop: Loop = { host, intervalMs, signal: abort.signal, moved, report };
+  void (opts.watch === false ? poll(loop) : watch(loop)).catch(report);
   return follower;
 }
 
-async function poll(
-  host: FollowHost,
-  intervalMs: number,
-  signal: AbortSignal,
-  moved: (r: RefreshResult | undefined) => void,
-  report: (e: unknown) => void,
-): Promise<void> {
+/** What both loops run with. */
+interface Loop {
+  host: FollowHost;
+  intervalMs: number;
+  signal: AbortSignal;
+  /** A refresh or commit's result: told to onChange when it moved the view. */
+  moved: (r: RefreshResult | undefined) => void;
+  report: (e: unknown) => void;
+}
+
+async function poll({ host, intervalMs, signal, moved, report }: Loop): Promise<void> {
   for (let first = true; !signal.aborted; first = false) {
     if (!first) await pause(intervalMs, signal);
     if (signal.aborted) return;
@@ -70,13 +73,8 @@ async function poll(
  * break, catches up with what the stream cannot say (a gap, or a server that has no stream: then
  * polling takes over). Reconnects back off from `intervalMs` to MAX_RECONNECT_MS, reset by an event.
  */
-async function watch(
-  host: FollowHost,
-  intervalMs: number,
-  signal: AbortSignal,
-  moved: (r: RefreshResult | undefined) => void,
-  report: (e: unknown) => void,
-): Promise<void> {
+async function watch(loop: Loop): Promise<void> {
+  const { host, intervalMs, signal, moved, report } = loop;
   let delay = intervalMs;
   for (let first = true; !signal.aborted; first = false) {
     if (!first) {
@@ -104,7 +102,7 @@ async function watch(
       // The refresh just found the database, but GET …/watch is 404: a server from before the stream.
       // (A database deleted in between is 404 too; polling then reports it on every round, as it would.)
       if (exists && e instanceof ApiClientError && e.status === 404) {
-        return poll(host, intervalMs, signal, moved, report);
+        return poll(loop);
       }
       report(e);
     }

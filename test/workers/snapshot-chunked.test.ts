@@ -5,6 +5,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseDO } from '../../src/durable/database.ts';
 import type { ActionJSON } from '../../src/durable/maintain.ts';
+import type { StepLimits } from '../../src/durable/snapshot-job.ts';
 import { HEADER_FLAG_NO_CHECKSUM, decodeLTX, encodeLTX, makeHeader } from '../../src/ltx/index.ts';
 import { ltxKey } from '../../src/storage/keys.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-store.ts';
@@ -55,6 +56,17 @@ async function push(db: string, files: Uint8Array[]): Promise<void> {
     const res = await exports.default.fetch(`${BASE}/v1/databases/${db}/ltx`, { method: 'POST', headers: AUTH, body: f });
     expect(res.status, await res.text()).toBe(201);
   }
+}
+
+/** `db`'s DO on `store`, snapshotting in steps from 64 KiB on with these bounds; steps only when the test asks (no timer). */
+function inSteps(db: string, store: ObjectStore, limits: StepLimits): Promise<void> {
+  return runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => {
+    i.store = store;
+    i.chunkedSnapshotBytes = 64 * 1024;
+    i.snapshotLimits = limits;
+    i.snapshotPauseMs = 3_600_000;
+    i.retryDelayMs = 0;
+  });
 }
 
 /** One maintenance pass limited to the snapshot; its last snapshot action's report (a job that started over is followed by the new one). */
@@ -113,14 +125,7 @@ describe('chunked snapshots', () => {
   it('ends with the same file and no orphaned object or upload, whichever step crashes, before or after which call', async () => {
     const pages = 512;
     const { files, expected } = history(pages, 1902);
-    const setup = async (db: string, store: ObjectStore) =>
-      runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => {
-        i.store = store;
-        i.chunkedSnapshotBytes = 64 * 1024;
-        i.snapshotLimits = { maxPages: 64, partSize: 256 * 1024 };
-        i.snapshotPauseMs = 3_600_000;
-        i.retryDelayMs = 0;
-      });
+    const setup = (db: string, store: ObjectStore) => inSteps(db, store, { maxPages: 64, partSize: 256 * 1024 });
     // A dry run records the store calls each step makes.
     const dry = recorder(new MemoryObjectStore({ minPartSize: 1 }));
     await setup('chunked-dry', dry.store);
@@ -179,12 +184,7 @@ describe('chunked snapshots', () => {
     const db = 'chunked-deleted';
     const { files } = history(300, 1904);
     const rec = recorder(new MemoryObjectStore({ minPartSize: 1 }));
-    await runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => {
-      i.store = rec.store;
-      i.chunkedSnapshotBytes = 64 * 1024;
-      i.snapshotLimits = { maxPages: 100, partSize: 128 * 1024 };
-      i.snapshotPauseMs = 3_600_000;
-    });
+    await inSteps(db, rec.store, { maxPages: 100, partSize: 128 * 1024 });
     await push(db, files);
     expect((await snapshotPass(db))?.progress?.nextPgno).toBe(101);
     expect([...rec.uploads.values()]).toEqual(['open']);
@@ -198,12 +198,7 @@ describe('chunked snapshots', () => {
     const db = 'chunked-alarm';
     const { files, expected } = history(300, 1903);
     const rec = recorder(new MemoryObjectStore({ minPartSize: 1 }));
-    await runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => {
-      i.store = rec.store;
-      i.chunkedSnapshotBytes = 64 * 1024;
-      i.snapshotLimits = { maxPages: 50, partSize: 128 * 1024 };
-      i.snapshotPauseMs = 3_600_000;
-    });
+    await inSteps(db, rec.store, { maxPages: 50, partSize: 128 * 1024 });
     await push(db, files);
     expect((await snapshotPass(db))?.progress?.nextPgno).toBe(51);
     rec.crashAt = { n: rec.calls.length + 1, after: false };

@@ -39,14 +39,24 @@ const verdict = (r: number, goal: number) => (r >= goal ? 'meets the goal' : '**
 
 const SMALL_ROWS: { key: string; label: string; what: string }[] = [
   {
+    key: 'app',
+    label: "push: POST /v1/databases/:db/ltx, the Worker's handler",
+    what: "the real path as a production Worker runs it once the request has arrived (app.request in the calling isolate): hono, auth, request log, the body read whole (it declares ≤ 1 MiB) → DatabaseDO RPC with the bytes → queue, decode+verify, R2 put (create-only), SQLite commit → registry head. The fair floor starts at the same point (the Worker's hop into the DO), so this is the row the goal applies to",
+  },
+  {
     key: 'http',
-    label: 'push: POST /v1/databases/:db/ltx',
-    what: 'the real path: Worker (hono, auth) → DatabaseDO RPC with the body as a stream → queue, decode+verify, R2 put (create-only), SQLite commit → registry upsert',
+    label: "… same, through the Vitest pool's Worker entry",
+    what: "exports.default.fetch: the request handed into the Worker by the pool's loopback, the part production's network ingress plays; the floor has no such step",
+  },
+  {
+    key: 'http-log',
+    label: '… and the request log line forwarded to the test runner',
+    what: "the rows above write their one request log line (console.log) to a no-op: under the Vitest pool every console.log is sent to the test runner, a cost production's stdout logging does not have; this row keeps it",
   },
   {
     key: 'rpc',
     label: '… DO RPC ingest(), no Worker',
-    what: 'the DO stub called from the test isolate with the same body stream: no HTTP routing or auth',
+    what: 'the DO stub called from the test isolate with the same bytes: no HTTP routing, auth or body read',
   },
   {
     key: 'do-ingest',
@@ -125,15 +135,15 @@ function smallSection(s: NonNullable<IngestBenchResult['small']>): { section: Se
       `${formatRate(half(r.key, 0))} / ${formatRate(half(r.key, 1))}`,
       ms(1000 / m),
       r.key === 'raw-put' ? 'baseline' : formatRatio(m / raw),
-      r.key === 'floor' ? 'floor' : s.roundMs.floor?.length ? ratioCell(m / floor, r.key === 'http' ? SMALL_GOAL : undefined) : '',
+      r.key === 'floor' ? 'floor' : s.roundMs.floor?.length ? ratioCell(m / floor, r.key === 'app' ? SMALL_GOAL : undefined) : '',
     ];
   });
-  const halfRatios = ([0, 1] as const).map((i) => formatRatio(half('http', i) / half('raw-put', i)));
+  const halfRatios = ([0, 1] as const).map((i) => formatRatio(half('app', i) / half('floor', i)));
   const step = (a: string, b: string) => 1000 / rate(a) - 1000 / rate(b);
-  const ladder = ['http', 'rpc', 'do-ingest', 'ingestLTX', 'raw-put-sql', 'raw-put-opts', 'raw-put'];
+  const ladder = ['app', 'rpc', 'do-ingest', 'ingestLTX', 'raw-put-sql', 'raw-put-opts', 'raw-put'];
   const negative = ladder.some((k, i) => i + 1 < ladder.length && step(k, ladder[i + 1]) < 0);
-  const ratio = rate('http') / floor;
-  const rawRatio = rate('http') / raw;
+  const ratio = rate('app') / floor;
+  const rawRatio = rate('app') / raw;
   return {
     ratio,
     rawRatio,
@@ -152,11 +162,12 @@ function smallSection(s: NonNullable<IngestBenchResult['small']>): { section: Se
         rows,
       },
       notes: [
-        `push / fair floor = ${ratioCell(ratio, SMALL_GOAL)} (goal ≥ ${formatRatio(SMALL_GOAL)}): ${verdict(ratio, SMALL_GOAL)}. ` +
-          `push / raw put = ${formatRatio(rawRatio)} (for information: no correct push is a bare put; ${halfRatios.join(' and ')} over the two halves).`,
+        `push / fair floor = ${ratioCell(ratio, SMALL_GOAL)} (goal ≥ ${formatRatio(SMALL_GOAL)}): ${verdict(ratio, SMALL_GOAL)}; ${halfRatios.join(' and ')} over the two halves. ` +
+          `Through the pool's Worker entry ${formatRatio(rate('http') / floor)}, with the log line forwarded too ${formatRatio(rate('http-log') / floor)}. ` +
+          `push / raw put = ${formatRatio(rawRatio)} (for information: no correct push is a bare put).`,
         ...present.map((r) => `${r.label}: ${r.what}.`),
-        `The ladder, in ms per push (differences between the rows): Worker routing + auth + body stream over RPC ${ms(step('http', 'do-ingest'))} ` +
-          `(of which HTTP routing and auth ${ms(step('http', 'rpc'))}), DatabaseDO.ingest's extras (mutation queue, stats counters, the registry shard's head announcement sent from the DO's turn, watchers) ${ms(step('do-ingest', 'ingestLTX'))}, ` +
+        `The ladder, in ms per push (differences between the rows): the pool's Worker entry ${ms(step('http', 'app'))} and its log forwarding ${ms(step('http-log', 'http'))} (not in the goal's row); ` +
+          `routing, auth, request log and the body read ${ms(step('app', 'rpc'))}, the bytes over RPC ${ms(step('rpc', 'do-ingest'))}, DatabaseDO.ingest's extras (mutation queue, stats counters, the registry shard's head announcement sent from the DO's turn, watchers) ${ms(step('do-ingest', 'ingestLTX'))}, ` +
           `decode+verify + SQL ${ms(step('ingestLTX', 'raw-put-sql'))}, the put waiting for the DO's SQLite writes before it (the output gate holds outgoing I/O until they are durable) ${ms(step('raw-put-sql', 'raw-put-opts'))}, ` +
           `create-only condition + metadata on the put ${ms(step('raw-put-opts', 'raw-put'))}, ` +
           `the bare put ${ms(1000 / raw)}${negative ? ' (a negative step is within the noise)' : ''}.`,

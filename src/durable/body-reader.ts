@@ -57,6 +57,21 @@ export function chunkReader(body: ReadableStream<Uint8Array>, chunkBytes = READ_
   };
 }
 
+/** A ChunkReader over bytes already in memory: the whole of them on the first read. */
+export function bytesReader(bytes: Uint8Array): ChunkReader {
+  let left: Uint8Array | undefined = bytes;
+  return {
+    read: async () => {
+      const value = left;
+      left = undefined;
+      return value === undefined || value.length === 0 ? { done: true } : { done: false, value };
+    },
+    cancel: async () => {
+      left = undefined;
+    },
+  };
+}
+
 /** How long a client body may take: no byte for `idleMs`, or still arriving after `totalMs` → 408. */
 export interface UploadDeadlines {
   idleMs: number;

@@ -141,8 +141,8 @@ export class DatabaseDO extends DurableObject<Env> {
     this.watchers.closed(ws, 1011);
   }
 
-  /** Pushes one LTX file (DESIGN §4 POST /v1/databases/:db/ltx). */
-  ingest(name: string, body: ReadableStream<Uint8Array>): Promise<RpcResult<PosJSON>> {
+  /** Pushes one LTX file (DESIGN §4 POST /v1/databases/:db/ltx): streamed, or small and read whole by the Worker. */
+  ingest(name: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
       this.rememberName(name);
       const result = await ingestLTX(this.ingestContext(name), body, { deadlines: this.limits.upload });

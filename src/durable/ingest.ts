@@ -23,6 +23,7 @@ import {
   DRAIN_LIMIT_BYTES,
   type UploadDeadlines,
   UploadTimeoutError,
+  bytesReader,
   chunkReader,
   drainBody,
   withDeadlines,
@@ -98,16 +99,17 @@ export function headJSON(pos: Position | undefined): PosJSON {
 }
 
 /**
- * Ingests one LTX file from `body`. Nothing changes unless the whole file verifies and is in R2:
+ * Ingests one LTX file from `body` (a stream, or bytes a Worker already read whole). Nothing changes unless the whole file verifies and is in R2:
  * then its page checksums, the position and its catalog row commit in one transaction.
  * Returns 201 for a new file, 200 for a re-push of a committed one, or a typed error.
  */
 export async function ingestLTX(
   ctx: IngestContext,
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | Uint8Array,
   opts: IngestOptions = {},
 ): Promise<RpcResult<PosJSON>> {
-  const reader = opts.deadlines ? withDeadlines(chunkReader(body), opts.deadlines) : chunkReader(body);
+  const reader =
+    body instanceof Uint8Array ? bytesReader(body) : opts.deadlines ? withDeadlines(chunkReader(body), opts.deadlines) : chunkReader(body);
   try {
     const first = await readAtLeast(reader, HEADER_SIZE);
     let header: Header;

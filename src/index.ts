@@ -5,8 +5,13 @@ import { runMaintenanceTick } from './cron.ts';
 import { DatabaseDO } from './durable/database.ts';
 import { RegistryDO } from './durable/registry.ts';
 import type { Env } from './env.ts';
+import { useCRC64Kernel } from './ltx/crc64.ts';
+import crc64Kernel from './ltx/crc64.wasm';
 
 export { DatabaseDO, RegistryDO };
+
+// Workers compile no WebAssembly from bytes at run time: the CRC-64 kernel comes bundled, precompiled.
+useCRC64Kernel(crc64Kernel);
 
 /** Cron tick: validates config, then runs the due maintenance (cron.ts) and logs its summary. */
 async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { pageChecksum, pageChecksumLinear } from '../../../src/ltx/checksum.ts';
-import { CRC64, crc64, crcLinear } from '../../../src/ltx/crc64.ts';
+import { CRC64, compileCRC64Kernel, crc64, crc64Backend, crcLinear, useCRC64Kernel } from '../../../src/ltx/crc64.ts';
 import { prng } from '../../helpers/prng.ts';
 
 /** The CRC one bit at a time, straight from the definition (reflected poly 0xD800000000000000). */
@@ -47,5 +47,52 @@ describe('CRC-64/GO-ISO', () => {
       expect(new CRC64().update(head).appendLinear(crcLinear(data)).digest()).toBe(whole);
       expect(pageChecksumLinear(7, crcLinear(data))).toBe(pageChecksum(7, data));
     }
+  });
+});
+
+describe('the WebAssembly kernel', () => {
+  const kernel = compileCRC64Kernel();
+
+  /** What `fn` computes with the JS reference alone and with the kernel. */
+  function both<T>(fn: () => T): { js: T; wasm: T } {
+    useCRC64Kernel(null);
+    try {
+      const js = fn();
+      useCRC64Kernel(kernel);
+      return { js, wasm: fn() };
+    } finally {
+      useCRC64Kernel(kernel);
+    }
+  }
+
+  it('is what Node runs', () => {
+    expect(crc64Backend()).toBe('wasm');
+  });
+
+  it(`agrees with the JS reference around its thresholds, pieces and alignments (seed ${SEED + 2})`, () => {
+    const r = prng(SEED + 2);
+    const buf = r.bytes(3 * 65536 + 64);
+    const lengths = [0, 31, 511, 512, 513, 543, 544, 4096, 65535, 65536, 65537, 65536 + 31, 65536 + 512, 3 * 65536];
+    const { js, wasm } = both(() => lengths.flatMap((len) => [0, 1, 3, 4, 7].map((off) => crc64(buf.subarray(off, off + len)))));
+    expect(wasm).toEqual(js);
+    for (const len of [512, 4096, 65536 + 100]) expect(crc64(buf.subarray(5, 5 + len))).toBe(crcBitwise(buf.subarray(5, 5 + len)));
+  });
+
+  it('continues a running register and gives the same linear parts', () => {
+    const r = prng(SEED + 3);
+    const cuts = Array.from({ length: 64 }, () => r.int(70_000));
+    const data = r.bytes(1 << 20);
+    const { js, wasm } = both(() => {
+      const c = new CRC64();
+      let at = 0;
+      const parts = [];
+      for (const n of cuts) {
+        c.update(data, at, Math.min(data.length, at + n));
+        parts.push(crcLinear(data.subarray(at, Math.min(data.length, at + n))));
+        at = (at + n) % (data.length - 70_000);
+      }
+      return { digest: c.digest(), parts };
+    });
+    expect(wasm).toEqual(js);
   });
 });

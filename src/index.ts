@@ -5,7 +5,7 @@ import { runMaintenanceTick } from './cron.ts';
 import { DatabaseDO } from './durable/database.ts';
 import { RegistryDO } from './durable/registry.ts';
 import type { Env } from './env.ts';
-import { useCRC64Kernel } from './ltx/crc64.ts';
+import { useCRC64Kernel } from './ltx/index.ts';
 import crc64Kernel from './ltx/crc64.wasm';
 
 export { DatabaseDO, RegistryDO };

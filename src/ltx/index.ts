@@ -4,7 +4,7 @@ export { ChecksumUpdate, DatabaseState, MemoryPageChecksums, type PageChecksumSt
 export { databaseChecksum, formatHex64, pageChecksum, pageChecksumLinear, parseHex64, updateChecksum } from './checksum.ts';
 export { type CompactOptions, compactLTX, compactedHeader, isContiguous, mergePages } from './compactor.ts';
 export * from './constants.ts';
-export { CRC64, crc64, crcLinear } from './crc64.ts';
+export { CRC64, compileCRC64Kernel, crc64, crc64Backend, crcLinear, useCRC64Kernel } from './crc64.ts';
 export {
   DEFAULT_DECODER_LIMITS,
   type DecodeResult,

@@ -4,7 +4,8 @@
 //   node bench/cpuprofile-summary.ts bench/out/<file>.cpuprofile decodeLTX
 //
 // "plain" decodes the NoChecksum snapshot with decodeLTX, "tracked" the checksum-tracking one, "stream" feeds
-// LTXDecoder 64 KiB chunks (its root function for the summary is then `push`).
+// LTXDecoder 64 KiB chunks (its root function for the summary is then `push`), "into" does the same with every
+// page decoded into one reused buffer (nextPage(into), as ingest, compaction and snapshots do; root `nextPage`).
 
 import { HEADER_FLAG_NO_CHECKSUM, LTXDecoder, LTXEncoder, decodeLTX, makeHeader } from '../src/ltx/index.ts';
 import { makeCorpus } from './corpus.ts';
@@ -12,6 +13,7 @@ import { makeCorpus } from './corpus.ts';
 const pageSize = Number(process.argv[2] ?? 4096);
 const seconds = Number(process.argv[3] ?? 8);
 const mode = process.argv[4] ?? 'plain';
+const into = new Uint8Array(pageSize);
 
 const corpus = makeCorpus(pageSize, 32 * 1024 * 1024);
 const enc = new LTXEncoder(
@@ -34,7 +36,14 @@ for (const c of chunks) {
 const t0 = performance.now();
 let runs = 0;
 while (performance.now() - t0 < seconds * 1000) {
-  if (mode === 'stream') {
+  if (mode === 'into') {
+    const dec = new LTXDecoder();
+    for (let at = 0; at < file.length; at += 65536) {
+      dec.write(file.subarray(at, at + 65536));
+      while (dec.nextPage(into));
+    }
+    dec.end();
+  } else if (mode === 'stream') {
     const dec = new LTXDecoder();
     for (let at = 0; at < file.length; at += 65536) dec.push(file.subarray(at, at + 65536));
     dec.end();

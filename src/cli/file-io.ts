@@ -24,6 +24,8 @@ export async function withFileChunks<T>(file: string, fn: (chunks: AsyncIterable
 /** Writes pages at (pgno-1)*pageSize of an open file; `setCommit` truncates or zero-extends it. */
 export class FilePageSink implements PageSink {
   private readonly fd: number;
+  /** writePage writes the bytes out before it returns. */
+  readonly releasesPages = true;
 
   constructor(fd: number) {
     this.fd = fd;

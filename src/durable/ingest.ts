@@ -79,7 +79,7 @@ export interface Committed {
   pages: number[] | undefined;
 }
 
-const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined };
+const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined, releasesPages: true };
 
 /** How a file enters the catalog: pushed (default), or adopted from an object already in R2. */
 export interface IngestOptions {
@@ -275,9 +275,13 @@ async function verifyStream(
   limits: Partial<DecoderLimits> | undefined,
 ): Promise<{ size: number; fileChecksum: bigint }> {
   const dec = new LTXDecoder(limits);
+  let page: Uint8Array | undefined;
   const drain = (chunk: Uint8Array) => {
     dec.write(chunk);
-    while (dec.nextPage());
+    // Every page is dropped at once: all of them go into one buffer.
+    const size = dec.readHeader()?.pageSize;
+    if (size !== undefined) page ??= new Uint8Array(size);
+    while (dec.nextPage(page));
   };
   for (const c of head) drain(c);
   for (let r = await reader.read(); !r.done; r = await reader.read()) drain(r.value);

@@ -12,6 +12,8 @@ import { type ByteSource, PageReader } from './page-reader.ts';
 /** Where applied pages go: a file, memory, a DO's storage. Pages arrive before the file is fully verified. */
 export interface PageSink {
   writePage(pgno: number, data: Uint8Array): void | Promise<void>;
+  /** True when writePage is done with `data` once it returns (it copies or drops it): pages are then decoded into recycled buffers. */
+  readonly releasesPages?: boolean;
   /** Sets the database size in pages; growing fills with zeros. */
   setCommit(pages: number, pageSize: number): void | Promise<void>;
 }
@@ -123,7 +125,7 @@ export async function applyLTX(
   limits: Partial<DecoderLimits> = {},
   opts: { allowOverlap?: boolean } = {},
 ): Promise<{ header: Header; trailer: Trailer }> {
-  const reader = new PageReader(source, limits);
+  const reader = new PageReader(source, limits, { recycle: sink.releasesPages === true });
   const h = await reader.open();
   // An overlapping file (a compaction that starts before the head, Litestream's levels) holds the
   // newest version of every page it touches, so applying it still lands on its MaxTXID.

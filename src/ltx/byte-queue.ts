@@ -3,7 +3,7 @@
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
   private head = 0; // index of the first live chunk
-  private headOffset = 0; // bytes of chunks[head] already consumed
+  private offset = 0; // bytes of chunks[head] already consumed
   private size = 0;
 
   get length(): number {
@@ -16,9 +16,19 @@ export class ByteQueue {
     this.size += chunk.length;
   }
 
+  /** The chunk the read position is in (undefined when empty); its bytes from `headOffset` on are next. */
+  get headChunk(): Uint8Array | undefined {
+    return this.chunks[this.head];
+  }
+
+  /** Where the read position is inside `headChunk`. */
+  get headOffset(): number {
+    return this.offset;
+  }
+
   /** The byte `i` positions past the read position (i < length). */
   byteAt(i: number): number {
-    let at = i + this.headOffset;
+    let at = i + this.offset;
     for (let c = this.head; c < this.chunks.length; c++) {
       const chunk = this.chunks[c];
       if (at < chunk.length) return chunk[at];
@@ -31,8 +41,8 @@ export class ByteQueue {
   read(n: number): Uint8Array {
     if (n > this.size) throw new RangeError('ByteQueue.read past the end');
     const first = this.chunks[this.head];
-    if (first !== undefined && first.length - this.headOffset >= n) {
-      const out = first.subarray(this.headOffset, this.headOffset + n);
+    if (first !== undefined && first.length - this.offset >= n) {
+      const out = first.subarray(this.offset, this.offset + n);
       this.skip(n);
       return out;
     }
@@ -40,19 +50,20 @@ export class ByteQueue {
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[this.head];
-      const take = Math.min(n - filled, chunk.length - this.headOffset);
-      out.set(chunk.subarray(this.headOffset, this.headOffset + take), filled);
+      const take = Math.min(n - filled, chunk.length - this.offset);
+      out.set(chunk.subarray(this.offset, this.offset + take), filled);
       filled += take;
       this.skip(take);
     }
     return out;
   }
 
-  private skip(n: number): void {
+  /** Consumes `n` bytes (n ≤ length) without returning them. */
+  skip(n: number): void {
     this.size -= n;
-    this.headOffset += n;
-    while (this.head < this.chunks.length && this.headOffset >= this.chunks[this.head].length) {
-      this.headOffset -= this.chunks[this.head].length;
+    this.offset += n;
+    while (this.head < this.chunks.length && this.offset >= this.chunks[this.head].length) {
+      this.offset -= this.chunks[this.head].length;
       this.head++;
     }
     if (this.head > 64 && this.head * 2 > this.chunks.length) {

@@ -1,7 +1,7 @@
 // Per-page and rolling database checksums (ltx-format.md §6): XOR of page CRCs with bit 63 forced on.
 
 import { CHECKSUM_FLAG, EMPTY_DB_CHECKSUM, lockPgno } from './constants.ts';
-import { CRC64, type CRCLinear } from './crc64.ts';
+import { CRC64, type CRCLinear, pageCRCInto } from './crc64.ts';
 
 const pgnoBytes = new Uint8Array(4);
 const pgnoView = new DataView(pgnoBytes.buffer);
@@ -14,9 +14,11 @@ export function pageChecksum(pgno: number, data: Uint8Array): bigint {
 
 /** `pageChecksum(pgno, data)` from the data's linear CRC part (`crcLinear(data)`): no second pass over the page. */
 export function pageChecksumLinear(pgno: number, lin: CRCLinear): bigint {
-  pgnoView.setUint32(0, pgno);
-  return CHECKSUM_FLAG | new CRC64().update(pgnoBytes).appendLinear(lin).digest();
+  pageCRCInto(pgno, lin, halves);
+  return CHECKSUM_FLAG | (BigInt(halves.hi) << 32n) | BigInt(halves.lo);
 }
+
+const halves = { hi: 0, lo: 0 };
 
 /** Incremental update of a rolling checksum: XOR out the old page's checksum (if any), XOR in the new. */
 export function updateChecksum(checksum: bigint, oldPage: bigint | undefined, newPage: bigint | undefined): bigint {

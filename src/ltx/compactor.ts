@@ -48,7 +48,8 @@ export function compactedHeader(headers: readonly Header[], flags: number): Head
  */
 export async function* compactLTX(inputs: readonly ByteSource[], opts: CompactOptions = {}): AsyncGenerator<Uint8Array> {
   if (inputs.length === 0) fail('LTX_INVALID_ARGUMENT', 'nothing to compact');
-  const readers = inputs.map((src) => new PageReader(src, opts.limits));
+  // Recycled pages: each winner is encoded before the merge moves on.
+  const readers = inputs.map((src) => new PageReader(src, opts.limits, { recycle: true }));
   const headers: Header[] = [];
   for (const r of readers) headers.push(await r.open());
   checkInputs(headers, opts.allowGaps ?? false);

@@ -145,9 +145,16 @@ function run(hi: number, lo: number, data: Uint8Array, start: number, end: numbe
  */
 const shiftTables = new Map<number, { hi: Uint32Array; lo: Uint32Array }>();
 
+/** The last table asked for: pages of one file all want the same one. */
+let lastShift: { n: number; t: { hi: Uint32Array; lo: Uint32Array } } | undefined;
+
 function shiftTable(n: number): { hi: Uint32Array; lo: Uint32Array } {
+  if (lastShift?.n === n) return lastShift.t;
   let t = shiftTables.get(n);
-  if (t) return t;
+  if (t) {
+    lastShift = { n, t };
+    return t;
+  }
   const zeros = new Uint8Array(n);
   const colHi = new Uint32Array(64);
   const colLo = new Uint32Array(64);
@@ -196,6 +203,23 @@ export interface CRCLinear {
 export function crcLinear(data: Uint8Array): CRCLinear {
   run(0, 0, data, 0, data.length);
   return { hi: reg.hi, lo: reg.lo, length: data.length };
+}
+
+/**
+ * `ltx.ChecksumPage` without its flag bit, as uint32 halves in `out`: the CRC of pgno's 4 big-endian
+ * bytes and then the bytes `lin` was computed from. No bigint and nothing allocated, for per-page loops.
+ */
+export function pageCRCInto(pgno: number, lin: CRCLinear, out: { hi: number; lo: number }): void {
+  let hi = -1;
+  let lo = -1;
+  for (let s = 24; s >= 0; s -= 8) {
+    const t = (lo ^ (pgno >>> s)) & 0xff;
+    lo = (lo >>> 8) | (hi << 24);
+    hi = (hi >>> 8) ^ T_HI[t];
+  }
+  shift(hi, lo, shiftTable(lin.length));
+  out.hi = ~(reg.hi ^ lin.hi) >>> 0;
+  out.lo = ~(reg.lo ^ lin.lo) >>> 0;
 }
 
 /**

@@ -2,7 +2,6 @@
 
 import { ByteQueue } from './byte-queue.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { pageChecksumLinear } from './checksum.ts';
 import {
   CHECKSUM_FLAG,
   EMPTY_DB_CHECKSUM,
@@ -15,7 +14,7 @@ import {
   TRAILER_SIZE,
   lockPgno,
 } from './constants.ts';
-import { CRC64, type CRCLinear, crcLinear } from './crc64.ts';
+import { CRC64, type CRCLinear, crcLinear, pageCRCInto } from './crc64.ts';
 import { fail } from './errors.ts';
 import { checkPageSequence } from './page-order.ts';
 import { type Header, decodeHeader, isSnapshot, tracksChecksums } from './header.ts';
@@ -64,6 +63,9 @@ export interface DecodeResult {
   size: number;
 }
 
+/** pageCRCInto's output for the decoder's per-page loop. */
+const pageCRC = { hi: 0, lo: 0 };
+
 /** Pages are cut from slabs of this many bytes (or 16 pages, if larger). */
 const SLAB_BYTES = 256 * 1024;
 
@@ -85,7 +87,9 @@ export class LTXDecoder {
   private pos = 0; // bytes consumed so far
   private prevPgno = 0;
   private pageCount = 0;
-  private pagesChecksum = EMPTY_DB_CHECKSUM;
+  // A tracked snapshot's pages' checksums XORed, flag bit left out, as uint32 halves (pageCRCInto).
+  private pagesHi = 0;
+  private pagesLo = 0;
   // The current frame between its header and its payload.
   private framePgno = 0;
   private frameOffset = 0;
@@ -97,6 +101,10 @@ export class LTXDecoder {
   private trailer: Trailer | undefined;
   private slab = new ArrayBuffer(0);
   private slabAt = 0;
+  /** The caller's buffer for the page nextPage() is decoding, if it gave one. */
+  private into: Uint8Array | undefined;
+  /** step()'s output, at most one page long between calls. */
+  private readonly out: DecodedPage[] = [];
 
   constructor(limits: Partial<DecoderLimits> = {}) {
     this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
@@ -119,11 +127,20 @@ export class LTXDecoder {
     return this.h;
   }
 
-  /** Decodes up to the next page; undefined when the queued bytes hold no further whole page. */
-  nextPage(): DecodedPage | undefined {
-    const out: DecodedPage[] = [];
-    while (out.length === 0 && this.step(out));
-    return out[0];
+  /**
+   * Decodes up to the next page; undefined when the queued bytes hold no further whole page. With
+   * `into` (exactly a page long) the page is decompressed into it: a caller done with each page
+   * before it asks for another reuses one buffer and spares the decoder fresh memory per page.
+   */
+  nextPage(into?: Uint8Array): DecodedPage | undefined {
+    const out = this.out;
+    this.into = into;
+    try {
+      while (out.length === 0 && this.step(out));
+    } finally {
+      this.into = undefined;
+    }
+    return out.pop();
   }
 
   /** Queues a chunk and returns every page it completes (LZ4 can expand a chunk ~255×: prefer nextPage). */
@@ -164,6 +181,7 @@ export class LTXDecoder {
       }
       case 'pageHeader': {
         if (q.length < PAGE_HEADER_SIZE) return false;
+        if (this.wholeBlockFrame(out)) return true;
         this.frameOffset = this.pos;
         const head = this.take(PAGE_HEADER_SIZE);
         this.frameHead.set(head);
@@ -218,11 +236,45 @@ export class LTXDecoder {
   }
 
   /**
-   * A fresh buffer for the next page, cut from a slab of 16+ pages: allocating every 4 KiB page
-   * on its own cost as much as decompressing it. A slab is freed once all its pages are dropped.
+   * The common case in one step: a block frame (head, size, payload) wholly inside the queue's first
+   * chunk is checked, checksummed and decompressed where it lies, with the same checks in the same
+   * order as the step-by-step path, which takes everything else (end of pages, legacy frames, frames
+   * across chunks). True when it decoded a page into `out`.
+   */
+  private wholeBlockFrame(out: DecodedPage[]): boolean {
+    const chunk = this.q.headChunk;
+    if (chunk === undefined) return false;
+    const at = this.q.headOffset;
+    const avail = chunk.length - at;
+    const head = PAGE_HEADER_SIZE + PAGE_SIZE_FIELD_SIZE;
+    if (avail < head || !(chunk[at + 5] & PAGE_HEADER_FLAG_SIZE) || chunk[at + 4] !== 0) return false;
+    const n = ((chunk[at + 6] << 24) | (chunk[at + 7] << 16) | (chunk[at + 8] << 8) | chunk[at + 9]) >>> 0;
+    if (avail < head + n) return false;
+    const pgno = ((chunk[at] << 24) | (chunk[at + 1] << 16) | (chunk[at + 2] << 8) | chunk[at + 3]) >>> 0;
+    checkPageHeader(pgno, (chunk[at + 4] << 8) | chunk[at + 5]);
+    this.checkPageOrder(pgno);
+    if (n === 0 || n > maxBlockPayload(this.h!.pageSize)) fail('LTX_BAD_PAGE_DATA', `bad compressed size ${n}`);
+    this.framePgno = pgno;
+    this.frameOffset = this.pos;
+    const data = this.pageBuffer();
+    decodeBlockPayload(chunk.subarray(at + head, at + head + n), data);
+    this.crc.update(chunk, at, at + head);
+    this.q.skip(head + n);
+    this.pos += head + n;
+    out.push(this.acceptPage(data, false));
+    return true;
+  }
+
+  /**
+   * The caller's buffer, or a fresh one for the next page cut from a slab of 16+ pages: allocating
+   * every 4 KiB page on its own cost as much as decompressing it. A slab is freed once all its pages are dropped.
    */
   private pageBuffer(): Uint8Array {
     const size = this.h!.pageSize;
+    if (this.into !== undefined) {
+      if (this.into.length !== size) fail('LTX_INVALID_ARGUMENT', `nextPage(into): ${this.into.length} bytes for ${size}-byte pages`);
+      return this.into;
+    }
     if (this.slabAt + size > this.slab.byteLength) {
       this.slab = new ArrayBuffer(Math.max(size * 16, SLAB_BYTES));
       this.slabAt = 0;
@@ -245,7 +297,11 @@ export class LTXDecoder {
     const pgno = this.framePgno;
     const lin = crcLinear(data);
     this.crc.appendLinear(lin);
-    if (this.snapshot && this.tracked) this.pagesChecksum ^= pageChecksumLinear(pgno, lin);
+    if (this.snapshot && this.tracked) {
+      pageCRCInto(pgno, lin, pageCRC);
+      this.pagesHi ^= pageCRC.hi;
+      this.pagesLo ^= pageCRC.lo;
+    }
     const size = this.pos - this.frameOffset;
     const idx = this.expectedIndex;
     idx.uvarint(pgno);
@@ -300,7 +356,8 @@ export class LTXDecoder {
       if (h.commit === 0 && postApplyChecksum !== EMPTY_DB_CHECKSUM) {
         fail('LTX_POST_APPLY_MISMATCH', 'an empty database has checksum 8000000000000000');
       }
-      if (this.snapshot && postApplyChecksum !== (CHECKSUM_FLAG | this.pagesChecksum)) {
+      const pages = CHECKSUM_FLAG | (BigInt(this.pagesHi >>> 0) << 32n) | BigInt(this.pagesLo >>> 0);
+      if (this.snapshot && postApplyChecksum !== pages) {
         fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
       }
     }

@@ -6,6 +6,8 @@ export class MemoryDatabase implements PageSink {
   pageSize = 0;
   commit = 0;
   private readonly pages = new Map<number, Uint8Array>();
+  /** writePage keeps a copy. */
+  readonly releasesPages = true;
 
   writePage(pgno: number, data: Uint8Array): void {
     this.pages.set(pgno, data.slice());

@@ -15,8 +15,19 @@ export class PageReader {
   private readonly dec: LTXDecoder;
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   private result: DecodeResult | undefined;
+  /** With `recycle`: the two page buffers next() alternates between. */
+  private buffers: [Uint8Array, Uint8Array] | undefined;
+  private readonly recycle: boolean;
+  /** Which of the buffers holds the page next() returned last. */
+  private last = 0;
 
-  constructor(source: ByteSource, limits: Partial<DecoderLimits> = {}) {
+  /**
+   * With `recycle`, pages are decoded into two buffers in turn, so a page stays valid until next()
+   * has been called twice more: enough for a k-way merge, which advances an input once before it
+   * hands out that input's page, and no fresh memory per page. Without, every page is its own.
+   */
+  constructor(source: ByteSource, limits: Partial<DecoderLimits> = {}, opts: { recycle?: boolean } = {}) {
+    this.recycle = opts.recycle === true;
     this.dec = new LTXDecoder(limits);
     this.it =
       Symbol.asyncIterator in source
@@ -37,8 +48,12 @@ export class PageReader {
   async next(): Promise<DecodedPage | undefined> {
     for (;;) {
       if (this.result) return undefined;
-      const page = this.dec.nextPage();
-      if (page) return page;
+      const into = this.recycle ? this.spare() : undefined;
+      const page = this.dec.nextPage(into);
+      if (page) {
+        if (into) this.last ^= 1;
+        return page;
+      }
       if (!(await this.pull())) this.result = this.dec.end();
     }
   }
@@ -46,6 +61,14 @@ export class PageReader {
   /** What the decoder verified; available once `next()` has returned undefined. */
   get summary(): DecodeResult {
     return this.result ?? fail('LTX_INVALID_ARGUMENT', 'file not read to the end yet');
+  }
+
+  /** The buffer not holding the last page handed out (once the header says how large pages are). */
+  private spare(): Uint8Array | undefined {
+    const h = this.dec.header;
+    if (h === undefined) return undefined;
+    this.buffers ??= [new Uint8Array(h.pageSize), new Uint8Array(h.pageSize)];
+    return this.buffers[this.last ^ 1];
   }
 
   private async pull(): Promise<boolean> {

@@ -106,7 +106,8 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
         yield r.value;
       }
     }
-    return new PageReader(chunks(), opts.limits);
+    // Recycled pages: each consumer of the merge is done with a page before it asks for the next.
+    return new PageReader(chunks(), opts.limits, { recycle: true });
   });
 
   try {

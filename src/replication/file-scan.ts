@@ -21,6 +21,8 @@ export class FileScan {
   private buf: Uint8Array = new Uint8Array(0);
   private bufOffset = 0;
   private at = 0; // next position in the index
+  /** The run after the one in `buf`, already asked for: index position it starts at, and its bytes. */
+  private ahead: { j: number; run: Promise<{ buf: Uint8Array; offset: number }> } | undefined;
 
   constructor(source: PageSource, db: string, file: PlanFileRef, runBytes: number) {
     this.source = source;
@@ -37,7 +39,7 @@ export class FileScan {
       this.buf = tail;
       this.bufOffset = 0;
     } else {
-      await this.readRun(0);
+      await this.readRun(0, false);
     }
     this.header = decodeHeader(this.buf.subarray(0, HEADER_SIZE));
     return this.header;
@@ -82,15 +84,45 @@ export class FileScan {
     return page;
   }
 
-  /** Reads frames from index position `j` on (from the header when j is 0), up to runBytes, at least one frame. */
-  private async readRun(j: number): Promise<void> {
+  /**
+   * Makes `buf` the run of frames from index position `j` on (from the header when j is 0), up to
+   * runBytes, at least one frame; then, with `readAhead`, asks for the run after it (it arrives
+   * while this one is decoded), unless that run lies in the index's tail, which is already here.
+   * open() reads without: a chunked snapshot's step seeks away from the start right after.
+   */
+  private async readRun(j: number, readAhead = true): Promise<void> {
+    this.buf = new Uint8Array(0); // let the previous run go before the next arrives
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const run = await (ahead?.j === j ? ahead.run : this.fetchRun(j));
+    this.buf = run.buf;
+    this.bufOffset = run.offset;
+    const { index, tail, tailOffset } = this.loaded!;
+    const next = this.runEnd(j);
+    if (readAhead && next < index.pgnos.length && !(tail !== undefined && index.offsets[next] >= tailOffset)) {
+      const p = this.fetchRun(next);
+      p.catch(() => undefined); // asked for early: a failure counts only if the scan gets there
+      this.ahead = { j: next, run: p };
+    }
+  }
+
+  /** The index position after the run that starts at `j`. */
+  private runEnd(j: number): number {
+    const { index } = this.loaded!;
+    const n = index.pgnos.length;
+    if (j >= n) return n;
+    const start = j === 0 ? 0 : index.offsets[j];
+    let k = j + 1;
+    while (k < n && index.offsets[k] + index.sizes[k] - start <= this.runBytes) k++;
+    return k;
+  }
+
+  private async fetchRun(j: number): Promise<{ buf: Uint8Array; offset: number }> {
     const { index } = this.loaded!;
     const n = index.pgnos.length;
     const start = j === 0 ? 0 : index.offsets[j];
-    let end = j < n ? index.offsets[j] + index.sizes[j] : HEADER_SIZE;
-    for (let k = j + 1; k < n && index.offsets[k] + index.sizes[k] - start <= this.runBytes; k++) end = index.offsets[k] + index.sizes[k];
-    this.buf = new Uint8Array(0); // let the previous run go before the next arrives
-    this.buf = await this.source.readRange(this.db, this.file, start, end - start);
-    this.bufOffset = start;
+    const last = this.runEnd(j) - 1;
+    const end = j < n ? index.offsets[last] + index.sizes[last] : HEADER_SIZE;
+    return { buf: await this.source.readRange(this.db, this.file, start, end - start), offset: start };
   }
 }

@@ -99,9 +99,13 @@ async function openPlan(store: ObjectStore, plan: ReadPlan, prefix: string, opts
       if (obj.size !== file.size) throw new PlanError('PLAN_INVALID', `${key} has ${obj.size} bytes, the plan says ${file.size}`);
       const reader = obj.body.getReader();
       bodies.push(reader);
+      // Read-ahead: the next chunk is on its way while the merge decodes this one.
+      let ahead = reader.read();
       for (;;) {
-        const r = await reader.read();
+        const r = await ahead;
         if (r.done) return;
+        ahead = reader.read();
+        ahead.catch(() => undefined); // a cancelled body's read; the merge has stopped
         source.stats.bytesRead += r.value.length;
         yield r.value;
       }

@@ -163,9 +163,35 @@ describe('pull-driven streaming', () => {
     // The snapshot (~2 MB) has been read only a little past the first 16 pages.
     expect(store.counts.bytes).toBeLessThan(256 * 1024);
     expect(refs[0].size).toBeGreaterThan(2_000_000);
-    expect(store.counts.openStreams).toBe(3);
+    // One chunk read ahead per stream: the two small files are already read to their end, the snapshot is not.
+    expect(store.counts.openStreams).toBe(1);
     await reader.cancel();
     expect(store.counts.openStreams).toBe(0);
+  });
+
+  it('a scanned file asks for its next run while this one is decoded, and for no run twice', async () => {
+    const { mem, plan, refs, files } = await fixture(512, 0);
+    const store = new CountingStore(mem);
+    const source = new PageSource(store, new PageIndexCache(), { prefix: PREFIX });
+    const snap = snapshotSqlite(store, plan, PREFIX, { source, maxOpenStreams: 0, scanBufferBytes: 64 * 1024 });
+    const key = planFileKey(PREFIX, 'fx', refs[0]);
+    // Runs of frames: ranged gets that stop short of the file's end (the index probe reads its last bytes).
+    const runs = () =>
+      store.getLog.filter(
+        (g) =>
+          g.key === key && g.range !== undefined && 'offset' in g.range && g.range.offset + (g.range.length ?? Infinity) < refs[0].size,
+      );
+    const reader = snap.body.getReader();
+    const first = await reader.read();
+    expect(first.value!.length).toBe(64 * 1024);
+    await new Promise((r) => setTimeout(r, 10));
+    // 64 KiB runs hold 15 of these 4 KiB random pages: the first 16 pages took two runs, and the third is already asked for.
+    expect(runs().length).toBe(3);
+    const rest: Uint8Array[] = [first.value!];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    expect(concatBytes(rest)).toEqual(concatBytes(decodeLTX(files[0]).pages.map((p) => p.data)));
+    const offsets = runs().map((g) => (g.range as { offset: number }).offset);
+    expect(new Set(offsets).size).toBe(offsets.length);
   });
 
   it('streams at most maxOpenStreams files (the largest), scans the rest, closes everything at the end', async () => {

@@ -283,7 +283,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
     query: z.object(POINT_QUERY),
     body: { required: true, content: { 'application/json': { schema: QueryBodySchema } } },
     errors: ['PAYLOAD_TOO_LARGE', ...POINT_ERRORS, ...QUERY_ERRORS],
-    responses: { 200: { ...json(QueryResultSchema, 'Columns, rows, the position read at and costs.'), headers: LTX_TXID_HEADER } },
+    responses: {
+      200: {
+        ...json(QueryResultSchema, 'Columns, rows, the position read at and costs.'),
+        headers: {
+          ...LTX_TXID_HEADER,
+          'Server-Timing': {
+            description:
+              'Where the time went, in ms: `plan` (the read plan), `indexes` (the page indexes), `engine` (waiting for SQLite to start in a fresh isolate), `sql` (the statement and its fetch rounds).',
+            schema: { type: 'string' },
+          },
+        },
+      },
+    },
   }),
   route({
     method: 'post',

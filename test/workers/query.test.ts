@@ -67,6 +67,7 @@ describe.each(workloads.map((w) => [w.name, w] as [string, Workload]))('%s', (_n
         if (got.status === 200) {
           expect(got.json.pos.txid).toBe(hex(t + 1));
           expect(got.headers.get('ltx-txid')).toBe(hex(t + 1));
+          expect(got.headers.get('server-timing')).toMatch(/^plan;dur=\d+, indexes;dur=\d+, engine;dur=\d+, sql;dur=\d+$/);
         }
       }
       // Every page through the VFS, checked by SQLite itself (it reports unreadable pages as rows: never an answer).

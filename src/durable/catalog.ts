@@ -28,6 +28,8 @@ export interface CatalogFile {
   postApplyChecksum: bigint;
   commit: number;
   createdAt: number;
+  /** Bytes from the page index's start to the object's end (tailFacts); unknown for files catalogued before migration 0007. */
+  indexBytes?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -49,6 +51,7 @@ function toFile(r: Row): CatalogFile {
     postApplyChecksum: hex(r.post_apply_checksum),
     commit: Number(r.commit_pages),
     createdAt: Number(r.created_at),
+    ...(r.index_bytes === null || r.index_bytes === undefined ? {} : { indexBytes: Number(r.index_bytes) }),
   };
 }
 
@@ -98,8 +101,8 @@ export class Catalog {
 
   addFile(f: CatalogFile): void {
     this.sql.exec(
-      `INSERT INTO files (level, min_txid, max_txid, size, timestamp, file_checksum, post_apply_checksum, commit_pages, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO files (level, min_txid, max_txid, size, timestamp, file_checksum, post_apply_checksum, commit_pages, created_at, index_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       f.level,
       formatTXID(f.minTXID),
       formatTXID(f.maxTXID),
@@ -109,6 +112,7 @@ export class Catalog {
       formatHex64(f.postApplyChecksum),
       f.commit,
       f.createdAt,
+      f.indexBytes ?? null,
     );
   }
 

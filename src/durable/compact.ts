@@ -8,6 +8,7 @@ import {
   SNAPSHOT_LEVEL,
   formatTimestamp,
   formatTXID,
+  tailFacts,
 } from '../ltx/index.ts';
 import { TIMESTAMP_METADATA, ltxKey } from '../storage/keys.ts';
 import { StorageError } from '../storage/object-store.ts';
@@ -114,7 +115,8 @@ async function mergeIntoLevel(
     if (e instanceof StorageError && e.retryable) return err('STORAGE_UNAVAILABLE', e.message);
     throw e;
   }
-  const fileChecksum = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 8).getBigUint64(0);
+  // The last chunk is the encoder's finish(): end marker, index, its length, trailer.
+  const { fileChecksum, indexBytes } = tailFacts(tail);
   const output: CatalogFile = {
     level,
     minTXID: first.minTXID,
@@ -125,6 +127,7 @@ async function mergeIntoLevel(
     postApplyChecksum: last.postApplyChecksum,
     commit: last.commit,
     createdAt: ctx.now(),
+    indexBytes,
   };
   const dropped = opts.keepInputs ? [] : files;
   const batches = ctx.transaction(() => {

@@ -220,6 +220,7 @@ async function append(
       postApplyChecksum: state.checksum,
       commit: header.commit,
       createdAt: now,
+      indexBytes: applied.indexBytes,
     });
   });
   ctx.onCommit?.({

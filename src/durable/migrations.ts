@@ -5,6 +5,7 @@ import filesKey0003 from '../../migrations/0003_files_key.sql';
 import stats0004 from '../../migrations/0004_stats.sql';
 import incarnation0005 from '../../migrations/0005_incarnation.sql';
 import snapshotJob0006 from '../../migrations/0006_snapshot_job.sql';
+import indexBytes0007 from '../../migrations/0007_index_bytes.sql';
 import type { Migration } from './migrate.ts';
 
 export const DATABASE_MIGRATIONS: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const DATABASE_MIGRATIONS: readonly Migration[] = [
   { version: 4, name: '0004_stats', sql: stats0004 },
   { version: 5, name: '0005_incarnation', sql: incarnation0005 },
   { version: 6, name: '0006_snapshot_job', sql: snapshotJob0006 },
+  { version: 7, name: '0007_index_bytes', sql: indexBytes0007 },
 ];

@@ -115,7 +115,7 @@ export class ReadPlanner {
       pageSize: pos.pageSize,
       commit: last.commit,
       checksum: last.postApplyChecksum,
-      files: files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, commit: f.commit })),
+      files: files.map(planFileRef),
     };
     if (this.cache.size >= 64) this.cache.clear();
     this.cache.set(target, plan);
@@ -151,7 +151,7 @@ export class ReadPlanner {
     if (to === pos.txid) return answer({ all: false, pgnos: this.catalog.pagesWrittenAfter(since).filter((p) => p <= at.commit) });
     return answer({
       all: false,
-      files: chain.map((f) => ({ level: 0, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, commit: f.commit })),
+      files: chain.map((f) => ({ ...planFileRef(f), level: 0 })),
     });
   }
 
@@ -180,4 +180,11 @@ export class ReadPlanner {
   private planFiles(files: CatalogFile[]): PlanFile[] {
     return files.map((f) => ({ level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, timestamp: f.timestamp }));
   }
+}
+
+/** A catalogued file as a plan names it: where it is, its Commit, and its index length when known. */
+function planFileRef(f: CatalogFile): PlanFileRef {
+  const ref: PlanFileRef = { level: f.level, minTXID: f.minTXID, maxTXID: f.maxTXID, size: f.size, commit: f.commit };
+  if (f.indexBytes !== undefined) ref.indexBytes = f.indexBytes;
+  return ref;
 }

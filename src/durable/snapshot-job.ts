@@ -12,6 +12,8 @@ import {
   lockPgno,
   makeHeader,
   parseHex64,
+  tailFacts,
+  INDEX_TAIL_SIZE,
 } from '../ltx/index.ts';
 import { type ReadPlan, PlanError, PlanStaleError } from '../replication/plan.ts';
 import { planPages } from '../replication/snapshot-stream.ts';
@@ -205,8 +207,7 @@ async function stepOnce(ctx: IngestContext, state: JobState, limits: StepLimits)
   buffer.push(closing);
   buffered += closing.length;
   await flushParts();
-  const fileChecksum = new DataView(closing.buffer, closing.byteOffset + closing.length - 8, 8).getBigUint64(0);
-  return finish(ctx, state, concatBytes(buffer), fileChecksum, peak, retry);
+  return finish(ctx, state, concatBytes(buffer), tailFacts(closing), peak, retry);
 }
 
 /** Drops the job: aborts its upload (no parts stay behind) and clears its state. */
@@ -252,7 +253,7 @@ async function finish(
   ctx: IngestContext,
   state: JobState,
   last: Uint8Array,
-  fileChecksum: bigint,
+  tail: { fileChecksum: bigint; indexBytes: number },
   peak: number,
   retry: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<StepResult> {
@@ -265,11 +266,17 @@ async function finish(
   } else {
     size = await completeUpload(ctx, state, last, retry);
   }
-  return commitFile(ctx, state, size, fileChecksum, peak);
+  return commitFile(ctx, state, size, tail, peak);
 }
 
 /** Adds the finished file to the catalog and ends the job, in one transaction. */
-function commitFile(ctx: IngestContext, state: JobState, size: number, fileChecksum: bigint, peak: number): StepResult {
+function commitFile(
+  ctx: IngestContext,
+  state: JobState,
+  size: number,
+  { fileChecksum, indexBytes }: { fileChecksum: bigint; indexBytes: number },
+  peak: number,
+): StepResult {
   const plan = planOf(state);
   const file: CatalogFile = {
     level: SNAPSHOT_LEVEL,
@@ -281,6 +288,7 @@ function commitFile(ctx: IngestContext, state: JobState, size: number, fileCheck
     postApplyChecksum: parseHex64(state.expect)!,
     commit: plan.commit,
     createdAt: ctx.now(),
+    indexBytes,
   };
   ctx.transaction(() => {
     ctx.catalog.addFile(file);
@@ -306,16 +314,17 @@ async function completeUpload(
 /**
  * The job's upload no longer exists. Only the job's last step completes it, after the pages'
  * checksum matched the catalog's, so an object at the key is the finished file: it joins the catalog
- * (size from R2, file checksum from its trailer). No object: the upload was aborted; start over.
+ * (size from R2, file checksum and index length from its last bytes). No object: the upload was aborted; start over.
  */
 async function adoptCompleted(ctx: IngestContext, state: JobState): Promise<StepResult> {
   const retry = retryOf(ctx);
   const there = await retry(() => ctx.store.head(state.key));
   if (!there) return restart(ctx, state, 'its upload is gone and nothing is at its key');
-  const trailer = await retry(async () => (await ctx.store.get(state.key, { offset: there.size - 8, length: 8 }))?.bytes());
-  if (trailer?.length !== 8) return restart(ctx, state, 'its completed object has no trailer');
-  const fileChecksum = new DataView(trailer.buffer, trailer.byteOffset, 8).getBigUint64(0);
-  return commitFile(ctx, state, there.size, fileChecksum, 0);
+  const end = await retry(async () =>
+    (await ctx.store.get(state.key, { offset: there.size - INDEX_TAIL_SIZE, length: INDEX_TAIL_SIZE }))?.bytes(),
+  );
+  if (end?.length !== INDEX_TAIL_SIZE) return restart(ctx, state, 'its completed object has no trailer');
+  return commitFile(ctx, state, there.size, tailFacts(end), 0);
 }
 
 function commitStep(ctx: IngestContext, state: JobState, enc: LTXEncoder, tail: Uint8Array): void {

@@ -124,7 +124,7 @@ export async function applyLTX(
   sink: PageSink,
   limits: Partial<DecoderLimits> = {},
   opts: { allowOverlap?: boolean } = {},
-): Promise<{ header: Header; trailer: Trailer }> {
+): Promise<{ header: Header; trailer: Trailer; indexBytes: number }> {
   const reader = new PageReader(source, limits, { recycle: sink.releasesPages === true });
   const h = await reader.open();
   // An overlapping file (a compaction that starts before the head, Litestream's levels) holds the
@@ -153,7 +153,7 @@ export async function applyLTX(
   state.commit = h.commit;
   state.txid = h.maxTXID;
   state.checksum = post;
-  return { header: h, trailer: reader.summary.trailer };
+  return { header: h, trailer: reader.summary.trailer, indexBytes: reader.summary.indexBytes };
 }
 
 /**

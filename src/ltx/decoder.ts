@@ -61,6 +61,8 @@ export interface DecodeResult {
   pageCount: number;
   /** Total file size in bytes. */
   size: number;
+  /** Bytes from the page index's start to the end (index, its length, the trailer): see tailFacts. */
+  indexBytes: number;
 }
 
 /** pageCRCInto's output for the decoder's per-page loop. */
@@ -99,6 +101,7 @@ export class LTXDecoder {
   private expectedIndex = new ByteWriter();
   private indexMatched = 0;
   private trailer: Trailer | undefined;
+  private indexBytes = 0;
   private slab = new ArrayBuffer(0);
   private slabAt = 0;
   /** The caller's buffer for the page nextPage() is decoding, if it gave one. */
@@ -154,7 +157,7 @@ export class LTXDecoder {
   /** Declares the end of input; throws unless a whole, valid file was pushed. */
   end(): DecodeResult {
     if (this.phase !== 'done' || !this.h || !this.trailer) fail('LTX_TRUNCATED', `file ends early (${this.phase})`);
-    return { header: this.h, trailer: this.trailer, pageCount: this.pageCount, size: this.pos };
+    return { header: this.h, trailer: this.trailer, pageCount: this.pageCount, size: this.pos, indexBytes: this.indexBytes };
   }
 
   private take(n: number): Uint8Array {
@@ -362,6 +365,7 @@ export class LTXDecoder {
       }
     }
     this.trailer = { postApplyChecksum, fileChecksum };
+    this.indexBytes = this.expectedIndex.length + INDEX_LENGTH_FIELD_SIZE + TRAILER_SIZE;
     this.expectedIndex = new ByteWriter(0);
     this.phase = 'done';
   }

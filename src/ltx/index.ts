@@ -26,10 +26,12 @@ export {
   type PageIndex,
   type PageIndexFromTail,
   type Trailer,
+  INDEX_TAIL_SIZE,
   decodePageIndex,
   decodePageIndexFromTail,
   findPage,
   pageIndexProbeRange,
+  tailFacts,
 } from './page-index.ts';
 export { type ByteSource, PageReader } from './page-reader.ts';
 export { type LTXGeneration, convertV1ToCurrentChunks, readChunks, sniffLTXGeneration } from './v1-convert.ts';

@@ -114,9 +114,23 @@ export function decodePageIndex(area: Uint8Array, indexStart: number): PageIndex
 }
 
 /** The first range Litestream reads for the index: the last 32 KiB of the file (§12). */
-export function pageIndexProbeRange(fileSize: number): { offset: number; length: number } {
+export function pageIndexProbeRange(fileSize: number, indexBytes?: number): { offset: number; length: number } {
+  // Known (the catalog records it): exactly the index and what follows it, one get whatever its size.
+  if (indexBytes !== undefined && indexBytes > INDEX_TAIL_SIZE && indexBytes <= fileSize)
+    return { offset: fileSize - indexBytes, length: indexBytes };
   const offset = Math.max(0, fileSize - ESTIMATED_PAGE_INDEX_SIZE);
   return { offset, length: fileSize - offset };
+}
+
+/**
+ * From a file's last bytes (at least INDEX_TAIL_SIZE): its file checksum, and `indexBytes`, the
+ * bytes from its page index's start to its end (index, length field, trailer), what a reader
+ * fetches to load the index (pageIndexProbeRange).
+ */
+export function tailFacts(end: Uint8Array): { fileChecksum: bigint; indexBytes: number } {
+  if (end.length < INDEX_TAIL_SIZE) fail('LTX_TRUNCATED', 'fewer bytes than a page index tail');
+  const v = new DataView(end.buffer, end.byteOffset + end.length - INDEX_TAIL_SIZE, INDEX_TAIL_SIZE);
+  return { fileChecksum: v.getBigUint64(16), indexBytes: Number(v.getBigUint64(0)) + INDEX_TAIL_SIZE };
 }
 
 export type PageIndexFromTail =

@@ -220,10 +220,13 @@ export class PageSource {
     return p;
   }
 
-  /** Litestream's rule (§12): read the last 32 KiB; if the index starts before that, read the rest of it. */
+  /**
+   * One exact get when the plan knows the index's length; else Litestream's rule (§12): read the
+   * last 32 KiB, and if the index starts before that, the rest of it.
+   */
   private async fetchIndex(key: string, cacheKey: string, file: PlanFileRef): Promise<LoadedIndex> {
     this.stats.indexLoads++;
-    const probe = pageIndexProbeRange(file.size);
+    const probe = pageIndexProbeRange(file.size, file.indexBytes);
     let tail = await this.getRange(key, file, probe.offset, probe.length);
     let tailOffset = probe.offset;
     let r = decodePageIndexFromTail(tail, tailOffset, file.size);

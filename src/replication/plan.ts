@@ -26,6 +26,8 @@ export interface PlanFileRef {
    * Without it an older copy wins, as in the reference compactor.
    */
   commit?: number;
+  /** Bytes from the file's page index to its end, when the catalog knows (tailFacts): the index is then one exact get. */
+  indexBytes?: number;
 }
 
 /** The database at one TXID: `files` oldest first, `files[0]` a snapshot (MinTXID 1), the last ending at `txid`. */

@@ -112,7 +112,11 @@ describe('chunked snapshots', () => {
     const key = ltxKey('db', db, 9, 1n, 4n);
     const obj = await env.LTX_BUCKET.get(key);
     expect(obj).not.toBeNull();
-    expectSnapshot(new Uint8Array(await obj!.arrayBuffer()), expected, 4n);
+    const snapshot = new Uint8Array(await obj!.arrayBuffer());
+    expectSnapshot(snapshot, expected, 4n);
+    // The catalog knows its index length, so readers load the index with one exact get.
+    const row = await runInDurableObject(env.DATABASE.getByName(db), (i: DatabaseDO) => i.catalog.files(9)[0]);
+    expect(row.indexBytes).toBe(decodeLTX(snapshot).indexBytes);
     // One level-9 file in the catalog and in the bucket, nothing else at level 9.
     const listed = await env.LTX_BUCKET.list({ prefix: `db/${db}/0009/` });
     expect(listed.objects.map((o) => o.key)).toEqual([key]);

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { compactLTX } from '../../../src/ltx/compactor.ts';
 import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../../../src/ltx/constants.ts';
 import { concatBytes, encodeLTX } from '../../../src/ltx/encoder.ts';
+import { decodeLTX } from '../../../src/ltx/decoder.ts';
+import { tailFacts } from '../../../src/ltx/page-index.ts';
 import { LTXError } from '../../../src/ltx/errors.ts';
 import { makeHeader } from '../../../src/ltx/header.ts';
 import { PageIndexCache } from '../../../src/replication/page-index-cache.ts';
@@ -283,6 +285,31 @@ describe('R2 gets per read', () => {
     expect(second.offset + second.length).toBe(ref.size - 32768);
     await src.indexOf('wide', ref);
     expect(src.stats.r2Gets).toBe(2);
+  });
+
+  it('an index whose length the plan carries is one exact get, however long', async () => {
+    const pageSize = 512;
+    const n = 9000;
+    const r = prng(SEED + 3);
+    const bytes = encodeLTX(
+      header({ pageSize, commit: n, minTXID: 1n, maxTXID: 1n }),
+      Array.from({ length: n }, (_, i) => ({ pgno: i + 1, data: new Uint8Array(pageSize).fill(r.int(256)) })),
+    );
+    const mem = new MemoryObjectStore();
+    const store = new CountingStore(mem);
+    const ref = await putFile(mem, PREFIX, 'wide', 9, bytes);
+    const { indexBytes } = tailFacts(bytes);
+    expect(indexBytes).toBe(decodeLTX(bytes).indexBytes);
+    expect(indexBytes).toBeGreaterThan(32768);
+    const src = new PageSource(store, new PageIndexCache(), { prefix: PREFIX });
+    const index = await src.indexOf('wide', { ...ref, indexBytes });
+    expect(index.pgnos.length).toBe(n);
+    expect(src.stats).toMatchObject({ indexLoads: 1, r2Gets: 1 });
+    expect(store.getLog[0].range).toEqual({ offset: ref.size - indexBytes, length: indexBytes });
+    // A length that cannot be right is not trusted: the 32 KiB probe and the rest, as without one.
+    const other = new PageSource(new CountingStore(mem), new PageIndexCache(), { prefix: PREFIX });
+    expect((await other.indexOf('wide', { ...ref, indexBytes: ref.size + 1 })).pgnos.length).toBe(n);
+    expect(other.stats).toMatchObject({ indexLoads: 1, r2Gets: 2 });
   });
 
   it('respects the concurrency limit', async () => {

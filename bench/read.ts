@@ -404,8 +404,6 @@ function costSection(cold: CostRow[], d: ReadBenchResult['data']): Section {
     .filter((x) => x.c !== undefined)
     .map(({ r, c }) => [r.label, String(c!.gets.length), range(c!.gets), kib(median(c!.bytes)), range(c!.doCalls), ms(median(c!.ms))]);
   const snap = d.files[0];
-  // The probe covers the last 32 KiB; the index plus its end marker (6 bytes) must fit in it.
-  const fits = snap.indexBytes - 6 <= 32 * 1024;
   return {
     title: 'Cold and warm costs per request (for information)',
     intro: [
@@ -415,7 +413,7 @@ function costSection(cold: CostRow[], d: ReadBenchResult['data']): Section {
     table: { columns: ['request', 'requests', 'R2 gets', 'R2 bytes (median)', 'DO calls', 'ms (median)'], rows },
     notes: [
       ...hotNote(cold),
-      `A cold index load reads the last 32 KiB of the file (ESTIMATED_PAGE_INDEX_SIZE) and, when the index is longer, the rest of it: the snapshot's index with trailer is ${kib(snap.indexBytes)} (${snap.pages} pages), so it takes ${fits ? '1 get' : '2 gets'}; every incremental's fits in the first. ` +
+      `A cold index load is one ranged get of exactly the index and trailer: the read plan carries each file's index length from the catalog (migration 0007; files catalogued before it fall back to the last 32 KiB, and the rest when longer). The snapshot's index with trailer is ${kib(snap.indexBytes)} (${snap.pages} pages). ` +
         'A frame inside a just-read tail needs no get of its own. These requests run after the snapshot part, i.e. with the snapshot object re-put as one part.',
     ],
   };

@@ -204,12 +204,9 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Counts a write's outcome. */
   private count(result: RpcResult<unknown>, success: StatKey): void {
     if (result.ok) {
-      this.stats.bump(success);
-      if (success === 'pushes') {
-        const pos = this.catalog.position();
-        const f = pos ? this.catalog.fileEndingAt(pos.txid) : undefined;
-        if (f) this.stats.bump('pushBytes', f.size);
-      }
+      // A new push committed just now (the write queue runs one at a time): its size is the last committed one.
+      if (success === 'pushes') this.stats.bumpTwo('pushes', 1, 'pushBytes', this.committedBytes);
+      else this.stats.bump(success);
       return;
     }
     this.stats.bump(result.error.code === 'STORAGE_UNAVAILABLE' ? 'storageErrors' : 'rejected');
@@ -378,7 +375,10 @@ export class DatabaseDO extends DurableObject<Env> {
       partSize: this.partSize,
       maxDatabaseBytes: this.limits.maxDatabaseBytes,
       chunkedSnapshotBytes: this.chunkedSnapshotBytes,
-      onCommit: (committed) => this.watchers.publish(committed),
+      onCommit: (committed) => {
+        this.committedBytes = committed.size;
+        this.watchers.publish(committed);
+      },
     };
   }
 
@@ -395,4 +395,6 @@ export class DatabaseDO extends DurableObject<Env> {
   }
 
   private knownName: string | undefined;
+  /** The size of the file the last commit added (count() reads it for pushBytes). */
+  private committedBytes = 0;
 }

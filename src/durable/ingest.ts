@@ -77,6 +77,8 @@ export interface Committed {
   timestamp: number;
   /** The pages it wrote, ascending; undefined when too many to list, or when the database shrank. */
   pages: number[] | undefined;
+  /** The file's size in bytes. */
+  size: number;
 }
 
 const NO_PAGES = { writePage: () => undefined, setCommit: () => undefined, releasesPages: true };
@@ -231,6 +233,7 @@ async function append(
     commit: header.commit,
     timestamp: header.timestamp,
     pages: pos && header.commit < pos.commit ? undefined : pages,
+    size: info.size,
   });
   return ok(posJSON(header.maxTXID, state.checksum), 201);
 }

@@ -39,6 +39,17 @@ export class Stats {
     this.sql.exec('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value', key, by);
   }
 
+  /** Two counters in one statement (a push: its count and its bytes). */
+  bumpTwo(a: StatKey, byA: number, b: StatKey, byB: number): void {
+    this.sql.exec(
+      'INSERT INTO stats (key, value) VALUES (?, ?), (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value',
+      a,
+      byA,
+      b,
+      byB,
+    );
+  }
+
   recordError(code: string, message: string, now: number): void {
     this.sql.exec(
       "INSERT INTO meta (key, value) VALUES ('lastError', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

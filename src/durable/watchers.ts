@@ -29,7 +29,7 @@ export function sseEvent(frame: WatchFrame): string {
 }
 
 /** A commit event from what ingest reports. */
-export function commitEvent(c: Committed): CommitEvent {
+export function commitEvent(c: Omit<Committed, 'size'>): CommitEvent {
   const all = c.pages === undefined || c.pages.length > WATCH_MAX_PGNOS;
   return {
     pos: { txid: formatTXID(c.txid), postApplyChecksum: formatTXID(c.checksum) },

@@ -265,17 +265,23 @@ describe('R2 gets per read', () => {
     expect(store.counts.gets).toBe(3); // 9 frames of ~4.1 KB, at most 3 per get
   });
 
-  it('an index past the 32 KiB probe costs a second get for the rest of it, then is cached', async () => {
+  /** A snapshot of 9,000 pages of 512 bytes (~8 index bytes per page: ~70 KB of index), stored as 'wide'. */
+  async function wideFile(seed: number) {
     const pageSize = 512;
-    const n = 9000; // ~8 index bytes per page: ~70 KB of index
-    const r = prng(SEED + 2);
+    const r = prng(seed);
     const bytes = encodeLTX(
-      header({ pageSize, commit: n, minTXID: 1n, maxTXID: 1n }),
-      Array.from({ length: n }, (_, i) => ({ pgno: i + 1, data: new Uint8Array(pageSize).fill(r.int(256)) })),
+      header({ pageSize, commit: WIDE_PAGES, minTXID: 1n, maxTXID: 1n }),
+      Array.from({ length: WIDE_PAGES }, (_, i) => ({ pgno: i + 1, data: new Uint8Array(pageSize).fill(r.int(256)) })),
     );
     const mem = new MemoryObjectStore();
-    const store = new CountingStore(mem);
     const ref = await putFile(mem, PREFIX, 'wide', 9, bytes);
+    return { bytes, mem, store: new CountingStore(mem), ref };
+  }
+  const WIDE_PAGES = 9000;
+
+  it('an index past the 32 KiB probe costs a second get for the rest of it, then is cached', async () => {
+    const n = WIDE_PAGES;
+    const { store, ref } = await wideFile(SEED + 2);
     const src = new PageSource(store, new PageIndexCache(), { prefix: PREFIX });
     const [a, b] = await Promise.all([src.indexOf('wide', ref), src.indexOf('wide', ref)]);
     expect(a).toBe(b);
@@ -288,16 +294,8 @@ describe('R2 gets per read', () => {
   });
 
   it('an index whose length the plan carries is one exact get, however long', async () => {
-    const pageSize = 512;
-    const n = 9000;
-    const r = prng(SEED + 3);
-    const bytes = encodeLTX(
-      header({ pageSize, commit: n, minTXID: 1n, maxTXID: 1n }),
-      Array.from({ length: n }, (_, i) => ({ pgno: i + 1, data: new Uint8Array(pageSize).fill(r.int(256)) })),
-    );
-    const mem = new MemoryObjectStore();
-    const store = new CountingStore(mem);
-    const ref = await putFile(mem, PREFIX, 'wide', 9, bytes);
+    const n = WIDE_PAGES;
+    const { bytes, mem, store, ref } = await wideFile(SEED + 3);
     const { indexBytes } = tailFacts(bytes);
     expect(indexBytes).toBe(decodeLTX(bytes).indexBytes);
     expect(indexBytes).toBeGreaterThan(32768);

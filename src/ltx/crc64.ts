@@ -210,17 +210,15 @@ export function crcLinear(data: Uint8Array): CRCLinear {
  * bytes and then the bytes `lin` was computed from. No bigint and nothing allocated, for per-page loops.
  */
 export function pageCRCInto(pgno: number, lin: CRCLinear, out: { hi: number; lo: number }): void {
-  let hi = -1;
-  let lo = -1;
-  for (let s = 24; s >= 0; s -= 8) {
-    const t = (lo ^ (pgno >>> s)) & 0xff;
-    lo = (lo >>> 8) | (hi << 24);
-    hi = (hi >>> 8) ^ T_HI[t];
-  }
-  shift(hi, lo, shiftTable(lin.length));
+  pgnoView.setUint32(0, pgno);
+  runJS(0xffffffff, 0xffffffff, pgnoBytes, 0, 4);
+  shift(reg.hi, reg.lo, shiftTable(lin.length));
   out.hi = ~(reg.hi ^ lin.hi) >>> 0;
   out.lo = ~(reg.lo ^ lin.lo) >>> 0;
 }
+
+const pgnoBytes = new Uint8Array(4);
+const pgnoView = new DataView(pgnoBytes.buffer);
 
 /**
  * An incremental CRC-64/GO-ISO. `update` any number of times, then `digest()`.

@@ -359,8 +359,7 @@ export class LTXDecoder {
       if (h.commit === 0 && postApplyChecksum !== EMPTY_DB_CHECKSUM) {
         fail('LTX_POST_APPLY_MISMATCH', 'an empty database has checksum 8000000000000000');
       }
-      const pages = CHECKSUM_FLAG | (BigInt(this.pagesHi >>> 0) << 32n) | BigInt(this.pagesLo >>> 0);
-      if (this.snapshot && postApplyChecksum !== pages) {
+      if (this.snapshot && postApplyChecksum !== (CHECKSUM_FLAG | (BigInt(this.pagesHi >>> 0) << 32n) | BigInt(this.pagesLo >>> 0))) {
         fail('LTX_POST_APPLY_MISMATCH', 'post-apply checksum does not match the snapshot pages');
       }
     }

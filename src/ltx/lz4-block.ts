@@ -49,7 +49,6 @@ function read32(a: Uint8Array, i: number): number {
  */
 export class LZ4BlockCompressor {
   #table = new Int32Array(1 << HASH_LOG);
-  #shift = 32 - HASH_LOG;
   /** Value added to positions in this call; slots below it belong to earlier calls (or are 0). */
   #base = 1;
 
@@ -69,13 +68,12 @@ export class LZ4BlockCompressor {
     // Inputs shorter than MF_LIMIT + 1 cannot hold a match that obeys the end-of-block rules.
     if (n > MF_LIMIT) {
       const log = n > LARGE_INPUT ? LARGE_HASH_LOG : HASH_LOG;
-      if (this.#shift !== 32 - log) {
+      if (this.#table.length !== 1 << log) {
         this.#table = new Int32Array(1 << log);
-        this.#shift = 32 - log;
         this.#base = 1;
       }
       const table = this.#table;
-      const shift = this.#shift;
+      const shift = 32 - log;
       let base = this.#base;
       if (base + n + 1 > MAX_GENERATION) {
         table.fill(0);

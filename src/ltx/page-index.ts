@@ -129,8 +129,8 @@ export function pageIndexProbeRange(fileSize: number, indexBytes?: number): { of
  */
 export function tailFacts(end: Uint8Array): { fileChecksum: bigint; indexBytes: number } {
   if (end.length < INDEX_TAIL_SIZE) fail('LTX_TRUNCATED', 'fewer bytes than a page index tail');
-  const v = new DataView(end.buffer, end.byteOffset + end.length - INDEX_TAIL_SIZE, INDEX_TAIL_SIZE);
-  return { fileChecksum: v.getBigUint64(16), indexBytes: Number(v.getBigUint64(0)) + INDEX_TAIL_SIZE };
+  const length = new DataView(end.buffer, end.byteOffset + end.length - INDEX_TAIL_SIZE, 8).getBigUint64(0);
+  return { fileChecksum: decodeTrailer(end).fileChecksum, indexBytes: Number(length) + INDEX_TAIL_SIZE };
 }
 
 export type PageIndexFromTail =

@@ -10,6 +10,13 @@ export interface ScannedPage {
   data: Uint8Array;
 }
 
+/** A run of frames read in one get: its bytes, where they start in the file, the index position after its last frame. */
+interface Run {
+  buf: Uint8Array;
+  offset: number;
+  next: number;
+}
+
 /** A sequential read of one plan file through its page index (see PageSource.scanFile). */
 export class FileScan {
   private readonly source: PageSource;
@@ -22,7 +29,7 @@ export class FileScan {
   private bufOffset = 0;
   private at = 0; // next position in the index
   /** The run after the one in `buf`, already asked for: index position it starts at, and its bytes. */
-  private ahead: { j: number; run: Promise<{ buf: Uint8Array; offset: number }> } | undefined;
+  private ahead: { j: number; run: Promise<Run> } | undefined;
 
   constructor(source: PageSource, db: string, file: PlanFileRef, runBytes: number) {
     this.source = source;
@@ -98,7 +105,7 @@ export class FileScan {
     this.buf = run.buf;
     this.bufOffset = run.offset;
     const { index, tail, tailOffset } = this.loaded!;
-    const next = this.runEnd(j);
+    const next = run.next;
     if (readAhead && next < index.pgnos.length && !(tail !== undefined && index.offsets[next] >= tailOffset)) {
       const p = this.fetchRun(next);
       p.catch(() => undefined); // asked for early: a failure counts only if the scan gets there
@@ -106,23 +113,14 @@ export class FileScan {
     }
   }
 
-  /** The index position after the run that starts at `j`. */
-  private runEnd(j: number): number {
-    const { index } = this.loaded!;
-    const n = index.pgnos.length;
-    if (j >= n) return n;
-    const start = j === 0 ? 0 : index.offsets[j];
-    let k = j + 1;
-    while (k < n && index.offsets[k] + index.sizes[k] - start <= this.runBytes) k++;
-    return k;
-  }
-
-  private async fetchRun(j: number): Promise<{ buf: Uint8Array; offset: number }> {
+  /** Reads the frames from index position `j` on (from the header when j is 0), up to runBytes, at least one frame. */
+  private async fetchRun(j: number): Promise<Run> {
     const { index } = this.loaded!;
     const n = index.pgnos.length;
     const start = j === 0 ? 0 : index.offsets[j];
-    const last = this.runEnd(j) - 1;
-    const end = j < n ? index.offsets[last] + index.sizes[last] : HEADER_SIZE;
-    return { buf: await this.source.readRange(this.db, this.file, start, end - start), offset: start };
+    let next = j + 1;
+    while (next < n && index.offsets[next] + index.sizes[next] - start <= this.runBytes) next++;
+    const end = j < n ? index.offsets[next - 1] + index.sizes[next - 1] : HEADER_SIZE;
+    return { buf: await this.source.readRange(this.db, this.file, start, end - start), offset: start, next };
   }
 }

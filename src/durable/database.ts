@@ -5,7 +5,7 @@ import type { Env } from '../env.ts';
 import { R2ObjectStore } from '../storage/r2-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { Catalog } from './catalog.ts';
-import { type IngestContext, headJSON, ingestLTX } from './ingest.ts';
+import { type Committed, type IngestContext, headJSON, ingestLTX } from './ingest.ts';
 import { applyMigrations } from './migrate.ts';
 import { DATABASE_MIGRATIONS } from './migrations.ts';
 import { MutationQueue } from './mutation-queue.ts';
@@ -145,8 +145,10 @@ export class DatabaseDO extends DurableObject<Env> {
   ingest(name: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
       this.rememberName(name);
-      const result = await ingestLTX(this.ingestContext(name), body, { deadlines: this.limits.upload });
-      this.count(result, result.ok && result.status === 200 ? 'repushes' : 'pushes');
+      let bytes = 0;
+      const ctx = this.ingestContext(name, (committed) => (bytes = committed.size));
+      const result = await ingestLTX(ctx, body, { deadlines: this.limits.upload });
+      this.count(result, result.ok && result.status === 200 ? 'repushes' : 'pushes', bytes);
       return this.announce(name, result);
     });
   }
@@ -201,12 +203,17 @@ export class DatabaseDO extends DurableObject<Env> {
     return ok({ ...this.stats.read(this.maintenanceState.toJSON()), watchers: this.watchers.count });
   }
 
-  /** Counts a write's outcome. */
-  private count(result: RpcResult<unknown>, success: StatKey): void {
+  /** Counts a write's outcome (a new push also its bytes). */
+  private count(result: RpcResult<unknown>, success: StatKey, bytes = 0): void {
     if (result.ok) {
-      // A new push committed just now (the write queue runs one at a time): its size is the last committed one.
-      if (success === 'pushes') this.stats.bumpTwo('pushes', 1, 'pushBytes', this.committedBytes);
-      else this.stats.bump(success);
+      this.stats.bumpAll(
+        success === 'pushes'
+          ? [
+              ['pushes', 1],
+              ['pushBytes', bytes],
+            ]
+          : [[success, 1]],
+      );
       return;
     }
     this.stats.bump(result.error.code === 'STORAGE_UNAVAILABLE' ? 'storageErrors' : 'rejected');
@@ -362,7 +369,8 @@ export class DatabaseDO extends DurableObject<Env> {
     return result;
   }
 
-  private ingestContext(name: string): IngestContext {
+  /** What the write paths need; `onCommit` also hears each file committed (the watchers always do). */
+  private ingestContext(name: string, onCommit?: (committed: Committed) => void): IngestContext {
     return {
       store: this.store,
       catalog: this.catalog,
@@ -376,8 +384,8 @@ export class DatabaseDO extends DurableObject<Env> {
       maxDatabaseBytes: this.limits.maxDatabaseBytes,
       chunkedSnapshotBytes: this.chunkedSnapshotBytes,
       onCommit: (committed) => {
-        this.committedBytes = committed.size;
         this.watchers.publish(committed);
+        onCommit?.(committed);
       },
     };
   }
@@ -395,6 +403,4 @@ export class DatabaseDO extends DurableObject<Env> {
   }
 
   private knownName: string | undefined;
-  /** The size of the file the last commit added (count() reads it for pushBytes). */
-  private committedBytes = 0;
 }

@@ -7,7 +7,7 @@ import {
   type DecoderLimits,
   type Header,
   HEADER_SIZE,
-  LTXDecoder,
+  PageReader,
   LTXError,
   formatTimestamp,
   formatTXID,
@@ -187,13 +187,9 @@ async function append(
   const state = new DatabaseState(sums);
   if (pos) Object.assign(state, { pageSize: pos.pageSize, commit: pos.commit, txid: pos.txid, checksum: pos.checksum });
   async function* source(): AsyncGenerator<Uint8Array> {
-    for (const c of head) {
+    for await (const c of bodyChunks(head, reader)) {
       await upload.write(c);
       yield c;
-    }
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      await upload.write(r.value);
-      yield r.value;
     }
   }
   let applied: Awaited<ReturnType<typeof applyLTX>>;
@@ -278,17 +274,15 @@ async function verifyStream(
   reader: ChunkReader,
   limits: Partial<DecoderLimits> | undefined,
 ): Promise<{ size: number; fileChecksum: bigint }> {
-  const dec = new LTXDecoder(limits);
-  let page: Uint8Array | undefined;
-  const drain = (chunk: Uint8Array) => {
-    dec.write(chunk);
-    // Every page is dropped at once: all of them go into one buffer.
-    const size = dec.readHeader()?.pageSize;
-    if (size !== undefined) page ??= new Uint8Array(size);
-    while (dec.nextPage(page));
-  };
-  for (const c of head) drain(c);
-  for (let r = await reader.read(); !r.done; r = await reader.read()) drain(r.value);
-  const result = dec.end();
-  return { size: result.size, fileChecksum: result.trailer.fileChecksum };
+  // Every page is dropped at once: recycled buffers.
+  const pages = new PageReader(bodyChunks(head, reader), limits, { recycle: true });
+  await pages.open();
+  while (await pages.next());
+  return { size: pages.summary.size, fileChecksum: pages.summary.trailer.fileChecksum };
+}
+
+/** The body: the chunks already read (the header's), then the rest from `reader`. */
+async function* bodyChunks(head: Uint8Array[], reader: ChunkReader): AsyncGenerator<Uint8Array> {
+  yield* head;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
 }

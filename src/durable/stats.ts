@@ -35,18 +35,16 @@ export class Stats {
   }
 
   bump(key: StatKey, by = 1): void {
-    if (by === 0) return;
-    this.sql.exec('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value', key, by);
+    this.bumpAll([[key, by]]);
   }
 
-  /** Two counters in one statement (a push: its count and its bytes). */
-  bumpTwo(a: StatKey, byA: number, b: StatKey, byB: number): void {
+  /** Several counters in one statement (a push: its count and its bytes). */
+  bumpAll(counts: [StatKey, number][]): void {
+    const nonzero = counts.filter(([, by]) => by !== 0);
+    if (nonzero.length === 0) return;
     this.sql.exec(
-      'INSERT INTO stats (key, value) VALUES (?, ?), (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value',
-      a,
-      byA,
-      b,
-      byB,
+      `INSERT INTO stats (key, value) VALUES ${nonzero.map(() => '(?, ?)').join(', ')} ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
+      ...nonzero.flat(),
     );
   }
 

@@ -26,6 +26,7 @@ import { type UploadDeadlines, readBoundedBody } from './body-reader.ts';
 import { WatchHub } from './watch-hub.ts';
 import { RegistryLink } from './registry-link.ts';
 import { HeadWaiters } from './head-waiters.ts';
+import { StoredName } from './stored-name.ts';
 import { type StepLimits, abortSnapshotJob, snapshotJob } from './snapshot-job.ts';
 import { continueSnapshot } from './snapshot-chunked.ts';
 import { parseTXID } from '../ltx/index.ts';
@@ -50,6 +51,8 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Swappable so tests can inject faults (FaultyObjectStore). */
   store: ObjectStore;
   readonly catalog: Catalog;
+  /** The database's name, stored at its first write. */
+  private readonly storedName: StoredName;
   private readonly planner: ReadPlanner;
   private readonly stats: Stats;
   private readonly maintenanceState: MaintenanceState;
@@ -81,6 +84,7 @@ export class DatabaseDO extends DurableObject<Env> {
     };
     this.store = new R2ObjectStore(env.LTX_BUCKET);
     this.catalog = new Catalog(ctx.storage.sql);
+    this.storedName = new StoredName(ctx.storage.sql);
     this.planner = new ReadPlanner(this.catalog);
     this.stats = new Stats(ctx.storage.sql);
     this.maintenanceState = new MaintenanceState(ctx.storage.sql);
@@ -90,7 +94,7 @@ export class DatabaseDO extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage.sql, DATABASE_MIGRATIONS, (fn) => ctx.storage.transactionSync(fn));
       ctx.storage.sql.exec('DELETE FROM pages_staging');
-      const name = this.storedName();
+      const name = this.storedName.get();
       // A crash between an R2 put and its catalog commit leaves the next file one step ahead: adopt it.
       if (name) await reconcile(this.ingestContext(name)).catch((e) => console.error(`reconcile ${name}: ${String(e)}`));
     });
@@ -116,7 +120,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** The next step of a chunked snapshot (snapshot-job.ts), queued like every write; a step that throws leaves the alarm set, so it is retried. */
   override async alarm(): Promise<void> {
-    const name = this.storedName();
+    const name = this.storedName.get();
     if (!name) return;
     await this.queue.run(async () => {
       const ctx = this.ingestContext(name);
@@ -144,7 +148,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Pushes one LTX file (DESIGN §4 POST /v1/databases/:db/ltx): streamed, or small and read whole by the Worker. */
   ingest(name: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<RpcResult<PosJSON>> {
     return this.queue.run(async () => {
-      this.rememberName(name);
+      this.storedName.remember(name);
       let bytes = 0;
       const ctx = this.ingestContext(name, (committed) => (bytes = committed.size));
       const result = await ingestLTX(ctx, body, { deadlines: this.limits.upload });
@@ -165,7 +169,7 @@ export class DatabaseDO extends DurableObject<Env> {
       return refused;
     }
     return this.queue.run(async () => {
-      this.rememberName(name);
+      this.storedName.remember(name);
       const result = await writePages(this.ingestContext(name), batch.bytes, opts);
       this.count(result, 'txWrites');
       return this.announce(name, result);
@@ -251,7 +255,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Deletes the database's files and catalog (DESIGN §4 DELETE). */
   destroy(name: string): Promise<RpcResult<{ deleted: number }>> {
     return this.queue.run(async () => {
-      if (!this.catalog.position() && !this.storedName()) return err('NOT_FOUND', `database ${name} does not exist`);
+      if (!this.catalog.position() && !this.storedName.get()) return err('NOT_FOUND', `database ${name} does not exist`);
       // A snapshot in progress: its upload's parts go first (nothing else would ever abort them).
       await abortSnapshotJob(this.ingestContext(name));
       const deleted = await deleteDatabase(this.ingestContext(name));
@@ -261,7 +265,7 @@ export class DatabaseDO extends DurableObject<Env> {
         this.ctx.storage.sql.exec('DELETE FROM meta');
       });
       this.maintenanceState.forget();
-      this.knownName = undefined;
+      this.storedName.forget();
       this.planner.invalidate();
       this.watchers.deleted();
       await this.registry.remove(name);
@@ -272,7 +276,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Merges a contiguous run of files into one at `level` and swaps them in the catalog (admin, cron). */
   compact(name: string, req: CompactRequest): Promise<RpcResult<{ file: FileJSON; inputs: number }>> {
     return this.queue.run(async () => {
-      this.rememberName(name);
+      this.storedName.remember(name);
       const result = await compactFiles(this.ingestContext(name), req);
       if (result.ok) this.planner.invalidate();
       return result;
@@ -289,7 +293,7 @@ export class DatabaseDO extends DurableObject<Env> {
     const deadline = Date.now() + this.limits.maintenanceBudgetMs;
     return this.queue.run(async (): Promise<RpcResult<MaintenanceResult>> => {
       if (!this.catalog.position()) return err('NOT_FOUND', `database ${name} does not exist`);
-      this.rememberName(name);
+      this.storedName.remember(name);
       const filter = (a: MaintenanceAction): boolean => {
         if (!only) return true;
         if (only.kind === 'retention') return a.kind === 'delete';
@@ -340,7 +344,7 @@ export class DatabaseDO extends DurableObject<Env> {
    */
   restore(name: string, req: PlanRequest): Promise<RpcResult<RestoreResult>> {
     return this.queue.run(async () => {
-      this.rememberName(name);
+      this.storedName.remember(name);
       this.planner.setName(name);
       const planned = this.planner.plan(req);
       if (!planned.ok) return planned;
@@ -353,7 +357,7 @@ export class DatabaseDO extends DurableObject<Env> {
   /** Builds or extends the catalog from files already in R2 (DESIGN §4 POST .../adopt). */
   adopt(name: string): Promise<RpcResult<{ adopted: number; pos: PosJSON }>> {
     return this.queue.run(async () => {
-      this.rememberName(name);
+      this.storedName.remember(name);
       const adopted = await reconcile(this.ingestContext(name), { fullReplica: true });
       return this.announce(name, ok({ adopted, pos: headJSON(this.catalog.position()) }));
     });
@@ -389,18 +393,4 @@ export class DatabaseDO extends DurableObject<Env> {
       },
     };
   }
-
-  private storedName(): string | undefined {
-    const r = this.ctx.storage.sql.exec("SELECT value FROM meta WHERE key = 'name'").toArray()[0];
-    return r ? String(r.value) : undefined;
-  }
-
-  /** Stores the name once (a write before an R2 put would make the output gate hold the put). */
-  private rememberName(name: string): void {
-    if (this.knownName === name) return;
-    this.ctx.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('name', ?) ON CONFLICT (key) DO NOTHING", name);
-    this.knownName = name;
-  }
-
-  private knownName: string | undefined;
 }
